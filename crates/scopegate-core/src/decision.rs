@@ -1,0 +1,277 @@
+//! Decisions: a value, never an error path.
+
+use serde::Serialize;
+
+use crate::policy::Policy;
+use crate::scope::ScopeSet;
+
+/// Why a decision came out as it did. `Allowed` is the only reason with `allowed: true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// Every step passed.
+    Allowed,
+    /// Unknown endpoint, organization, project or team, or an inactive project.
+    NotFound,
+    /// No credential (or one naming an unknown user or integration).
+    Unauthenticated,
+    /// A user token bound to another organization.
+    TokenOrganizationMismatch,
+    /// SSO required and not satisfied.
+    SsoRequired,
+    /// 2FA required and missing.
+    #[serde(rename = "2fa_required")]
+    TwoFactorRequired,
+    /// The member is disabled over the member limit.
+    MemberDisabledOverLimit,
+    /// The token gate: no token scope is in the scope map.
+    InsufficientScope,
+    /// Authenticated, not a member, no other access.
+    NotAMember,
+    /// An org token, API key or integration of (or for) another organization.
+    WrongOrganization,
+    /// A read-only superuser on an unsafe method, with no other access.
+    SuperuserReadOnly,
+    /// The object check: no mapped scope held.
+    MissingScope,
+    /// Scopes held but the project is out of reach.
+    NoProjectAccess,
+    /// Scopes held but the team is out of reach.
+    NoTeamAccess,
+    /// The granular guard.
+    GranularAccessDenied,
+}
+
+impl Reason {
+    /// The stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Allowed => "allowed",
+            Reason::NotFound => "not_found",
+            Reason::Unauthenticated => "unauthenticated",
+            Reason::TokenOrganizationMismatch => "token_organization_mismatch",
+            Reason::SsoRequired => "sso_required",
+            Reason::TwoFactorRequired => "2fa_required",
+            Reason::MemberDisabledOverLimit => "member_disabled_over_limit",
+            Reason::InsufficientScope => "insufficient_scope",
+            Reason::NotAMember => "not_a_member",
+            Reason::WrongOrganization => "wrong_organization",
+            Reason::SuperuserReadOnly => "superuser_read_only",
+            Reason::MissingScope => "missing_scope",
+            Reason::NoProjectAccess => "no_project_access",
+            Reason::NoTeamAccess => "no_team_access",
+            Reason::GranularAccessDenied => "granular_access_denied",
+        }
+    }
+
+    /// The HTTP status of the reason.
+    pub fn status(self) -> u16 {
+        match self {
+            Reason::Allowed => 200,
+            Reason::NotFound => 404,
+            Reason::Unauthenticated
+            | Reason::TokenOrganizationMismatch
+            | Reason::SsoRequired
+            | Reason::TwoFactorRequired
+            | Reason::MemberDisabledOverLimit => 401,
+            Reason::InsufficientScope
+            | Reason::NotAMember
+            | Reason::WrongOrganization
+            | Reason::SuperuserReadOnly
+            | Reason::MissingScope
+            | Reason::NoProjectAccess
+            | Reason::NoTeamAccess
+            | Reason::GranularAccessDenied => 403,
+        }
+    }
+}
+
+/// Which path granted access. When several classes guard an endpoint, the decision
+/// reports the last path in this order that any class needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantPath {
+    /// An `OPTIONS` request, allowed before any check.
+    Preflight,
+    /// Only object-less classes guard the endpoint and the caller is authenticated.
+    Authenticated,
+    /// A scope of the member's org role.
+    RoleScope,
+    /// A scope of the member's team role on the object's team.
+    TeamRoleScope,
+    /// An organization auth token of the organization.
+    OrgToken,
+    /// A legacy API key of the organization.
+    ApiKey,
+    /// An integration installed on the organization.
+    Integration,
+    /// An active superuser.
+    Superuser,
+    /// Active staff on a staff-aware class.
+    Staff,
+    /// The system.
+    System,
+}
+
+impl GrantPath {
+    /// The stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantPath::Preflight => "preflight",
+            GrantPath::Authenticated => "authenticated",
+            GrantPath::RoleScope => "role_scope",
+            GrantPath::TeamRoleScope => "team_role_scope",
+            GrantPath::OrgToken => "org_token",
+            GrantPath::ApiKey => "api_key",
+            GrantPath::Integration => "integration",
+            GrantPath::Superuser => "superuser",
+            GrantPath::Staff => "staff",
+            GrantPath::System => "system",
+        }
+    }
+}
+
+/// How a granular guard let the request through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GranularPath {
+    /// The caller is on the allowlist (directly or through a team).
+    GranularGrant,
+    /// A bypass principal (superuser, system, or a policy bypass entry).
+    GranularBypass,
+    /// The feature or the toggle is off.
+    GranularOff,
+}
+
+impl GranularPath {
+    /// The stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GranularPath::GranularGrant => "granular_grant",
+            GranularPath::GranularBypass => "granular_bypass",
+            GranularPath::GranularOff => "granular_off",
+        }
+    }
+}
+
+/// The grant of an allowed decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Grant {
+    /// The access path.
+    pub path: GrantPath,
+    /// The granular guard's path, when one ran.
+    pub granular: Option<GranularPath>,
+}
+
+/// The outcome of one request. Allocation-free: scope lists are bit sets, rendered to
+/// names only when serialized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decision {
+    /// The reason (its status is [`Reason::status`]).
+    pub reason: Reason,
+    /// The grant, when allowed.
+    pub grant: Option<Grant>,
+    /// The scopes that would have admitted the request (the scope map of the failing
+    /// class), for `insufficient_scope` and `missing_scope`.
+    pub missing_scopes: ScopeSet,
+    /// Set for `insufficient_scope`: the scopes of the `WWW-Authenticate` challenge.
+    pub challenge: Option<ScopeSet>,
+}
+
+impl Decision {
+    /// An allowed decision.
+    pub fn allow(grant: Grant) -> Decision {
+        Decision {
+            reason: Reason::Allowed,
+            grant: Some(grant),
+            missing_scopes: ScopeSet::EMPTY,
+            challenge: None,
+        }
+    }
+
+    /// A denial without scopes.
+    pub fn deny(reason: Reason) -> Decision {
+        Decision {
+            reason,
+            grant: None,
+            missing_scopes: ScopeSet::EMPTY,
+            challenge: None,
+        }
+    }
+
+    /// Whether the request is allowed.
+    pub fn allowed(&self) -> bool {
+        self.reason == Reason::Allowed
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.reason.status()
+    }
+
+    /// The `WWW-Authenticate` header value, when the decision carries a challenge.
+    pub fn challenge_header(&self, policy: &Policy) -> Option<String> {
+        self.challenge.map(|set| {
+            format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                policy.scopes.sorted_names(set).join(" ")
+            )
+        })
+    }
+
+    /// The wire form (product.md §4.1).
+    pub fn to_doc(&self, policy: &Policy) -> DecisionDoc {
+        DecisionDoc {
+            allowed: self.allowed(),
+            status: self.status(),
+            reason: self.reason.as_str(),
+            grant: self.grant.map(|g| {
+                let mut v = vec![g.path.as_str()];
+                if let Some(gr) = g.granular {
+                    v.push(gr.as_str());
+                }
+                v
+            }),
+            missing_scopes: policy
+                .scopes
+                .sorted_names(self.missing_scopes)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            challenge: self.challenge_header(policy),
+            trace: None,
+        }
+    }
+}
+
+/// A decision on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionDoc {
+    /// Whether the request is allowed.
+    pub allowed: bool,
+    /// 200, 401, 403 or 404.
+    pub status: u16,
+    /// The stable reason code.
+    pub reason: &'static str,
+    /// The grant path (and the granular path as a second element), when allowed.
+    pub grant: Option<Vec<&'static str>>,
+    /// Sorted scope names.
+    pub missing_scopes: Vec<String>,
+    /// The `WWW-Authenticate` value, for `insufficient_scope`.
+    pub challenge: Option<String>,
+    /// The explain trace, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<TraceStep>>,
+}
+
+/// One step of an explain trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TraceStep {
+    /// The step (`endpoint`, `preflight`, `authentication`, `token_gate`, `objects`,
+    /// `access`, `member_state`, `object_check`, `granular`, `decision`).
+    pub step: String,
+    /// `pass` or `stop`.
+    pub outcome: String,
+    /// What the step looked at and why it passed or stopped.
+    pub detail: String,
+}

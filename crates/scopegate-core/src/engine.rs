@@ -1,0 +1,729 @@
+//! The decision algorithm (product.md §4–§5).
+//!
+//! # What this module guarantees
+//!
+//! - **Deny by default.** Every path that does not end in an explicit allow denies; an
+//!   unknown endpoint, organization, project, team, user or integration never grants.
+//! - **Steps in order.** `OPTIONS`, authentication, the token gate (every class), object
+//!   lookup, access and member state, the object check (every class), the granular guard.
+//!   The first step that stops decides the reason.
+//! - **No allocation on the decision path.** Scopes are bit sets; the world index was built
+//!   beforehand. The explain trace is produced only through a [`Tracer`] that records.
+//!
+//! The semantics are pinned, step by step, in `docs/decision.md`; the test suite holds a
+//! naive reference implementation written from that page and compares the two on random
+//! worlds.
+
+use crate::decision::{Decision, Grant, GrantPath, GranularPath, Reason, TraceStep};
+use crate::manifest::{Class, Manifest, ObjectKind};
+use crate::method::Method;
+use crate::policy::{Bypass, Policy};
+use crate::request::{Principal, Request, Superuser};
+use crate::scope::ScopeSet;
+use crate::world::{Member, Org, OrgIdx, Project, TeamIdx, World};
+
+/// Receives the steps of a decision. The no-op [`NoTrace`] compiles away.
+pub trait Tracer {
+    /// Whether details should be computed at all.
+    const ENABLED: bool;
+    /// Records a step; `detail` is called only when enabled.
+    fn step(&mut self, step: &'static str, pass: bool, detail: impl FnOnce() -> String);
+}
+
+/// A tracer that records nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoTrace;
+
+impl Tracer for NoTrace {
+    const ENABLED: bool = false;
+    #[inline(always)]
+    fn step(&mut self, _: &'static str, _: bool, _: impl FnOnce() -> String) {}
+}
+
+/// A tracer that records every step, for `explain`.
+#[derive(Debug, Default, Clone)]
+pub struct Trace(pub Vec<TraceStep>);
+
+impl Tracer for Trace {
+    const ENABLED: bool = true;
+    fn step(&mut self, step: &'static str, pass: bool, detail: impl FnOnce() -> String) {
+        self.0.push(TraceStep {
+            step: step.to_string(),
+            outcome: if pass { "pass" } else { "stop" }.to_string(),
+            detail: detail(),
+        });
+    }
+}
+
+/// Decides requests against one policy, manifest and world.
+#[derive(Debug, Clone, Copy)]
+pub struct Engine<'a> {
+    /// The policy.
+    pub policy: &'a Policy,
+    /// The endpoint manifest, compiled against the policy.
+    pub manifest: &'a Manifest,
+    /// The world index, built against the policy.
+    pub world: &'a World,
+}
+
+/// What the caller holds in the target organization (step 4).
+struct Access<'w> {
+    /// Scopes valid everywhere in the organization (global reach): tokens, integrations,
+    /// superusers, the system.
+    global_scopes: ScopeSet,
+    /// The grant path of `global_scopes`.
+    global_path: GrantPath,
+    /// The member, for sessions and user tokens.
+    member: Option<&'w Member>,
+    /// Upper bound on the member's scopes (a user token's scopes; all otherwise).
+    bound: ScopeSet,
+    /// Active staff.
+    staff: bool,
+    /// A read-only superuser on an unsafe method.
+    superuser_read_only_unsafe: bool,
+    /// Whether the principal is user-backed (session or user token).
+    user_backed: bool,
+}
+
+/// The result of one class's object check.
+enum ClassOutcome {
+    Pass(Option<GrantPath>),
+    Fail(Reason, ScopeSet),
+}
+
+impl<'a> Engine<'a> {
+    /// Creates an engine over compiled parts (all built against `policy`).
+    pub fn new(policy: &'a Policy, manifest: &'a Manifest, world: &'a World) -> Self {
+        Self {
+            policy,
+            manifest,
+            world,
+        }
+    }
+
+    /// Decides `request`.
+    #[inline]
+    pub fn decide(&self, request: &Request) -> Decision {
+        self.decide_traced(request, &mut NoTrace)
+    }
+
+    /// Decides `request` and returns the steps taken.
+    pub fn explain(&self, request: &Request) -> (Decision, Vec<TraceStep>) {
+        let mut trace = Trace::default();
+        let d = self.decide_traced(request, &mut trace);
+        let reason = d.reason.as_str();
+        trace.step("decision", d.allowed(), || {
+            format!("{reason} ({})", d.status())
+        });
+        (d, trace.0)
+    }
+
+    /// Decides `request`, reporting each step to `t`.
+    pub fn decide_traced<T: Tracer>(&self, request: &Request, t: &mut T) -> Decision {
+        let names = |set: ScopeSet| self.policy.scopes.sorted_names(set).join(", ");
+        let method = request.method;
+
+        // The endpoint.
+        let Some(endpoint) = self
+            .manifest
+            .endpoint_id(&request.endpoint)
+            .and_then(|id| self.manifest.endpoint(id))
+        else {
+            t.step("endpoint", false, || {
+                format!("no endpoint `{}` in the manifest", request.endpoint)
+            });
+            return Decision::deny(Reason::NotFound);
+        };
+        t.step("endpoint", true, || {
+            format!(
+                "`{}` guarded by {} permission class(es)",
+                endpoint.name,
+                endpoint.classes.len()
+            )
+        });
+
+        // 1. OPTIONS is allowed before any check.
+        if method == Method::Options {
+            t.step("preflight", true, || {
+                "OPTIONS is allowed before any check".into()
+            });
+            return Decision::allow(Grant {
+                path: GrantPath::Preflight,
+                granular: None,
+            });
+        }
+
+        // 2. Authentication.
+        let principal = &request.principal;
+        let authenticated = match principal {
+            Principal::Anonymous => false,
+            Principal::Session { user, .. } | Principal::UserToken { user, .. } => {
+                self.world.user(*user).is_some()
+            }
+            Principal::Integration { integration } => {
+                self.world.integration(*integration).is_some()
+            }
+            Principal::OrgToken { .. } | Principal::ApiKey { .. } | Principal::System => true,
+        };
+        if !authenticated {
+            t.step("authentication", false, || {
+                "no credential, or one naming an unknown user or integration".into()
+            });
+            return Decision::deny(Reason::Unauthenticated);
+        }
+        if let Principal::UserToken {
+            organization: Some(bound),
+            ..
+        } = principal
+        {
+            if request.organization.as_deref() != Some(bound.as_str()) {
+                t.step("authentication", false, || {
+                    format!(
+                        "the token is bound to organization `{bound}`, the request names {:?}",
+                        request.organization
+                    )
+                });
+                return Decision::deny(Reason::TokenOrganizationMismatch);
+            }
+        }
+        t.step("authentication", true, || "credential accepted".into());
+
+        // 3. Token gate, per class.
+        let token_scopes = match principal {
+            Principal::UserToken { scopes, .. }
+            | Principal::OrgToken { scopes, .. }
+            | Principal::ApiKey { scopes, .. } => Some(*scopes),
+            Principal::Integration { integration } => {
+                self.world.integration(*integration).map(|i| i.scopes)
+            }
+            _ => None,
+        };
+        let classes = || {
+            endpoint
+                .classes
+                .iter()
+                .filter_map(|c| self.manifest.class(*c))
+        };
+        if let Some(held) = token_scopes {
+            for class in classes() {
+                let map = class.scopes_for(method);
+                if !held.intersects(map) {
+                    t.step("token_gate", false, || {
+                        format!(
+                            "`{}` maps {method} to [{}]; the token holds none of them",
+                            class.name,
+                            names(map)
+                        )
+                    });
+                    return Decision {
+                        reason: Reason::InsufficientScope,
+                        grant: None,
+                        missing_scopes: map,
+                        challenge: Some(map),
+                    };
+                }
+            }
+            t.step("token_gate", true, || {
+                "a token scope is in every class's scope map".into()
+            });
+        } else {
+            t.step("token_gate", true, || {
+                "no token: the gate admits authenticated callers".into()
+            });
+        }
+
+        // Objects named by the request, resolved after the gate.
+        let needs_org =
+            endpoint.granular.is_some() || classes().any(|c| c.object != ObjectKind::None);
+        let org = match request.organization.as_deref() {
+            Some(slug) => match self.world.org_by_slug(slug) {
+                Some(o) => Some(o),
+                None => {
+                    t.step("objects", false, || format!("no organization `{slug}`"));
+                    return Decision::deny(Reason::NotFound);
+                }
+            },
+            None if needs_org => {
+                t.step("objects", false, || {
+                    "the endpoint needs an organization and the request names none".into()
+                });
+                return Decision::deny(Reason::NotFound);
+            }
+            None => None,
+        };
+        let project = match self.lookup_project(
+            request,
+            org.map(|(_, o)| o),
+            classes().any(|c| c.object == ObjectKind::Project),
+        ) {
+            Ok(p) => p,
+            Err(why) => {
+                t.step("objects", false, || why);
+                return Decision::deny(Reason::NotFound);
+            }
+        };
+        let team = match (request.team.as_deref(), org) {
+            (Some(slug), Some((_, o))) => match self.world.team_by_slug(o, slug) {
+                Some((idx, _)) => Some(idx),
+                None => {
+                    t.step("objects", false, || {
+                        format!("no team `{slug}` in `{}`", o.slug)
+                    });
+                    return Decision::deny(Reason::NotFound);
+                }
+            },
+            (Some(slug), None) => {
+                t.step("objects", false, || {
+                    format!("team `{slug}` named without an organization")
+                });
+                return Decision::deny(Reason::NotFound);
+            }
+            (None, _) if classes().any(|c| c.object == ObjectKind::Team) => {
+                t.step("objects", false, || {
+                    "a team class guards the endpoint and the request names no team".into()
+                });
+                return Decision::deny(Reason::NotFound);
+            }
+            (None, _) => None,
+        };
+        t.step("objects", true, || "every named object exists".into());
+
+        // 4. Access.
+        let access = match self.access(principal, method, org, t) {
+            Ok(a) => a,
+            Err(reason) => return Decision::deny(reason),
+        };
+
+        // 5. Object check per class.
+        let mut grant_path: Option<GrantPath> = None;
+        for class in classes() {
+            match self.check_class(class, method, &access, org.map(|(_, o)| o), project, team) {
+                ClassOutcome::Pass(path) => {
+                    t.step("object_check", true, || {
+                        format!(
+                            "`{}` ({}) admits via {}",
+                            class.name,
+                            class.object.as_str(),
+                            path.map_or("authentication", GrantPath::as_str)
+                        )
+                    });
+                    grant_path = grant_path.max(path);
+                }
+                ClassOutcome::Fail(reason, missing) => {
+                    t.step("object_check", false, || {
+                        format!(
+                            "`{}` ({}) maps {method} to [{}]: {}",
+                            class.name,
+                            class.object.as_str(),
+                            names(class.scopes_for(method)),
+                            reason.as_str()
+                        )
+                    });
+                    return Decision {
+                        reason,
+                        grant: None,
+                        missing_scopes: missing,
+                        challenge: None,
+                    };
+                }
+            }
+        }
+        let path = grant_path.unwrap_or(match principal {
+            Principal::OrgToken { .. } => GrantPath::OrgToken,
+            Principal::ApiKey { .. } => GrantPath::ApiKey,
+            Principal::Integration { .. } => GrantPath::Integration,
+            Principal::System => GrantPath::System,
+            _ => GrantPath::Authenticated,
+        });
+
+        // 6. Granular guard.
+        let granular = match (endpoint.granular, org) {
+            (Some(kind), Some((_, o))) => {
+                match self.granular(kind, principal, method, o, &access, t) {
+                    Some(g) => Some(g),
+                    None => return Decision::deny(Reason::GranularAccessDenied),
+                }
+            }
+            _ => None,
+        };
+
+        // 7. Allow.
+        Decision::allow(Grant { path, granular })
+    }
+
+    fn lookup_project(
+        &self,
+        request: &Request,
+        org: Option<&'a Org>,
+        required: bool,
+    ) -> Result<Option<&'a Project>, String> {
+        match (request.project.as_deref(), org) {
+            (Some(slug), Some(o)) => match self.world.project_by_slug(o, slug) {
+                Some((_, p)) if p.active => Ok(Some(p)),
+                Some(_) => Err(format!("project `{slug}` is inactive")),
+                None => Err(format!("no project `{slug}` in `{}`", o.slug)),
+            },
+            (Some(slug), None) => Err(format!("project `{slug}` named without an organization")),
+            (None, _) if required => {
+                Err("a project class guards the endpoint and the request names no project".into())
+            }
+            (None, _) => Ok(None),
+        }
+    }
+
+    fn access<T: Tracer>(
+        &self,
+        principal: &Principal,
+        method: Method,
+        org: Option<(OrgIdx, &'a Org)>,
+        t: &mut T,
+    ) -> Result<Access<'a>, Reason> {
+        let all = self.policy.scopes.all();
+        let mut access = Access {
+            global_scopes: ScopeSet::EMPTY,
+            global_path: GrantPath::Superuser,
+            member: None,
+            bound: all,
+            staff: false,
+            superuser_read_only_unsafe: false,
+            user_backed: false,
+        };
+        let org_slug = org.map(|(_, o)| o.slug.as_str());
+        match principal {
+            Principal::Anonymous => return Err(Reason::Unauthenticated),
+            Principal::System => {
+                access.global_scopes = all;
+                access.global_path = GrantPath::System;
+                t.step("access", true, || {
+                    "system: every scope, every object".into()
+                });
+            }
+            Principal::OrgToken { organization, .. } | Principal::ApiKey { organization, .. } => {
+                let path = if matches!(principal, Principal::OrgToken { .. }) {
+                    GrantPath::OrgToken
+                } else {
+                    GrantPath::ApiKey
+                };
+                if org_slug.is_some_and(|s| s != organization) {
+                    t.step("access", false, || {
+                        format!(
+                            "the {} belongs to organization `{organization}`",
+                            path.as_str()
+                        )
+                    });
+                    return Err(Reason::WrongOrganization);
+                }
+                access.global_scopes = all;
+                access.global_path = path;
+                t.step("access", true, || {
+                    format!(
+                        "{} of this organization: every scope, every object",
+                        path.as_str()
+                    )
+                });
+            }
+            Principal::Integration { integration } => {
+                let it = self
+                    .world
+                    .integration(*integration)
+                    .ok_or(Reason::Unauthenticated)?;
+                if let Some((idx, o)) = org {
+                    if !it.installed_on.contains(&idx) {
+                        t.step("access", false, || {
+                            format!("integration {integration} is not installed on `{}`", o.slug)
+                        });
+                        return Err(Reason::WrongOrganization);
+                    }
+                }
+                access.global_scopes = it.scopes;
+                access.global_path = GrantPath::Integration;
+                t.step("access", true, || {
+                    "integration installed here: the app's scopes, every object".into()
+                });
+            }
+            Principal::Session {
+                user,
+                superuser,
+                staff,
+                sso_ok,
+            } => {
+                access.user_backed = true;
+                access.staff = *staff;
+                match superuser {
+                    Superuser::Write => access.global_scopes = all,
+                    Superuser::Read if method.is_safe() => {
+                        access.global_scopes = self.policy.readonly
+                    }
+                    Superuser::Read => access.superuser_read_only_unsafe = true,
+                    Superuser::None => {}
+                }
+                access.global_path = GrantPath::Superuser;
+                let active_superuser = *superuser != Superuser::None;
+                if let Some((idx, o)) = org {
+                    access.member = self.world.member(idx, *user);
+                    if let Some(m) = access.member {
+                        if !active_superuser {
+                            if o.require_sso && !(*sso_ok && m.sso_linked) {
+                                t.step("member_state", false, || {
+                                    "the organization requires SSO and it is not satisfied".into()
+                                });
+                                return Err(Reason::SsoRequired);
+                            }
+                            let has_2fa = self.world.user(*user).is_some_and(|u| u.has_2fa);
+                            if o.require_2fa && !has_2fa && !*staff {
+                                t.step("member_state", false, || {
+                                    "the organization requires 2FA and the user has none".into()
+                                });
+                                return Err(Reason::TwoFactorRequired);
+                            }
+                            if m.member_limit_restricted {
+                                t.step("member_state", false, || {
+                                    "the member is disabled over the member limit".into()
+                                });
+                                return Err(Reason::MemberDisabledOverLimit);
+                            }
+                        }
+                    }
+                }
+                t.step("access", true, || match access.member {
+                    Some(m) => format!(
+                        "member with role `{}`: [{}]",
+                        self.role_id(m),
+                        self.policy.scopes.sorted_names(m.scopes).join(", ")
+                    ),
+                    None => "not a member of the organization".into(),
+                });
+            }
+            Principal::UserToken { user, scopes, .. } => {
+                access.user_backed = true;
+                access.bound = *scopes;
+                if let Some((idx, o)) = org {
+                    access.member = self.world.member(idx, *user);
+                    if let Some(m) = access.member {
+                        let has_2fa = self.world.user(*user).is_some_and(|u| u.has_2fa);
+                        if o.require_2fa && !has_2fa {
+                            t.step("member_state", false, || {
+                                "the organization requires 2FA and the user has none".into()
+                            });
+                            return Err(Reason::TwoFactorRequired);
+                        }
+                        if m.member_limit_restricted {
+                            t.step("member_state", false, || {
+                                "the member is disabled over the member limit".into()
+                            });
+                            return Err(Reason::MemberDisabledOverLimit);
+                        }
+                    }
+                }
+                t.step("access", true, || match access.member {
+                    Some(m) => format!(
+                        "member with role `{}`, bounded by the token: [{}]",
+                        self.role_id(m),
+                        self.policy
+                            .scopes
+                            .sorted_names(m.scopes.intersection(*scopes))
+                            .join(", ")
+                    ),
+                    None => "not a member of the organization".into(),
+                });
+            }
+        }
+        Ok(access)
+    }
+
+    fn role_id(&self, m: &Member) -> &str {
+        self.policy
+            .org_roles
+            .get(m.role)
+            .map_or("?", |r| r.id.as_str())
+    }
+
+    fn check_class(
+        &self,
+        class: &Class,
+        method: Method,
+        a: &Access<'_>,
+        org: Option<&Org>,
+        project: Option<&Project>,
+        team: Option<TeamIdx>,
+    ) -> ClassOutcome {
+        let map = class.scopes_for(method);
+        if class.object == ObjectKind::None {
+            return ClassOutcome::Pass(None);
+        }
+        let member_scopes = a
+            .member
+            .map_or(ScopeSet::EMPTY, |m| m.scopes.intersection(a.bound));
+        let member_reach = |reachable: bool| a.member.is_some() && reachable;
+        let outcome = match class.object {
+            ObjectKind::Organization => {
+                if member_scopes.intersects(map) {
+                    Some(GrantPath::RoleScope)
+                } else {
+                    None
+                }
+            }
+            ObjectKind::Project => {
+                let reachable = match (a.member, project) {
+                    (Some(m), Some(p)) => {
+                        m.global
+                            || org.is_some_and(|o| o.open_membership)
+                            || m.teams.iter().any(|(t, _)| p.teams.contains(t))
+                    }
+                    _ => false,
+                };
+                if member_reach(reachable) && member_scopes.intersects(map) {
+                    Some(GrantPath::RoleScope)
+                } else if let (Some(m), Some(p)) = (a.member, project) {
+                    let team_scopes = m
+                        .teams
+                        .iter()
+                        .filter(|(t, _)| p.teams.contains(t))
+                        .fold(ScopeSet::EMPTY, |acc, (_, s)| acc.union(*s))
+                        .intersection(a.bound);
+                    team_scopes
+                        .intersects(map)
+                        .then_some(GrantPath::TeamRoleScope)
+                } else {
+                    None
+                }
+            }
+            ObjectKind::Team => {
+                let membership = match (a.member, team) {
+                    (Some(m), Some(t)) => m.team_scopes(t),
+                    _ => None,
+                };
+                let reachable = a
+                    .member
+                    .is_some_and(|m| m.global || org.is_some_and(|o| o.open_membership))
+                    || membership.is_some();
+                if member_reach(reachable) && member_scopes.intersects(map) {
+                    Some(GrantPath::RoleScope)
+                } else if membership.is_some_and(|s| s.intersection(a.bound).intersects(map)) {
+                    Some(GrantPath::TeamRoleScope)
+                } else {
+                    None
+                }
+            }
+            ObjectKind::None => None,
+        };
+        if let Some(path) = outcome {
+            return ClassOutcome::Pass(Some(path));
+        }
+        if a.global_scopes.intersects(map) {
+            return ClassOutcome::Pass(Some(a.global_path));
+        }
+        if class.allow_staff && a.staff {
+            return ClassOutcome::Pass(Some(GrantPath::Staff));
+        }
+        let reason = if a.superuser_read_only_unsafe {
+            Reason::SuperuserReadOnly
+        } else if a.user_backed && a.member.is_none() {
+            Reason::NotAMember
+        } else if member_scopes.intersects(map) && class.object == ObjectKind::Project {
+            Reason::NoProjectAccess
+        } else if member_scopes.intersects(map) && class.object == ObjectKind::Team {
+            Reason::NoTeamAccess
+        } else {
+            Reason::MissingScope
+        };
+        let missing = if reason == Reason::MissingScope {
+            map
+        } else {
+            ScopeSet::EMPTY
+        };
+        ClassOutcome::Fail(reason, missing)
+    }
+
+    fn granular<T: Tracer>(
+        &self,
+        kind: usize,
+        principal: &Principal,
+        method: Method,
+        org: &Org,
+        a: &Access<'_>,
+        t: &mut T,
+    ) -> Option<GranularPath> {
+        let resource = self.policy.granular_resources.get(kind)?;
+        let state = org.granular.get(kind).copied().unwrap_or_default();
+        let bypass = |want: fn(&Bypass) -> bool| resource.bypass.iter().any(want);
+        if !state.feature {
+            t.step("granular", true, || {
+                format!("feature `{}` is off", resource.feature)
+            });
+            return Some(GranularPath::GranularOff);
+        }
+        let superuser_ok = match principal {
+            Principal::Session {
+                superuser: Superuser::Write,
+                ..
+            } => true,
+            Principal::Session {
+                superuser: Superuser::Read,
+                ..
+            } => method.is_safe(),
+            _ => false,
+        };
+        if matches!(principal, Principal::System)
+            || (superuser_ok && bypass(|b| matches!(b, Bypass::Superuser)))
+        {
+            t.step("granular", true, || {
+                "an active superuser or the system bypasses the allowlist".into()
+            });
+            return Some(GranularPath::GranularBypass);
+        }
+        if !state.toggle {
+            t.step("granular", true, || {
+                format!("option `{}` is off", resource.toggle_option)
+            });
+            return Some(GranularPath::GranularOff);
+        }
+        let holds = |scopes: ScopeSet, want: Option<crate::scope::ScopeId>| {
+            want.is_none_or(|s| scopes.contains(s))
+        };
+        let bypassed = resource.bypass.iter().any(|b| match (b, principal) {
+            (Bypass::OrgToken(s), Principal::OrgToken { scopes, .. }) => holds(*scopes, *s),
+            (Bypass::ApiKey(s), Principal::ApiKey { scopes, .. }) => holds(*scopes, *s),
+            (Bypass::Integration(s), Principal::Integration { .. }) => holds(a.global_scopes, *s),
+            _ => false,
+        });
+        if bypassed {
+            t.step("granular", true, || {
+                "a bypass principal of the policy holding its scope".into()
+            });
+            return Some(GranularPath::GranularBypass);
+        }
+        let Some(member) = a.member else {
+            t.step("granular", false, || {
+                "the caller is not a member of the organization".into()
+            });
+            return None;
+        };
+        if !state.nonempty {
+            t.step("granular", false, || {
+                format!(
+                    "the `{}` allowlist is empty: nobody has access",
+                    resource.kind
+                )
+            });
+            return None;
+        }
+        if member.is_listed(kind) {
+            t.step("granular", true, || {
+                format!(
+                    "member {} is on the `{}` allowlist",
+                    member.id, resource.kind
+                )
+            });
+            Some(GranularPath::GranularGrant)
+        } else {
+            t.step("granular", false, || {
+                format!(
+                    "member {} is not on the `{}` allowlist",
+                    member.id, resource.kind
+                )
+            });
+            None
+        }
+    }
+}

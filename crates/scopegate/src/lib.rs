@@ -1,0 +1,119 @@
+//! The `scopegate` command line: one binary, one file per subcommand under `commands/`.
+//!
+//! Exit codes ([`ExitStatus`]): 0 allowed / clean, 1 denied / findings, 2 bad input or
+//! failure.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use scopegate_core::{Manifest, Policy, Source, World, WorldDoc};
+
+pub mod commands;
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything allowed, or no findings.
+    Success,
+    /// Something denied, or findings.
+    Failure,
+    /// Bad input or a failure of the tool.
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> ExitCode {
+        match s {
+            ExitStatus::Success => ExitCode::from(0),
+            ExitStatus::Failure => ExitCode::from(1),
+            ExitStatus::Error => ExitCode::from(2),
+        }
+    }
+}
+
+/// scopegate: scopes, roles, tokens and endpoint scope maps, decided fast.
+#[derive(Debug, Parser)]
+#[command(name = "scopegate", version, about)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide requests: one decision JSON object per request, one per line.
+    Check(commands::check::Args),
+    /// Decide one request and print every step of the decision.
+    Explain(commands::explain::Args),
+    /// Show or validate a policy.
+    #[command(subcommand)]
+    Policy(commands::policy::PolicyCommand),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Check(args) => commands::check::run(&args),
+        Command::Explain(args) => commands::explain::run(&args),
+        Command::Policy(cmd) => commands::policy::run(&cmd),
+    }
+}
+
+/// Reads a file into a [`Source`].
+pub fn read_source(path: &Path) -> anyhow::Result<Source> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok(Source::new(path.display().to_string(), text))
+}
+
+/// Loads the policy at `path`, or the built-in Sentry policy.
+pub fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
+    match path {
+        Some(p) => {
+            let source = read_source(p)?;
+            Policy::load(&source).map_err(|d| anyhow::anyhow!("invalid policy:\n{d}"))
+        }
+        None => Ok(Policy::sentry()),
+    }
+}
+
+/// Loads a manifest compiled against `policy`.
+pub fn load_manifest(path: &Path, policy: &Policy) -> anyhow::Result<Manifest> {
+    let source = read_source(path)?;
+    Manifest::load(&source, policy).map_err(|d| anyhow::anyhow!("invalid manifest:\n{d}"))
+}
+
+/// Loads a world (JSON) indexed against `policy`.
+pub fn load_world(path: &Path, policy: &Policy) -> anyhow::Result<World> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    let doc: WorldDoc = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: invalid world: {}",
+            path.display(),
+            e.line(),
+            e.column(),
+            strip_position(&e)
+        )
+    })?;
+    World::build(&doc, policy).map_err(|e| {
+        let lines: Vec<String> =
+            e.0.iter()
+                .map(|x| format!("{}: {x}", path.display()))
+                .collect();
+        anyhow::anyhow!("invalid world:\n{}", lines.join("\n"))
+    })
+}
+
+/// A serde_json error message without its trailing ` at line L column C`.
+pub fn strip_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s.get(..i).unwrap_or(&s).to_string(),
+        None => s,
+    }
+}
