@@ -6,8 +6,7 @@ use crate::policy::Policy;
 use crate::scope::ScopeSet;
 
 /// Why a decision came out as it did. `Allowed` is the only reason with `allowed: true`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// Every step passed.
     Allowed,
@@ -20,7 +19,6 @@ pub enum Reason {
     /// SSO required and not satisfied.
     SsoRequired,
     /// 2FA required and missing.
-    #[serde(rename = "2fa_required")]
     TwoFactorRequired,
     /// The member is disabled over the member limit.
     MemberDisabledOverLimit,
@@ -88,8 +86,7 @@ impl Reason {
 
 /// Which path granted access. When several classes guard an endpoint, the decision
 /// reports the last path in this order that any class needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GrantPath {
     /// An `OPTIONS` request, allowed before any check.
     Preflight,
@@ -132,8 +129,7 @@ impl GrantPath {
 }
 
 /// How a granular guard let the request through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GranularPath {
     /// The caller is on the allowlist (directly or through a team).
     GranularGrant,
@@ -265,7 +261,7 @@ pub struct DecisionDoc {
 }
 
 /// One step of an explain trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TraceStep {
     /// The step (`endpoint`, `preflight`, `authentication`, `token_gate`, `objects`,
     /// `access`, `member_state`, `object_check`, `granular`, `decision`).

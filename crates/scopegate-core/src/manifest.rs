@@ -709,3 +709,132 @@ fn compile_notes(p: &mut Problems, node: Option<&Node>, what: &str) -> Vec<(Meth
     }
     notes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[permissions.Org]
+object = "organization"
+scope_map = { GET = ["org:read"], POST = ["org:write"] }
+readonly_mutation_scope_exceptions = { POST = "why" }
+
+[permissions.Loose]
+extends = "Org"
+scope_map = { POST = ["org:read", "org:write"] }
+allow_staff = true
+
+[[endpoints]]
+name = "E"
+permissions = ["Loose"]
+publish_status = { POST = "public" }
+"#;
+
+    fn load(text: &str) -> Result<Manifest, Diagnostics> {
+        Manifest::load(&Source::new("m.toml", text), &Policy::sentry())
+    }
+
+    #[test]
+    fn extends_inherits_each_field_not_given() {
+        let m = load(BASE).unwrap();
+        let p = Policy::sentry();
+        let loose = &m.classes[1];
+        assert_eq!(loose.object, ObjectKind::Organization);
+        assert!(loose.allow_staff);
+        assert_eq!(
+            p.scopes.sorted_names(loose.scopes_for(Method::Post)),
+            ["org:read", "org:write"]
+        );
+        // The map is replaced whole: GET is not inherited.
+        assert_eq!(loose.scope_map[Method::Get.index()], None);
+        let doc = ManifestDoc::parse(&Source::new("m.toml", BASE)).unwrap();
+        let resolved = doc.resolve("Loose").unwrap();
+        assert!(resolved.notes.is_some(), "notes are inherited");
+        assert_eq!(
+            m.endpoint(m.endpoint_id("E").unwrap()).unwrap().classes,
+            vec![1]
+        );
+    }
+
+    #[test]
+    fn json_and_toml_compile_alike() {
+        let json = r#"{"permissions": {"Org": {"object": "organization", "scope_map": {"GET": ["org:read"]}}},
+                      "endpoints": [{"name": "E", "permissions": ["Org"], "publish_status": {"GET": "public"}}]}"#;
+        let m = Manifest::load(&Source::new("m.json", json), &Policy::sentry()).unwrap();
+        assert_eq!(m.classes.len(), 1);
+        assert_eq!(
+            m.endpoints[0].publish_status,
+            vec![(Method::Get, PublishStatus::Public)]
+        );
+    }
+
+    #[test]
+    fn cycles_and_unknown_names_are_located() {
+        let text = r#"[permissions.A]
+extends = "B"
+[permissions.B]
+extends = "A"
+[permissions.C]
+extends = "Nope"
+[permissions.D]
+object = "organization"
+scope_map = { GET = ["org:reed"] }
+[[endpoints]]
+name = "E"
+permissions = ["Ghost"]
+granular_resource = "video"
+"#;
+        let err = load(text).unwrap_err().to_string();
+        for want in [
+            "m.toml:4:11: cycle in `extends`: A -> B -> A",
+            "m.toml:2:11: cycle in `extends`: B -> A -> B",
+            "m.toml:6:11: `C` extends unknown permission class `Nope`",
+            "m.toml:9:22: unknown scope `org:reed` in the scope map of permission class `D`",
+            "m.toml:12:16: endpoint `E` names unknown permission class `Ghost`",
+            "m.toml:13:21: endpoint `E` names unknown granular resource `video`",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in:\n{err}");
+        }
+    }
+
+    #[test]
+    fn structural_mistakes_are_located() {
+        let text = "[permissions.A]\nobject = \"org\"\nscope_map = { FETCH = [] }\n[[endpoints]]\nname = \"E\"\npermissions = [\"A\"]\npublish_status = { GET = \"beta\" }\n";
+        let err = ManifestDoc::parse(&Source::new("m.toml", text))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("m.toml:2:10: unknown object `org`"), "{err}");
+        assert!(
+            err.contains("m.toml:3:15: unknown HTTP method `FETCH`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("m.toml:7:26: unknown publish status `beta`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn malformed_notes_are_errors_when_compiling() {
+        let text = r#"[permissions.A]
+object = "organization"
+scope_map = { GET = ["org:read"] }
+readonly_mutation_scope_exceptions = { GET = "reads are fine", POST = "  " }
+[[endpoints]]
+name = "E"
+permissions = ["A"]
+"#;
+        let err = load(text).unwrap_err().to_string();
+        assert!(err.contains("key `GET` must be a mutation method"), "{err}");
+        assert!(err.contains("`readonly_mutation_scope_exceptions.POST` of permission class `A` must be a non-empty note"), "{err}");
+    }
+
+    #[test]
+    fn an_endpoint_without_classes_is_refused() {
+        let err = load("[[endpoints]]\nname = \"E\"\npermissions = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("names no permission class"), "{err}");
+    }
+}

@@ -697,3 +697,189 @@ fn load_granular(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(p: &Policy, set: ScopeSet) -> Vec<&str> {
+        p.scopes.sorted_names(set)
+    }
+
+    #[test]
+    fn sentry_policy_reproduces_sentry() {
+        let p = Policy::load(&Source::new("sentry.toml", SENTRY_POLICY_TOML)).unwrap();
+        assert_eq!(p.name, "sentry");
+        assert_eq!(p.scopes.len(), 25);
+        assert_eq!(
+            names(&p, p.readonly),
+            [
+                "alerts:read",
+                "event:read",
+                "member:read",
+                "org:read",
+                "project:read",
+                "team:read"
+            ]
+        );
+        assert_eq!(names(&p, p.token_only), ["project:distribution"]);
+        let ids: Vec<_> = p
+            .org_roles
+            .iter()
+            .map(|r| (r.id.as_str(), r.scopes.len(), r.retired, r.global))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("member", 11, false, false),
+                ("admin", 16, true, false),
+                ("manager", 19, false, true),
+                ("owner", 20, false, true)
+            ]
+        );
+        let teams: Vec<_> = p
+            .team_roles
+            .iter()
+            .map(|r| (r.id.as_str(), r.scopes.len()))
+            .collect();
+        assert_eq!(teams, [("contributor", 8), ("admin", 15)]);
+        // member -> contributor; admin, manager, owner -> team admin
+        let min: Vec<_> = (0..4).map(|i| p.minimum_team_role(i).unwrap()).collect();
+        assert_eq!(min, [0, 1, 1, 1]);
+        // No role holds org:ci, project:distribution or the OIDC scopes.
+        for r in &p.org_roles {
+            for s in [
+                "org:ci",
+                "project:distribution",
+                "openid",
+                "profile",
+                "email",
+            ] {
+                assert!(
+                    !r.scopes.contains(p.scopes.id(s).unwrap()),
+                    "{} holds {s}",
+                    r.id
+                );
+            }
+        }
+        // owner = manager + org:admin
+        let (_, owner) = p.org_role("owner").unwrap();
+        let (_, manager) = p.org_role("manager").unwrap();
+        assert_eq!(
+            names(&p, owner.scopes.difference(manager.scopes)),
+            ["org:admin"]
+        );
+        assert_eq!(p.granular_resources.len(), 1);
+        assert_eq!(p.granular_resources[0].bypass.len(), 3);
+    }
+
+    #[test]
+    fn implication_is_transitive_and_reflexive() {
+        let p = Policy::sentry();
+        let id = |s| p.scopes.id(s).unwrap();
+        let admin = p.expand_implied(ScopeSet::single(id("org:admin")));
+        assert_eq!(
+            names(&p, admin),
+            ["org:admin", "org:integrations", "org:read", "org:write"]
+        );
+        let releases = p.expand_implied(ScopeSet::single(id("project:releases")));
+        assert_eq!(names(&p, releases), ["project:releases"]);
+        let member_admin = p.expand_implied(ScopeSet::single(id("member:admin")));
+        assert_eq!(member_admin.len(), 4);
+    }
+
+    #[test]
+    fn options_trim_only_roles_without_non_member_scopes() {
+        let p = Policy::sentry();
+        let (_, member) = p.org_role("member").unwrap();
+        let (_, manager) = p.org_role("manager").unwrap();
+        let off = |k: &str| (k == "sentry:events_member_admin").then_some(false);
+        let trimmed = p.trim_scopes(member.scopes, off);
+        assert_eq!(
+            names(&p, member.scopes.difference(trimmed)),
+            ["event:admin"]
+        );
+        assert_eq!(p.trim_scopes(manager.scopes, off), manager.scopes);
+        let both_off = |_: &str| Some(false);
+        let trimmed = p.trim_scopes(member.scopes, both_off);
+        assert_eq!(
+            names(&p, member.scopes.difference(trimmed)),
+            ["alerts:write", "event:admin"]
+        );
+        // Defaults are true: nothing removed when unset.
+        assert_eq!(p.trim_scopes(member.scopes, |_| None), member.scopes);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_location() {
+        let text = r#"name = "broken"
+[scopes]
+all = ["a:read", "a:write", "a:read"]
+readonly = ["a:read", "nope"]
+[scopes.implies]
+"a:read" = ["a:write"]
+"a:write" = ["a:read"]
+[[org_roles]]
+id = "member"
+scopes = ["a:read", "ghost"]
+[[org_roles]]
+id = "member"
+[[team_roles]]
+id = "t"
+minimum_for = "boss"
+"#;
+        let err = Policy::load(&Source::new("p.toml", text)).unwrap_err();
+        let lines: Vec<String> = err.items.iter().map(ToString::to_string).collect();
+        let expect = [
+            "p.toml:3:29: duplicate scope `a:read` in `scopes.all`",
+            "p.toml:4:23: unknown scope `nope` in `scopes.readonly`",
+            "p.toml:10:21: unknown scope `ghost` in the scopes of org role `member`",
+            "p.toml:12:6: duplicate org role id `member`",
+            "p.toml:15:15: `minimum_for` of team role `t` names unknown org role `boss`",
+        ];
+        for e in expect {
+            assert!(lines.iter().any(|l| l == e), "missing {e:?} in {lines:#?}");
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("p.toml:7:1: cycle in `scopes.implies` through `a:write`")),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_and_wrong_types_are_located() {
+        let err = Policy::load(&Source::new("p.toml", "name = \n")).unwrap_err();
+        assert!(err.items[0].to_string().starts_with("p.toml:1:"), "{err}");
+        let err =
+            Policy::load(&Source::new("p.toml", "name = 1\n[scopes]\nall = \"x\"\n")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("p.toml:1:8: `name` must be a string, found an integer"),
+            "{text}"
+        );
+        assert!(
+            text.contains("p.toml:3:7: `scopes.all` must be an array of strings, found a string"),
+            "{text}"
+        );
+        let err = Policy::load(&Source::new(
+            "p.toml",
+            "name = \"x\"\ncolour = 1\n[scopes]\nall = []\n",
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("p.toml:2:1: unknown field `colour` in the policy"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn too_many_scopes_is_an_error() {
+        let names: Vec<String> = (0..129).map(|i| format!("\"s{i}\"")).collect();
+        let text = format!("name = \"big\"\n[scopes]\nall = [{}]\n", names.join(", "));
+        let err = Policy::load(&Source::new("p.toml", text)).unwrap_err();
+        assert!(err.to_string().contains("at most 128 scopes"), "{err}");
+    }
+}
