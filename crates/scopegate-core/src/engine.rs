@@ -451,7 +451,7 @@ impl<'a> Engine<'a> {
                 access.staff = *staff;
                 match superuser {
                     Superuser::Write => access.global_scopes = all,
-                    Superuser::Read if method.is_safe() => {
+                    Superuser::Read if method.is_superuser_read_only() => {
                         access.global_scopes = self.policy.readonly
                     }
                     Superuser::Read => access.superuser_read_only_unsafe = true,
@@ -661,7 +661,7 @@ impl<'a> Engine<'a> {
             Principal::Session {
                 superuser: Superuser::Read,
                 ..
-            } => method.is_safe(),
+            } => method.is_superuser_read_only(),
             _ => false,
         };
         if matches!(principal, Principal::System)

@@ -55,9 +55,15 @@ impl Method {
         }
     }
 
-    /// GET, HEAD and OPTIONS: the methods a read-only superuser may use.
+    /// GET, HEAD and OPTIONS: the methods that change nothing.
     pub fn is_safe(self) -> bool {
         matches!(self, Method::Get | Method::Head | Method::Options)
+    }
+
+    /// GET and OPTIONS: the methods a read-only superuser may use (Sentry's
+    /// `superuser_has_permission`; HEAD is not among them).
+    pub fn is_superuser_read_only(self) -> bool {
+        matches!(self, Method::Get | Method::Options)
     }
 
     /// POST, PUT, PATCH and DELETE.
