@@ -10,6 +10,7 @@
 
 pub mod decision;
 pub mod engine;
+pub mod granular;
 pub mod manifest;
 pub mod method;
 pub mod policy;
