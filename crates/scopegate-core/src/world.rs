@@ -351,7 +351,8 @@ impl World {
                 );
                 continue;
             };
-            let org_doc = doc.organizations.iter().find(|o| o.id == m.organization);
+            // Organizations are indexed in document order, so `org_idx` is also the doc's index.
+            let org_doc = doc.organizations.get(org_idx as usize);
             let option = |key: &str| org_doc.and_then(|o| o.options.get(key)).map(truthy);
             let scopes = policy.trim_scopes(role_def.scopes, option);
             let org = w.orgs.get(org_idx as usize);
