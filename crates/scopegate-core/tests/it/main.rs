@@ -13,4 +13,5 @@
 mod differential;
 mod gen;
 mod golden;
+mod properties;
 mod reference;
