@@ -10,6 +10,8 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+mod bad_input;
+mod corpora;
 mod differential;
 mod gen;
 mod golden;
