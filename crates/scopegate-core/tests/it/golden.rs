@@ -185,22 +185,27 @@ impl Expect {
 /// reference, and compares both with `expected`.
 #[track_caller]
 pub fn check(world: &Value, request: Value, expected: Expect) {
-    let policy = Policy::sentry();
+    check_with(&Policy::sentry(), world, request, expected);
+}
+
+/// [`check`] against another policy.
+#[track_caller]
+pub fn check_with(policy: &Policy, world: &Value, request: Value, expected: Expect) {
     let manifest = Manifest::load(
         &Source::new("golden.json", manifest_json().to_string()),
-        &policy,
+        policy,
     )
     .expect("the golden manifest compiles");
     let world_doc: WorldDoc = serde_json::from_value(world.clone()).expect("a world document");
-    let index = World::build(&world_doc, &policy).expect("a valid world");
+    let index = World::build(&world_doc, policy).expect("a valid world");
     let request_doc: RequestDoc =
         serde_json::from_value(request.clone()).expect("a request document");
-    let req = Request::from_doc(request_doc.clone(), &policy).expect("a valid request");
-    let engine = Engine::new(&policy, &manifest, &index);
-    let got = RefDecision::from_doc(&engine.decide(&req).to_doc(&policy));
+    let req = Request::from_doc(request_doc.clone(), policy).expect("a valid request");
+    let engine = Engine::new(policy, &manifest, &index);
+    let got = RefDecision::from_doc(&engine.decide(&req).to_doc(policy));
     assert_eq!(got, expected.0, "engine, for {request}");
-    let model = RefManifest::from_compiled(&manifest, &policy);
-    let reference = reference::decide(&policy, &model, &world_doc, &request_doc);
+    let model = RefManifest::from_compiled(&manifest, policy);
+    let reference = reference::decide(policy, &model, &world_doc, &request_doc);
     assert_eq!(reference, expected.0, "reference, for {request}");
 }
 
@@ -856,6 +861,42 @@ fn minimum_team_roles() {
         &w,
         on_project(session(3), PROJECT, "DELETE", "api"),
         allow(&["role_scope"]),
+    );
+}
+
+#[test]
+fn minimum_team_roles_with_weak_org_roles() {
+    // Sentry's org roles hold their minimum team role's scopes, so the minimum only shows
+    // with weaker org roles: here every role but owner keeps only read scopes and org:write.
+    let mut w = acme(&[], json!({}));
+    w["members"][1]["teams"] = json!([{"team": 6}]);
+    let put_api = on_project(session(3), PROJECT, "PUT", "api");
+    let put_web = on_project(session(2), PROJECT, "PUT", "web");
+    let missing = || deny(403, "missing_scope").missing(&["project:admin", "project:write"]);
+    // Team admin is the minimum for admin and above: admin (3, on backend) and manager
+    // (2, on frontend) write their teams' projects through it, but only with the
+    // team-roles feature (team-role scopes count only then).
+    let weak = crate::differential::policy_variant(2);
+    check_with(&weak, &w, put_api.clone(), missing());
+    let mut with = w.clone();
+    with["organizations"][0]["features"] = json!([TEAM_ROLES]);
+    check_with(&weak, &with, put_api.clone(), allow(&["team_role_scope"]));
+    check_with(&weak, &with, put_web.clone(), allow(&["team_role_scope"]));
+    // member (4, on backend) gets contributor: no project writes.
+    check_with(
+        &weak,
+        &with,
+        on_project(session(4), PROJECT, "PUT", "api"),
+        missing(),
+    );
+    // With team admin the minimum for manager instead, admin drops to contributor.
+    let manager_minimum = crate::differential::policy_variant(3);
+    check_with(&manager_minimum, &with, put_api, missing());
+    check_with(
+        &manager_minimum,
+        &with,
+        put_web,
+        allow(&["team_role_scope"]),
     );
 }
 
