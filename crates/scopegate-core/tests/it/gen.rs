@@ -173,7 +173,10 @@ pub fn world() -> impl Strategy<Value = WorldDoc> {
             (0..3usize, vec(0..6usize, 0..=2), prop::bool::weighted(0.85)),
             0..=5,
         ),
-        vec((scopes(5), subsequence(vec![0usize, 1, 2], 0..=3)), 0..=3),
+        vec(
+            (token_scopes(), subsequence(vec![0usize, 1, 2], 0..=3)),
+            0..=3,
+        ),
         vec((any::<bool>(), 0..10usize), 0..=6),
     )
         .prop_map(

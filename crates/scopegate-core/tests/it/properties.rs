@@ -5,7 +5,7 @@
 //!   the system aside);
 //! - adding a scope to a role never turns an allow into a deny.
 //!
-//! Cases: `SCOPEGATE_PROPTEST_CASES` / `PROPTEST_CASES` (default 300, each 100+ requests).
+//! Cases: `SCOPEGATE_PROPTEST_CASES` / `PROPTEST_CASES` (default 200, each 100+ requests).
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -20,11 +20,7 @@ use crate::differential::cases;
 use crate::gen::{self, GenManifest};
 
 fn config() -> Config {
-    Config {
-        cases: cases(300),
-        failure_persistence: None,
-        ..Config::default()
-    }
+    crate::differential::config(cases(200))
 }
 
 /// Compiles the generated manifest and world against `policy`.
