@@ -349,3 +349,36 @@ minimum_for = "chief"
         r.stderr
     );
 }
+
+#[test]
+fn usage_and_missing_files_exit_2() {
+    let r = run(&["check", "--manifest", "examples/manifest.toml"]);
+    assert_eq!(r.code, 2, "clap usage errors exit 2");
+    assert_eq!(r.stdout, "");
+    let mut args = vec!["explain"];
+    args.extend(EXAMPLE);
+    args.push("examples/no-such-request.json");
+    let r = run(&args);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr
+            .contains("cannot read `examples/no-such-request.json`"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&[
+        "check",
+        "--manifest",
+        "examples/manifest.toml",
+        "--world",
+        "nowhere.json",
+        "examples/request.json",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cannot read `nowhere.json`"),
+        "{}",
+        r.stderr
+    );
+}
