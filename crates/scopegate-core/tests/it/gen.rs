@@ -292,6 +292,7 @@ fn build_world(
     }
     for (i, (scopes, installed)) in integrations.into_iter().enumerate() {
         let mut installed_on: Vec<u64> = installed.iter().map(|o| org_id(*o)).collect();
+        installed_on.sort_unstable();
         installed_on.dedup();
         w.integrations.push(IntegrationDoc {
             id: 70 + i as u64,
