@@ -97,7 +97,14 @@ fn engine_agrees_with_reference_on_random_worlds() {
             let doc = spec.resolve(&world_doc, &manifest.model);
             let request = Request::from_doc(doc.clone(), policy)
                 .map_err(|e| TestCaseError::fail(format!("generated request rejected: {e}")))?;
-            let got = RefDecision::from_doc(&engine.decide(&request).to_doc(policy));
+            let decision = engine.decide(&request);
+            // `explain` decides the same way, with a trace (checked on a sample: it allocates).
+            if decided.get() % 8 == 0 {
+                let (explained, trace) = engine.explain(&request);
+                prop_assert_eq!(explained, decision, "explain differs from decide: {:?}", doc);
+                prop_assert!(!trace.is_empty());
+            }
+            let got = RefDecision::from_doc(&decision.to_doc(policy));
             let want = reference::decide(policy, &manifest.model, &world_doc, &doc);
             decided.set(decided.get() + 1);
             let key = match &want.grant {
