@@ -1,0 +1,19 @@
+//! Integration tests of the core engine: golden decisions from Sentry's behaviour, a
+//! naive reference evaluator compared with the engine on random worlds, properties, bad
+//! input, and the real corpora.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed expectation is a test failure"
+)]
+
+mod bad_input;
+mod corpora;
+mod differential;
+mod gen;
+mod golden;
+mod properties;
+mod reference;
