@@ -73,11 +73,17 @@ pub fn policy_text(facts: &Facts, requests: &[PeerRequest]) -> String {
         out.push_str(&s);
         out.push('\n');
     };
-    for s in &facts.all_scopes {
+    // A scope that no scope map names cannot grant anything: no policy line for it.
+    let used = facts.used_scopes();
+    for s in facts
+        .all_scopes
+        .iter()
+        .filter(|s| used.contains(s.as_str()))
+    {
         line(format!("p, role, {s}, allow"));
     }
     for (role, scopes) in &facts.team_roles {
-        for s in scopes {
+        for s in scopes.iter().filter(|s| used.contains(s.as_str())) {
             line(format!("p, tr:{role}, {s}, allow"));
         }
     }

@@ -6,9 +6,10 @@
 //! parents are the action groups `scope:<s>` for every scope `s` of the scope map (the scope
 //! map, per action) and `granular:replay` for replay-guarded endpoints.
 //!
-//! Policies, one per scope (Cedar has no set intersection): the role path on organizations
-//! and on reachable projects, the team-role path per team role, each bounded by the token's
-//! scopes from the context; `forbid` for restricted members and for the replay allowlist.
+//! Policies, one per scope (Cedar has no set intersection): the role path (on the
+//! organization, or on a reachable project), the team-role path per team role, each bounded
+//! by the token's scopes from the context; `forbid` for restricted members and for the
+//! replay allowlist.
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -40,26 +41,28 @@ fn entity_ref(kind: &str, id: &str) -> Value {
     json!({"__entity": uid(kind, id)})
 }
 
-/// The Cedar policies for `facts`.
+/// The Cedar policies for `facts`: one `permit` per scope that some scope map names (a
+/// scope no action maps to cannot grant anything) for the role path, one per (team role,
+/// scope) for the team-role path.
 pub fn policies_text(facts: &Facts) -> String {
     let mut out = String::new();
+    let used = facts.used_scopes();
     let bounded = |s: &str| format!("(context.session || context.token_scopes.contains(\"{s}\"))");
-    for s in &facts.all_scopes {
+    for s in facts
+        .all_scopes
+        .iter()
+        .filter(|s| used.contains(s.as_str()))
+    {
         let b = bounded(s);
         let _ = writeln!(
             out,
-            "permit(principal, action in Action::\"scope:{s}\", resource is Org)\n  \
-             when {{ principal.role_scopes.contains(\"{s}\") && {b} }};"
-        );
-        let _ = writeln!(
-            out,
-            "permit(principal, action in Action::\"scope:{s}\", resource is Project)\n  \
+            "permit(principal, action in Action::\"scope:{s}\", resource)\n  \
              when {{ principal.role_scopes.contains(\"{s}\") && {b} &&\n    \
-             (principal.global || resource in principal.teams) }};"
+             (resource is Org || principal.global || resource in principal.teams) }};"
         );
     }
     for (role, scopes) in &facts.team_roles {
-        for s in scopes {
+        for s in scopes.iter().filter(|s| used.contains(s.as_str())) {
             let b = bounded(s);
             let _ = writeln!(
                 out,

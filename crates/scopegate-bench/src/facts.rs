@@ -297,6 +297,14 @@ impl Facts {
         })
     }
 
+    /// Every scope that some action's scope map names.
+    pub fn used_scopes(&self) -> BTreeSet<&str> {
+        self.actions
+            .values()
+            .flat_map(|a| a.scopes.iter().map(String::as_str))
+            .collect()
+    }
+
     /// The requests the peers decide: sessions (no superuser, no staff, SSO done) and user
     /// tokens not bound to an organization, of known users, on organization and project
     /// endpoints of organization [`ORG`] (with and without the replay guard), naming an

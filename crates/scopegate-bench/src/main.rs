@@ -79,6 +79,17 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         t.elapsed().as_secs_f64()
     );
 
+    let cedar_text = scopegate_bench::cedar::policies_text(&setup.facts);
+    let casbin_text = scopegate_bench::casbin::policy_text(&setup.facts, &setup.peer_requests);
+    let count = |text: &str, prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+    eprintln!(
+        "peer models: cedar {} policies; casbin {} `p` lines and {} role links; actions: {}",
+        count(&cedar_text, "permit(") + count(&cedar_text, "forbid("),
+        count(&casbin_text, "p,"),
+        count(&casbin_text, "g"),
+        setup.facts.actions.len(),
+    );
+
     let t = Instant::now();
     let disagreements = setup.check_agreement(&mut peers)?;
     for d in disagreements.iter().take(10) {
