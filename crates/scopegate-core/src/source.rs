@@ -509,8 +509,8 @@ mod tests {
         let s = Source::new("x.toml", "a = 1\nbé = 2\n");
         assert_eq!(s.location(0), Location { line: 1, column: 1 });
         assert_eq!(s.location(6), Location { line: 2, column: 1 });
-        // byte 9 is after the two-byte `é` and the space: column 4
-        assert_eq!(s.location(9), Location { line: 2, column: 4 });
+        // byte 9 is the space after `b` and the two-byte `é`: column 3
+        assert_eq!(s.location(9), Location { line: 2, column: 3 });
     }
 
     #[test]
