@@ -34,6 +34,8 @@ pub struct Setup {
     pub world: World,
     /// Every request, pre-parsed for scopegate.
     pub requests: Vec<Request>,
+    /// Every request as its wire JSON (product.md §4.1), for timing parse + decide.
+    pub request_json: Vec<String>,
     /// The plain facts the peers are given.
     pub facts: Facts,
     /// The subset every peer decides (indexes into `requests`).
@@ -80,6 +82,10 @@ impl Setup {
         let docs = world::requests(&world_doc, &manifest, &policy, size, seed);
         let facts = Facts::derive(&world_doc, &policy, &manifest)?;
         let peer_requests = facts.peer_requests(&docs);
+        let request_json = docs
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?;
         let requests = docs
             .into_iter()
             .map(|d| Request::from_doc(d, &policy))
@@ -92,6 +98,7 @@ impl Setup {
             world_doc,
             world,
             requests,
+            request_json,
             facts,
             peer_requests,
         })

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use scopegate_bench::measure::{measure, Measurement};
 use scopegate_bench::world::Size;
 use scopegate_bench::Setup;
+use scopegate_core::Request;
 use serde_json::json;
 
 const USAGE: &str = "usage: scopegate-bench [--quick] [--seed N]\n\n  \
@@ -131,6 +132,18 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             .get(i)
             .is_some_and(|r| engine.decide(r).allowed())
     });
+    // Not like-for-like with the peers (their requests are pre-built too): the cost of
+    // scopegate's own wire parsing, for the record.
+    let compared_json: Vec<&String> = setup
+        .peer_requests
+        .iter()
+        .filter_map(|r| setup.request_json.get(r.index))
+        .collect();
+    let parsed = measure(n, budget, 20, |i| {
+        compared_json.get(i).is_some_and(|text| {
+            Request::from_json(text, &setup.policy).is_ok_and(|r| engine.decide(&r).allowed())
+        })
+    });
     let cedar = measure(n, budget, 5, |i| {
         peers
             .cedar_requests
@@ -160,6 +173,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             "batches": ours.batches,
             "all_principals_median_ns": (all.median_ns * 10.0).round() / 10.0,
             "all_principals_requests": setup.requests.len(),
+            "with_json_parsing_median_ns": (parsed.median_ns * 10.0).round() / 10.0,
         }),
     );
     for (name, m) in [("cedar", cedar), ("casbin", casbin), ("regorus", rego)] {

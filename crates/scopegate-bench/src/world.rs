@@ -243,10 +243,7 @@ pub fn world(size: Size, seed: u64) -> WorldDoc {
 }
 
 /// The manifest text and where it came from: `shared/corpora/sentry/sentry-manifest.json`
-/// when the workspace has it beside it, else the built-in copy. The corpus marks no endpoint
-/// with the granular replay resource, so the replay details endpoint gets it (as Sentry's
-/// `has_replay_permission` guards it) and two more replay endpoints are added, one of them
-/// about a project.
+/// when the workspace has it beside it, else the built-in copy; see [`augment_manifest`].
 pub fn manifest_json() -> anyhow::Result<(String, String)> {
     let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/corpora/sentry/sentry-manifest.json");
@@ -260,8 +257,22 @@ pub fn manifest_json() -> anyhow::Result<(String, String)> {
             BUILTIN_MANIFEST.to_string(),
         ),
     };
-    let mut doc: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("cannot parse {origin}"))?;
+    let augmented = augment_manifest(&text).with_context(|| format!("cannot parse {origin}"))?;
+    Ok((origin, augmented))
+}
+
+/// The built-in copy of the Sentry manifest, as shipped with this crate.
+pub fn builtin_manifest_json() -> &'static str {
+    BUILTIN_MANIFEST
+}
+
+/// Adds the replay guard to a Sentry manifest (JSON form): the corpus marks no endpoint with
+/// the granular replay resource, so the replay details endpoint gets it (as Sentry's
+/// `has_replay_permission` guards it) and three endpoints are added: project keys
+/// (`ProjectSettingPermission`), a project replay endpoint and an organization replay
+/// endpoint, both replay-guarded.
+pub fn augment_manifest(text: &str) -> anyhow::Result<String> {
+    let mut doc: serde_json::Value = serde_json::from_str(text)?;
     let extra: serde_json::Value = serde_json::json!({
         "permissions": {
             "sentry.api.bases.project.ProjectSettingPermission": {
@@ -335,7 +346,7 @@ pub fn manifest_json() -> anyhow::Result<(String, String)> {
             }
         }
     }
-    Ok((origin, serde_json::to_string_pretty(&doc)?))
+    Ok(serde_json::to_string_pretty(&doc)?)
 }
 
 /// Compiles the manifest against `policy`.

@@ -92,3 +92,22 @@ fn agreement_check_catches_a_peer_model_without_team_roles() {
         );
     }
 }
+
+#[test]
+fn the_builtin_manifest_compiles_with_the_replay_endpoints() {
+    let policy = scopegate_core::Policy::sentry();
+    let text =
+        scopegate_bench::world::augment_manifest(scopegate_bench::world::builtin_manifest_json())
+            .expect("augment");
+    let manifest =
+        scopegate_core::Manifest::load(&scopegate_core::Source::new("builtin.json", text), &policy)
+            .expect("compile");
+    let guarded: Vec<&str> = manifest
+        .endpoints
+        .iter()
+        .filter(|e| e.granular.is_some())
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(guarded.len(), 3, "{guarded:?}");
+    assert!(manifest.endpoints.len() > 50);
+}
