@@ -160,12 +160,16 @@ impl ScopeRegistry {
         self.names.is_empty()
     }
 
-    /// Every declared scope.
+    /// Every declared scope: the low `len()` bits (computed in constant time: the decision
+    /// asks for it on every request).
     pub fn all(&self) -> ScopeSet {
-        (0..self.names.len())
-            .filter_map(|i| u8::try_from(i).ok())
-            .map(ScopeId)
-            .collect()
+        let unused = MAX_SCOPES.saturating_sub(self.names.len());
+        ScopeSet(
+            u32::try_from(unused)
+                .ok()
+                .and_then(|shift| u128::MAX.checked_shr(shift))
+                .unwrap_or(0),
+        )
     }
 
     /// The names of a set, sorted alphabetically (the order of challenges and messages).
@@ -218,5 +222,15 @@ mod tests {
         let last = r.id("127").unwrap();
         assert!(r.all().contains(last));
         assert_eq!(r.all().iter().count(), 128);
+    }
+
+    #[test]
+    fn all_is_exactly_the_declared_scopes() {
+        for n in [0usize, 1, 25, 64, 65, 127, 128] {
+            let r = ScopeRegistry::new((0..n).map(|i| i.to_string())).unwrap();
+            let expected: ScopeSet = (0..n).map(|i| r.id(&i.to_string()).unwrap()).collect();
+            assert_eq!(r.all(), expected, "{n} scopes");
+        }
+        assert_eq!(ScopeRegistry::default().all(), ScopeSet::EMPTY);
     }
 }

@@ -1,0 +1,182 @@
+//! Side-by-side decision benchmarks: scopegate against Cedar (`cedar-policy`), casbin and
+//! regorus (Rego) on a Sentry-shaped world (product.md §1, §8).
+//!
+//! [`Setup`] generates the world, manifest and requests ([`world`]), derives the plain facts
+//! the peers are given ([`facts`]), and builds each peer's model in its own language
+//! ([`cedar`], [`casbin`], [`rego`]). Every engine decides pre-built requests in its own
+//! native form; [`Setup::check_agreement`] compares every peer's answer with scopegate's on
+//! every compared request. [`measure`] times batches and reports medians.
+
+pub mod casbin;
+pub mod cedar;
+pub mod facts;
+pub mod measure;
+pub mod rego;
+pub mod world;
+
+use anyhow::Context;
+use scopegate_core::{Engine, Manifest, Policy, Request, World, WorldDoc};
+
+use crate::facts::{Facts, PeerRequest};
+
+/// Everything a benchmark run needs, built once.
+#[derive(Debug)]
+pub struct Setup {
+    /// The Sentry policy.
+    pub policy: Policy,
+    /// The manifest, compiled.
+    pub manifest: Manifest,
+    /// Where the manifest came from.
+    pub manifest_origin: String,
+    /// The world document.
+    pub world_doc: WorldDoc,
+    /// scopegate's world index.
+    pub world: World,
+    /// Every request, pre-parsed for scopegate.
+    pub requests: Vec<Request>,
+    /// Every request as its wire JSON (product.md §4.1), for timing parse + decide.
+    pub request_json: Vec<String>,
+    /// The plain facts the peers are given.
+    pub facts: Facts,
+    /// The subset every peer decides (indexes into `requests`).
+    pub peer_requests: Vec<PeerRequest>,
+}
+
+/// Where one peer disagrees with scopegate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagreement {
+    /// The peer.
+    pub engine: &'static str,
+    /// Index into [`Setup::requests`].
+    pub index: usize,
+    /// scopegate's answer.
+    pub scopegate: bool,
+    /// The peer's answer.
+    pub peer: bool,
+}
+
+/// The peers' models and their pre-built requests.
+#[derive(Debug)]
+pub struct Peers {
+    /// Cedar.
+    pub cedar: cedar::CedarModel,
+    /// Cedar requests, in `peer_requests` order.
+    pub cedar_requests: Vec<cedar_policy::Request>,
+    /// casbin.
+    pub casbin: casbin::CasbinModel,
+    /// casbin requests.
+    pub casbin_requests: Vec<casbin::CasbinRequest>,
+    /// regorus.
+    pub rego: rego::RegoModel,
+    /// regorus inputs.
+    pub rego_requests: Vec<regorus::Value>,
+}
+
+impl Setup {
+    /// Generates a world of `size` from `seed`.
+    pub fn new(size: world::Size, seed: u64) -> anyhow::Result<Setup> {
+        let policy = Policy::sentry();
+        let (manifest_origin, manifest) = world::manifest(&policy)?;
+        let world_doc = world::world(size, seed);
+        let world = World::build(&world_doc, &policy).context("generated world")?;
+        let docs = world::requests(&world_doc, &manifest, &policy, size, seed);
+        let facts = Facts::derive(&world_doc, &policy, &manifest)?;
+        let peer_requests = facts.peer_requests(&docs);
+        let request_json = docs
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?;
+        let requests = docs
+            .into_iter()
+            .map(|d| Request::from_doc(d, &policy))
+            .collect::<Result<Vec<_>, _>>()
+            .context("generated request")?;
+        Ok(Setup {
+            policy,
+            manifest,
+            manifest_origin,
+            world_doc,
+            world,
+            requests,
+            request_json,
+            facts,
+            peer_requests,
+        })
+    }
+
+    /// The scopegate engine.
+    pub fn engine(&self) -> Engine<'_> {
+        Engine::new(&self.policy, &self.manifest, &self.world)
+    }
+
+    /// scopegate's requests for the compared subset, in `peer_requests` order.
+    pub fn compared_requests(&self) -> Vec<Request> {
+        self.peer_requests
+            .iter()
+            .filter_map(|r| self.requests.get(r.index).cloned())
+            .collect()
+    }
+
+    /// Builds every peer's model and pre-built requests.
+    pub fn peers(&self) -> anyhow::Result<Peers> {
+        self.peers_for(&self.facts)
+    }
+
+    /// Builds every peer's model from `facts` (normally [`Setup::facts`]; the tests pass
+    /// altered facts to show that the agreement check catches a wrong model).
+    pub fn peers_for(&self, facts: &Facts) -> anyhow::Result<Peers> {
+        let cedar = cedar::CedarModel::new(facts)?;
+        let cedar_requests = self
+            .peer_requests
+            .iter()
+            .map(|r| cedar.request(facts, r))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let casbin = casbin::CasbinModel::new(facts, &self.peer_requests)?;
+        let casbin_requests = self
+            .peer_requests
+            .iter()
+            .map(|r| casbin.request(facts, r))
+            .collect();
+        let rego = rego::RegoModel::new(facts)?;
+        let rego_requests = self.peer_requests.iter().map(|r| rego.request(r)).collect();
+        Ok(Peers {
+            cedar,
+            cedar_requests,
+            casbin,
+            casbin_requests,
+            rego,
+            rego_requests,
+        })
+    }
+
+    /// Decides every compared request with scopegate and every peer; returns every
+    /// disagreement (an evaluation error of a peer is an error, not a denial).
+    pub fn check_agreement(&self, peers: &mut Peers) -> anyhow::Result<Vec<Disagreement>> {
+        let engine = self.engine();
+        let mut out = Vec::new();
+        for (i, r) in self.peer_requests.iter().enumerate() {
+            let request = self
+                .requests
+                .get(r.index)
+                .context("peer request out of range")?;
+            let ours = engine.decide(request).allowed();
+            let mut compare = |engine: &'static str, peer: bool| {
+                if peer != ours {
+                    out.push(Disagreement {
+                        engine,
+                        index: r.index,
+                        scopegate: ours,
+                        peer,
+                    });
+                }
+            };
+            let c = peers.cedar_requests.get(i).context("cedar request")?;
+            compare("cedar", peers.cedar.decide(c));
+            let c = peers.casbin_requests.get(i).context("casbin request")?;
+            compare("casbin", peers.casbin.try_decide(c)?);
+            let c = peers.rego_requests.get(i).context("regorus request")?;
+            compare("regorus", peers.rego.try_decide(c)?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,197 @@
+//! The model in Rego, evaluated by regorus (Microsoft's Rust OPA interpreter).
+//!
+//! Data: actions (object kind, scope map as a set, replay guard), members (role scopes after
+//! option trimming, global reach, restricted, replay listing, team → effective team role),
+//! team roles → scopes, projects → owning teams, the replay state. Input: the user, the
+//! action, the project, and either `session: true` or the token's scopes.
+
+use regorus::{Engine, Value};
+use serde_json::{json, Map};
+
+use crate::facts::{Facts, Object, PeerRequest};
+
+/// The Rego policy.
+pub const POLICY: &str = r#"package scopegate
+
+default allow := false
+
+action := data.actions[input.action]
+
+member := data.members[input.user]
+
+bounded(s) if input.session
+
+bounded(s) if input.token_scopes[s]
+
+reach if member.global
+
+reach if {
+	some t in data.projects[input.project]
+	member.teams[t]
+}
+
+class_ok if {
+	action.object == "organization"
+	some s, _ in action.scopes
+	member.role_scopes[s]
+	bounded(s)
+}
+
+class_ok if {
+	action.object == "project"
+	reach
+	some s, _ in action.scopes
+	member.role_scopes[s]
+	bounded(s)
+}
+
+class_ok if {
+	action.object == "project"
+	some t in data.projects[input.project]
+	role := member.teams[t]
+	some s, _ in action.scopes
+	data.team_roles[role][s]
+	bounded(s)
+}
+
+listed if member.replay_listed
+
+listed if {
+	some t, _ in member.teams
+	data.replay.teams[t]
+}
+
+granular_ok if not action.granular
+
+granular_ok if not data.replay.enforced
+
+granular_ok if {
+	data.replay.nonempty
+	listed
+}
+
+allow if {
+	not member.restricted
+	class_ok
+	granular_ok
+}
+"#;
+
+/// regorus's view of the model.
+#[derive(Clone)]
+pub struct RegoModel {
+    engine: Engine,
+    rule: String,
+}
+
+impl std::fmt::Debug for RegoModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegoModel").finish_non_exhaustive()
+    }
+}
+
+fn set(items: &[String]) -> serde_json::Value {
+    serde_json::Value::Object(items.iter().map(|s| (s.clone(), json!(true))).collect())
+}
+
+/// The data document for `facts`.
+pub fn data_json(facts: &Facts) -> serde_json::Value {
+    let actions: Map<String, serde_json::Value> = facts
+        .actions
+        .values()
+        .map(|a| {
+            let object = match a.object {
+                Object::Organization => "organization",
+                Object::Project => "project",
+            };
+            (
+                a.id.clone(),
+                json!({"object": object, "scopes": set(&a.scopes), "granular": a.granular}),
+            )
+        })
+        .collect();
+    let members: Map<String, serde_json::Value> = facts
+        .members
+        .iter()
+        .map(|(user, m)| {
+            // A team membership without a team role (team-roles feature off) maps to the
+            // empty role "", which has no scopes.
+            let teams: Map<String, serde_json::Value> = m
+                .teams
+                .iter()
+                .map(|(t, r)| (t.clone(), json!(r.clone().unwrap_or_default())))
+                .collect();
+            (
+                user.to_string(),
+                json!({
+                    "role_scopes": set(&m.role_scopes),
+                    "global": m.global,
+                    "restricted": m.restricted,
+                    "replay_listed": m.replay_listed,
+                    "teams": teams,
+                }),
+            )
+        })
+        .collect();
+    let team_roles: Map<String, serde_json::Value> = facts
+        .team_roles
+        .iter()
+        .map(|(r, s)| (r.clone(), set(s)))
+        .collect();
+    json!({
+        "actions": actions,
+        "members": members,
+        "team_roles": team_roles,
+        "projects": facts.projects,
+        "replay": {
+            "enforced": facts.replay.enforced,
+            "nonempty": facts.replay.nonempty,
+            "teams": set(&facts.replay.teams),
+        },
+    })
+}
+
+impl RegoModel {
+    /// Loads the policy and data.
+    pub fn new(facts: &Facts) -> anyhow::Result<RegoModel> {
+        let mut engine = Engine::new();
+        engine.add_policy("scopegate.rego".into(), POLICY.into())?;
+        engine.add_data(Value::from(data_json(facts)))?;
+        Ok(RegoModel {
+            engine,
+            rule: "data.scopegate.allow".into(),
+        })
+    }
+
+    /// Builds regorus's native input for `r`.
+    pub fn request(&self, r: &PeerRequest) -> Value {
+        let mut input = json!({"user": r.user.to_string(), "action": r.action});
+        if let Some(obj) = input.as_object_mut() {
+            if let Some(p) = &r.project {
+                obj.insert("project".into(), json!(p));
+            }
+            match &r.token {
+                None => {
+                    obj.insert("session".into(), json!(true));
+                }
+                Some(scopes) => {
+                    obj.insert("token_scopes".into(), set(scopes));
+                }
+            }
+        }
+        Value::from(input)
+    }
+
+    /// Decides a pre-built input.
+    pub fn try_decide(&mut self, input: &Value) -> anyhow::Result<bool> {
+        self.engine.set_input(input.clone());
+        let v = self.engine.eval_rule(self.rule.clone())?;
+        Ok(v == Value::from(true))
+    }
+
+    /// Decides a pre-built input; an evaluation error denies.
+    #[inline]
+    pub fn decide(&mut self, input: &Value) -> bool {
+        self.try_decide(input).unwrap_or(false)
+    }
+}

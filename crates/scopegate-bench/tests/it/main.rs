@@ -1,0 +1,3 @@
+//! Integration tests of scopegate-bench: the peers' models agree with scopegate.
+
+mod agree;
