@@ -52,6 +52,10 @@ pub enum Command {
     /// Show or validate a policy.
     #[command(subcommand)]
     Policy(commands::policy::PolicyCommand),
+    /// Lint native manifests and OpenAPI documents for mutations admitting read-only scopes.
+    Lint(commands::lint::Args),
+    /// Print a lint rule's documentation (or list the rules).
+    Rule(commands::rule::Args),
 }
 
 /// Runs a parsed command line.
@@ -60,6 +64,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => commands::check::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
         Command::Policy(cmd) => commands::policy::run(&cmd),
+        Command::Lint(args) => commands::lint::run(&args),
+        Command::Rule(args) => commands::rule::run(&args),
     }
 }
 

@@ -2,4 +2,6 @@
 
 pub mod check;
 pub mod explain;
+pub mod lint;
 pub mod policy;
+pub mod rule;

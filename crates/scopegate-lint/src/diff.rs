@@ -1,0 +1,1 @@
+//! `scopegate diff`: what a permission change grants or takes away.

@@ -1,0 +1,1 @@
+//! `scopegate matrix`: who may call each endpoint method.
