@@ -23,6 +23,6 @@ pub mod rules;
 pub mod yaml;
 
 pub use finding::{Finding, Report, Summary};
-pub use lint::{lint_paths, Options, PublishFilter, ScopeList};
+pub use lint::{lint_paths, lint_text, Options, PublishFilter, ScopeList};
 pub use load::InputError;
 pub use readonly::ReadonlyScopes;

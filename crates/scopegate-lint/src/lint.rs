@@ -100,6 +100,26 @@ pub fn lint_paths(
     Ok(report)
 }
 
+/// Lints one in-memory document called `name` (`$ref`s to other files resolve from the
+/// current directory).
+pub fn lint_text(
+    name: &str,
+    text: &str,
+    policy: &Policy,
+    options: &Options,
+) -> Result<Report, InputError> {
+    let mut loader = Loader::new();
+    let mut report = Report::default();
+    let ctx = Context { policy, options };
+    let doc = loader.add(scopegate_core::Source::new(name, text), None)?;
+    lint_doc(&mut loader, doc, ctx, &mut report)?;
+    report.findings.retain(|f| options.enabled(f.code));
+    report.summary.files = loader.docs().len();
+    report.warnings.append(&mut loader.warnings);
+    report.sort();
+    Ok(report)
+}
+
 fn lint_one(
     loader: &mut Loader,
     path: &Path,
@@ -108,6 +128,15 @@ fn lint_one(
     report: &mut Report,
 ) -> Result<(), InputError> {
     let doc = loader.load_file(path, name)?;
+    lint_doc(loader, doc, ctx, report)
+}
+
+fn lint_doc(
+    loader: &mut Loader,
+    doc: std::rc::Rc<crate::load::Doc>,
+    ctx: Context<'_>,
+    report: &mut Report,
+) -> Result<(), InputError> {
     let kind = crate::load::kind(&doc.source, &doc.root)?;
     match kind {
         Kind::Native => {

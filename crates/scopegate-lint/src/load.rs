@@ -253,14 +253,30 @@ impl Loc {
         self.doc.source.name()
     }
 
-    /// The line and column of this position.
+    /// The line and column of this position: of its key when it is a table entry (the
+    /// key is where a reader looks), else of the value.
     pub fn location(&self) -> Location {
-        self.doc.source.location(self.node().span.start)
+        self.doc.source.location(self.start())
+    }
+
+    /// The byte offset [`Loc::location`] reports.
+    fn start(&self) -> usize {
+        if let Some((&last, parent_path)) = self.path.split_last() {
+            let parent = Loc {
+                doc: Rc::clone(&self.doc),
+                path: parent_path.to_vec(),
+                pointer: String::new(),
+            };
+            if let Some((k, _)) = parent.node().as_table().and_then(|t| t.get(last)) {
+                return k.span.start;
+            }
+        }
+        self.node().span.start
     }
 
     /// An error located here.
     pub fn error(&self, message: impl Into<String>) -> InputError {
-        InputError::at(&self.doc.source, self.node().span.start, message)
+        InputError::at(&self.doc.source, self.start(), message)
     }
 
     /// The `$ref` string of this node, if it is a reference object.
@@ -357,10 +373,8 @@ impl Loader {
                 .unwrap_or_default();
             let path = base.join(&decoded);
             let name = match Path::new(at.file()).parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => {
-                    dir.join(&decoded).display().to_string()
-                }
-                _ => decoded.clone(),
+                Some(dir) if !dir.as_os_str().is_empty() => normalize(&dir.join(&decoded)),
+                _ => normalize(Path::new(&decoded)),
             };
             self.load_file(&path, &name).map_err(|e| {
                 let why = e.0.first().map(|d| d.to_string()).unwrap_or_default();
@@ -472,6 +486,22 @@ fn walk_refs(
         }
         _ => {}
     }
+}
+
+/// A path with `.` and `name/..` removed lexically, as a display string.
+fn normalize(path: &Path) -> String {
+    use std::path::Component;
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.iter().collect::<PathBuf>().display().to_string()
 }
 
 fn percent_decode(s: &str) -> String {

@@ -253,13 +253,19 @@ impl MarkedEventReceiver for Builder<'_> {
                     anchor,
                     entries,
                     ..
-                }) => self.finish(
-                    Node {
-                        span: start..at.max(start),
-                        value: Value::Table(entries),
-                    },
-                    anchor,
-                ),
+                }) => {
+                    // A block mapping's start event comes after its first key was scanned.
+                    let start = entries
+                        .first()
+                        .map_or(start, |(k, _)| k.span.start.min(start));
+                    self.finish(
+                        Node {
+                            span: start..at.max(start),
+                            value: Value::Table(entries),
+                        },
+                        anchor,
+                    )
+                }
                 None => self.fail(at..at, "invalid YAML: unbalanced collection end".into()),
             },
             Event::Alias(id) => match self.anchors.get(&id) {

@@ -108,7 +108,10 @@ fn check_openapi(api: &Api, _ctx: Context<'_>, out: &mut Vec<Finding>) {
             let message = format!(
                 "{} x-readonly-mutation-exception must be a non-empty note, found {}",
                 op.label(),
-                loc.node().value.kind()
+                match &loc.node().value {
+                    scopegate_core::source::Value::String(_) => "a blank string",
+                    other => other.kind(),
+                }
             );
             out.push(op.finding(&RULE, loc, Vec::new(), None, message));
         }
