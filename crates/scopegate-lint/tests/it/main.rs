@@ -49,3 +49,5 @@ pub fn text_of(report: &Report) -> String {
     );
     render(report, Format::Text).replace(&dir, "")
 }
+
+mod sarif;
