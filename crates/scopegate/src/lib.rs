@@ -56,6 +56,10 @@ pub enum Command {
     Lint(commands::lint::Args),
     /// Print a lint rule's documentation (or list the rules).
     Rule(commands::rule::Args),
+    /// Which principal classes may call each endpoint method.
+    Matrix(commands::matrix::Args),
+    /// What changes in access between two (policy, manifest) pairs; exit 1 when access is gained.
+    Diff(commands::diff::Args),
 }
 
 /// Runs a parsed command line.
@@ -66,6 +70,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Policy(cmd) => commands::policy::run(&cmd),
         Command::Lint(args) => commands::lint::run(&args),
         Command::Rule(args) => commands::rule::run(&args),
+        Command::Matrix(args) => commands::matrix::run(&args),
+        Command::Diff(args) => commands::diff::run(&args),
     }
 }
 

@@ -279,3 +279,73 @@ fn rule_prints_documentation() {
     insta::assert_snapshot!(show(run(&["rule"])));
     assert_eq!(run(&["rule", "SG999"]).0, 2);
 }
+
+#[test]
+fn the_command_line_definition_is_valid() {
+    use clap::CommandFactory;
+    scopegate::Cli::command().debug_assert();
+}
+
+#[test]
+fn matrix_command() {
+    insta::assert_snapshot!(show(run(&["matrix", "matrix/old.toml", "--format", "csv"])));
+    insta::assert_snapshot!(show(run(&[
+        "matrix",
+        "matrix/old.toml",
+        "--format",
+        "markdown"
+    ])));
+    let (code, stdout, _) = run(&["matrix", "matrix/old.toml", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 5);
+    insta::assert_snapshot!(show(run(&["matrix", "malformed/extends-cycle.toml"])));
+}
+
+#[test]
+fn diff_command_exits_1_when_access_is_gained() {
+    insta::assert_snapshot!(show(run(&["diff", "matrix/old.toml", "matrix/new.toml"])));
+    let (code, stdout, _) = run(&["diff", "matrix/old.toml", "matrix/old.toml"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "0 gained, 0 lost, across 0 endpoints\n")
+    );
+    // a tightening only: nothing gained, exit 0
+    let dir = tempfile::tempdir().unwrap();
+    let old = std::fs::read_to_string(fixtures().join("matrix/old.toml")).unwrap();
+    let tight = dir.path().join("tight.toml");
+    std::fs::write(
+        &tight,
+        old.replace(
+            "POST = [\"org:read\", \"org:write\", \"org:admin\"]",
+            "POST = [\"org:write\", \"org:admin\"]",
+        ),
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&[
+        "diff",
+        "matrix/old.toml",
+        tight.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["gained"], 0);
+    assert!(v["lost"].as_u64().unwrap() > 0);
+    // one side a policy: the manifest comes from the other side
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/sentry.toml");
+    let both = format!("{},matrix/old.toml", policy.display());
+    let (code, stdout, stderr) = run(&["diff", &both, policy.to_str().unwrap()]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "0 gained, 0 lost, across 0 endpoints\n"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["diff", policy.to_str().unwrap(), policy.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("neither OLD nor NEW names a manifest"),
+        "{stderr}"
+    );
+}

@@ -50,4 +50,5 @@ pub fn text_of(report: &Report) -> String {
     render(report, Format::Text).replace(&dir, "")
 }
 
+mod matrix;
 mod sarif;
