@@ -12,6 +12,7 @@
 pub mod baseline;
 pub mod diff;
 pub mod finding;
+pub mod json;
 pub mod lint;
 pub mod load;
 pub mod matrix;

@@ -140,7 +140,8 @@ fn lint_doc(
     let kind = crate::load::kind(&doc.source, &doc.root)?;
     match kind {
         Kind::Native => {
-            let manifest = ManifestDoc::parse(&doc.source).map_err(|d| InputError(d.items))?;
+            let manifest =
+                ManifestDoc::from_node(&doc.root, &doc.source).map_err(|d| InputError(d.items))?;
             let input = native::Input {
                 source: &doc.source,
                 doc: &manifest,

@@ -112,7 +112,8 @@ pub fn syntax(name: &str, text: &str) -> Syntax {
 pub fn parse(source: &Source, syntax: Syntax) -> Result<Node, InputError> {
     let result = match syntax {
         Syntax::Yaml => crate::yaml::parse(source.text()),
-        Syntax::Json => Source::new("x.json", source.text()).parse(),
+        Syntax::Json => crate::json::parse(source.text()),
+        Syntax::Toml if source.syntax() == scopegate_core::source::Syntax::Toml => source.parse(),
         Syntax::Toml => Source::new("x.toml", source.text()).parse(),
     };
     result.map_err(|p| InputError::problems(source, vec![p]))
