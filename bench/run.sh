@@ -24,15 +24,17 @@ spectral=$root/bench/spectral/node_modules/.bin/spectral
 "$bin" lint "$openapi" --scope-list any --readonly-scope '*:read' --format json \
   > "$out/scopegate.json" || true
 python3 bench/check_spectral.py "$out/spectral.json" "$out/scopegate.json"
+"$spectral" --version
+uptime
 
 # 2. Sentry's openapi.json, side by side.
-hyperfine --warmup 3 --ignore-failure --export-json "$out/openapi.json" \
-  -n scopegate "$bin lint $openapi --scope-list any --readonly-scope '*:read'" \
+hyperfine -N --warmup 3 --ignore-failure --export-json "$out/openapi.json" \
+  -n scopegate "$bin lint $openapi --scope-list any --readonly-scope *:read" \
   -n spectral "$spectral lint $openapi --ruleset bench/spectral/ruleset.yaml --quiet"
 
 # 3. A generated manifest of 100k endpoint methods: time and peak memory.
 python3 bench/gen_manifest.py 100000 > "$out/manifest-100k.json"
-hyperfine --warmup 2 --ignore-failure --export-json "$out/manifest.json" \
+hyperfine -N --warmup 2 --ignore-failure --export-json "$out/manifest.json" \
   -n scopegate-100k "$bin lint $out/manifest-100k.json"
 /usr/bin/time -v "$bin" lint "$out/manifest-100k.json" > /dev/null 2> "$out/time-100k.txt" || true
 grep -E 'Maximum resident set size' "$out/time-100k.txt"

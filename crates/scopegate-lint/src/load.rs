@@ -429,6 +429,11 @@ impl Loader {
                 break;
             };
             done += 1;
+            // Most documents (every fully dereferenced one) have no `$ref` at all.
+            let text = doc.source.text();
+            if !text.contains("$ref") && !text.contains("u0024ref") {
+                continue;
+            }
             let mut refs = Vec::new();
             collect_refs(&doc, &mut refs);
             for (loc, reference) in refs {
