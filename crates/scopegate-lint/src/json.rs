@@ -7,8 +7,47 @@ use scopegate_core::source::{Key, Node, Problem, Value};
 use jsonc_parser::ast::{ObjectPropName, Value as J};
 use jsonc_parser::{parse_to_ast, CollectOptions, ParseOptions};
 
+/// How deeply arrays and objects may nest (the parser and the tree walks recurse).
+pub const MAX_DEPTH: usize = 256;
+
+/// The offset where nesting first exceeds [`MAX_DEPTH`], if it does (strings skipped).
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Parses JSON text into a [`Node`] tree whose spans are byte offsets into `text`.
 pub fn parse(text: &str) -> Result<Node, Problem> {
+    if let Some(at) = too_deep(text) {
+        return Err(Problem::new(
+            at..at,
+            format!("invalid JSON: arrays and objects nest deeper than {MAX_DEPTH} levels"),
+        ));
+    }
     let options = ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,
@@ -95,5 +134,10 @@ mod tests {
         assert!(parse("// c\n{}").is_err());
         assert!(parse("").is_err());
         assert!(parse("{a: 1}").is_err());
+        let deep = "[".repeat(100_000);
+        assert!(parse(&deep).unwrap_err().message.contains("deeper than"));
+        let fine = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse(&fine).is_ok());
+        assert!(parse("[\"[[[[\\\"\"]").is_ok());
     }
 }

@@ -349,3 +349,23 @@ fn diff_command_exits_1_when_access_is_gained() {
         "{stderr}"
     );
 }
+
+#[test]
+fn deeply_nested_input_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir.path().join("deep.json");
+    std::fs::write(&deep, "[".repeat(200_000)).unwrap();
+    let (code, stdout, stderr) = run(&["lint", deep.to_str().unwrap()]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(
+        stderr.contains(
+            "deep.json:1:257: invalid JSON: arrays and objects nest deeper than 256 levels"
+        ),
+        "{stderr}"
+    );
+    let deep = dir.path().join("deep.yaml");
+    std::fs::write(&deep, format!("a: {}", "[".repeat(200_000))).unwrap();
+    let (code, _, stderr) = run(&["lint", deep.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("deep.yaml:1:"), "{stderr}");
+}
