@@ -10,23 +10,29 @@ use jsonc_parser::{parse_to_ast, CollectOptions, ParseOptions};
 /// How deeply arrays and objects may nest (the parser and the tree walks recurse).
 pub const MAX_DEPTH: usize = 256;
 
-/// The offset where nesting first exceeds [`MAX_DEPTH`], if it does (strings skipped).
+/// The offset where nesting first exceeds [`MAX_DEPTH`], if it does (strings skipped with
+/// `memchr`: most of a document's bytes are inside strings).
 fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, b) in text.bytes().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
         match b {
-            b'"' => in_string = true,
+            b'"' => {
+                // Skip the string: to the next unescaped quote.
+                let mut j = i + 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', bytes.get(j..)?) {
+                        Some(k) if bytes.get(j + k) == Some(&b'\\') => j += k + 2,
+                        Some(k) => {
+                            j += k;
+                            break;
+                        }
+                        None => return None,
+                    }
+                }
+                i = j;
+            }
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
@@ -36,6 +42,7 @@ fn too_deep(text: &str) -> Option<usize> {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     None
 }
