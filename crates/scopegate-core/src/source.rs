@@ -509,7 +509,8 @@ mod tests {
         let s = Source::new("x.toml", "a = 1\nbé = 2\n");
         assert_eq!(s.location(0), Location { line: 1, column: 1 });
         assert_eq!(s.location(6), Location { line: 2, column: 1 });
-        // byte 10 is the `=` after `b`, the two-byte `é` and a space: column 4
+        // byte 9 is the space after the two-byte `é`: column 3; byte 10, the `=`: column 4
+        assert_eq!(s.location(9), Location { line: 2, column: 3 });
         assert_eq!(s.location(10), Location { line: 2, column: 4 });
     }
 
