@@ -240,6 +240,18 @@ impl ManifestDoc {
         }
     }
 
+    /// Reads a manifest from the already parsed tree of `source` (so a caller that has parsed
+    /// the document to detect what it is does not parse it twice).
+    pub fn from_node(node: &Node, source: &Source) -> Result<ManifestDoc, Diagnostics> {
+        let mut p = Problems::default();
+        let doc = parse_doc(node, &mut p);
+        if p.is_empty() {
+            Ok(doc)
+        } else {
+            Err(Diagnostics::new(source, p.into_vec()))
+        }
+    }
+
     /// The class called `name`.
     pub fn class(&self, name: &str) -> Option<&ClassDoc> {
         self.classes.iter().find(|c| c.name.value == name)

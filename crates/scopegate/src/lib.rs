@@ -52,6 +52,14 @@ pub enum Command {
     /// Show or validate a policy.
     #[command(subcommand)]
     Policy(commands::policy::PolicyCommand),
+    /// Lint native manifests and OpenAPI documents for mutations admitting read-only scopes.
+    Lint(commands::lint::Args),
+    /// Print a lint rule's documentation (or list the rules).
+    Rule(commands::rule::Args),
+    /// Which principal classes may call each endpoint method.
+    Matrix(commands::matrix::Args),
+    /// What changes in access between two (policy, manifest) pairs; exit 1 when access is gained.
+    Diff(commands::diff::Args),
 }
 
 /// Runs a parsed command line.
@@ -60,6 +68,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => commands::check::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
         Command::Policy(cmd) => commands::policy::run(&cmd),
+        Command::Lint(args) => commands::lint::run(&args),
+        Command::Rule(args) => commands::rule::run(&args),
+        Command::Matrix(args) => commands::matrix::run(&args),
+        Command::Diff(args) => commands::diff::run(&args),
     }
 }
 
