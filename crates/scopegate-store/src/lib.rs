@@ -345,11 +345,13 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     // Organizations.
 
-    /// Creates an organization with `owner` as its member with role `owner_role`.
+    /// Creates an organization with `features`, and `owner` as its member with role
+    /// `owner_role`.
     async fn create_org(
         &self,
         slug: &str,
         name: &str,
+        features: &[String],
         owner: i64,
         owner_role: &str,
         actor: &Actor,

@@ -495,6 +495,7 @@ macro_rules! impl_store {
                 &self,
                 slug: &str,
                 name: &str,
+                features: &[String],
                 owner: i64,
                 owner_role: &str,
                 actor: &$crate::Actor,
@@ -503,7 +504,7 @@ macro_rules! impl_store {
                 let now = $crate::now();
                 let row = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
                     "INSERT INTO organizations (slug, name, options, features, open_membership, \
-                     require_2fa, require_sso, created_at) VALUES ($1, $2, '{{}}', '[]', $3, $4, \
+                     require_2fa, require_sso, created_at) VALUES ($1, $2, '{{}}', $7, $3, $4, \
                      $5, $6) RETURNING {}",
                     $crate::sql::ORG_COLS
                 ))
@@ -513,12 +514,16 @@ macro_rules! impl_store {
                 .bind(false)
                 .bind(false)
                 .bind(now)
+                .bind(
+                    serde_json::to_string(features)
+                        .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?,
+                )
                 .fetch_one(&mut *tx)
                 .await?;
                 let org = $crate::Organization::try_from(row)?;
                 let member = sqlx::query_as::<_, $crate::sql::IdRow>(
-                    "INSERT INTO members (organization_id, user_id, role, created_at) \
-                     VALUES ($1, $2, $3, $4) RETURNING id",
+                    "INSERT INTO members (organization_id, user_id, email, role, created_at) \
+                     VALUES ($1, $2, (SELECT email FROM users WHERE id = $2), $3, $4) RETURNING id",
                 )
                 .bind(org.id)
                 .bind(owner)

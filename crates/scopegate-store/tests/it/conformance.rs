@@ -35,14 +35,15 @@ async fn organizations(s: &dyn Store) {
     let u = s.create_user("o@example.com", false).await.unwrap();
     let actor = Actor::user(u.id);
     let org = s
-        .create_org("acme", "Acme", u.id, "owner", &actor)
+        .create_org("acme", "Acme", &[], u.id, "owner", &actor)
         .await
         .unwrap();
     assert!(!s.is_empty().await.unwrap());
     assert_eq!(org.slug, "acme");
     assert!(org.open_membership);
     assert!(matches!(
-        s.create_org("acme", "Other", u.id, "owner", &actor).await,
+        s.create_org("acme", "Other", &[], u.id, "owner", &actor)
+            .await,
         Err(StoreError::Conflict)
     ));
     let owner = s.member_of_user(org.id, u.id).await.unwrap();
@@ -73,7 +74,7 @@ async fn organizations(s: &dyn Store) {
     assert_eq!(merged.options.len(), 2);
     assert_eq!(s.org_by_slug("acme").await.unwrap(), merged);
 
-    s.create_org("beta", "Beta", u.id, "owner", &actor)
+    s.create_org("beta", "Beta", &[], u.id, "owner", &actor)
         .await
         .unwrap();
     let rename = OrgUpdate {
@@ -118,7 +119,7 @@ async fn members_and_invites(s: &dyn Store) {
     let bob = s.create_user("bob@example.com", false).await.unwrap();
     let actor = Actor::user(owner.id);
     let org = s
-        .create_org("acme", "Acme", owner.id, "owner", &actor)
+        .create_org("acme", "Acme", &[], owner.id, "owner", &actor)
         .await
         .unwrap();
 
@@ -174,11 +175,11 @@ async fn teams_projects_and_world(s: &dyn Store) {
     let stranger = s.create_user("stranger@example.com", false).await.unwrap();
     let actor = Actor::user(owner.id);
     let org = s
-        .create_org("acme", "Acme", owner.id, "owner", &actor)
+        .create_org("acme", "Acme", &[], owner.id, "owner", &actor)
         .await
         .unwrap();
     let other = s
-        .create_org("other", "Other", stranger.id, "owner", &actor)
+        .create_org("other", "Other", &[], stranger.id, "owner", &actor)
         .await
         .unwrap();
     let invite = s
@@ -299,7 +300,7 @@ async fn tokens_store_only_a_hash(s: &dyn Store) {
     let u = s.create_user("t@example.com", false).await.unwrap();
     let actor = Actor::user(u.id);
     let org = s
-        .create_org("acme", "Acme", u.id, "owner", &actor)
+        .create_org("acme", "Acme", &[], u.id, "owner", &actor)
         .await
         .unwrap();
     let (token, secret) = s
@@ -375,7 +376,7 @@ async fn audit_is_atomic_with_the_change(s: &dyn Store) {
     let u = s.create_user("a@example.com", false).await.unwrap();
     let actor = Actor::user(u.id);
     let org = s
-        .create_org("acme", "Acme", u.id, "owner", &actor)
+        .create_org("acme", "Acme", &[], u.id, "owner", &actor)
         .await
         .unwrap();
     let before = s.audit_log(org.id, Page::default()).await.unwrap();
@@ -418,7 +419,7 @@ async fn audit_log_is_newest_first_and_paged(s: &dyn Store) {
     let u = s.create_user("a@example.com", false).await.unwrap();
     let actor = Actor::user(u.id);
     let org = s
-        .create_org("acme", "Acme", u.id, "owner", &actor)
+        .create_org("acme", "Acme", &[], u.id, "owner", &actor)
         .await
         .unwrap();
     for slug in ["a", "b", "c"] {
