@@ -52,6 +52,13 @@ pub enum Command {
     /// Show or validate a policy.
     #[command(subcommand)]
     Policy(commands::policy::PolicyCommand),
+    /// Run the service: the management API on SQLite or PostgreSQL.
+    Serve(commands::serve::Args),
+    /// Apply the database migrations without serving.
+    Migrate(commands::migrate::Args),
+    /// Manage users.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
 }
 
 /// Runs a parsed command line.
@@ -60,6 +67,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => commands::check::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
         Command::Policy(cmd) => commands::policy::run(&cmd),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::Migrate(args) => commands::migrate::run(&args),
+        Command::User(cmd) => commands::user::run(&cmd),
     }
 }
 

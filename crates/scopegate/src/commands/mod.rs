@@ -2,4 +2,7 @@
 
 pub mod check;
 pub mod explain;
+pub mod migrate;
 pub mod policy;
+pub mod serve;
+pub mod user;
