@@ -183,6 +183,14 @@ pub async fn authorize(
                 .map(|(_, v)| v.to_string())
         })
     };
+    // No stored slug or id holds a control character (and PostgreSQL rejects NUL in text):
+    // such a path names nothing.
+    if params
+        .as_ref()
+        .is_ok_and(|p| p.iter().any(|(_, v)| v.chars().any(char::is_control)))
+    {
+        return Err(ApiError::NotFound(denial_detail(Reason::NotFound).into()));
+    }
     let organization = param("organization_id_or_slug");
     let (principal, user, token) = principal(&state, req.headers()).await?;
 

@@ -102,7 +102,7 @@ fn check_email(email: &str) -> Result<String, ApiError> {
         && email
             .split_once('@')
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
-        && !email.chars().any(char::is_whitespace);
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
         Ok(email.to_string())
     } else {

@@ -53,9 +53,9 @@ pub fn check_slug(field: &str, slug: &str) -> Result<(), ApiError> {
 /// Checks a display name: 1–64 characters after trimming.
 pub fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(ApiError::BadRequest(format!(
-            "{field}: must be between 1 and 64 characters"
+            "{field}: must be 1 to 64 characters, none of them control characters"
         )));
     }
     Ok(name.to_string())

@@ -112,6 +112,10 @@ async fn unknown_organization_and_unknown_route_are_404() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.detail(), "The requested resource does not exist");
+    let r = app
+        .call("GET", "/api/0/organizations/de%00mo/", "owner", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = app.call("GET", "/api/0/nothing/", "owner", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.detail().contains("/api/0/nothing/"));
@@ -187,4 +191,73 @@ async fn a_failing_audit_write_leaves_nothing_and_answers_500() {
     let org = app.store.org_by_slug("demo").await.unwrap();
     assert!(app.store.team_by_slug(org.id, "ops").await.is_err());
     assert_eq!(app.audit_count().await, before);
+}
+
+/// A short story on PostgreSQL: the engine over the stored world, a denial, bad input that
+/// PostgreSQL would reject as text (NUL), a conflict, and atomicity.
+#[tokio::test]
+async fn postgres_story() {
+    let Some(app) = crate::postgres_app().await else {
+        return;
+    };
+    let r = app
+        .call("GET", "/api/0/organizations/demo/", "owner", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = app
+        .call(
+            "PUT",
+            "/api/0/organizations/demo/",
+            "alice",
+            Some(r#"{"name": "X"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .call("GET", "/api/0/organizations/de%00mo/", "owner", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .call(
+            "POST",
+            "/api/0/organizations/demo/teams/",
+            "owner",
+            Some(r#"{"name": "a\u0000b"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .call(
+            "POST",
+            "/api/0/organizations/demo/members/",
+            "owner",
+            Some(r#"{"email": "a\u0000@b.co", "orgRole": "member"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .call(
+            "POST",
+            "/api/0/organizations/demo/teams/",
+            "owner",
+            Some(r#"{"slug": "backend"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let before = app.audit_count().await;
+    app.store.inject_audit_failure();
+    let r = app
+        .call(
+            "POST",
+            "/api/0/organizations/demo/teams/",
+            "owner",
+            Some(r#"{"slug": "ops"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(app.audit_count().await, before);
+    let r = app
+        .call("GET", "/api/0/teams/demo/ops/", "owner", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

@@ -59,11 +59,27 @@ impl Resp {
     }
 }
 
-/// A fresh service with the demo organization.
+/// A fresh service with the demo organization, on SQLite.
 pub async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store = scopegate_store::connect(&url).await.unwrap();
+    app_on(&url, dir).await
+}
+
+/// The same on a fresh PostgreSQL database, when `SCOPEGATE_TEST_DATABASE_URL` is set.
+pub async fn postgres_app() -> Option<App> {
+    let Ok(base) = std::env::var("SCOPEGATE_TEST_DATABASE_URL") else {
+        eprintln!("skipped: SCOPEGATE_TEST_DATABASE_URL unset");
+        return None;
+    };
+    let url = scopegate_store::testing::fresh_postgres_database(&base)
+        .await
+        .unwrap();
+    Some(app_on(&url, tempfile::tempdir().unwrap()).await)
+}
+
+async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
+    let store = scopegate_store::connect(url).await.unwrap();
     let policy = Policy::sentry();
     let seeded = demo::seed(&*store, &policy).await.unwrap();
     let mut tokens = HashMap::new();

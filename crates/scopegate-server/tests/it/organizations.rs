@@ -108,6 +108,7 @@ async fn create_rejects_bad_and_duplicate_input_writing_nothing() {
             "slug:",
         ),
         (r#"{"name": ""}"#, StatusCode::BAD_REQUEST, "name:"),
+        (r#"{"name": "a\u0000b"}"#, StatusCode::BAD_REQUEST, "name:"),
         (r#"{"name": 5}"#, StatusCode::BAD_REQUEST, "name"),
         (
             r#"{"slug": "x"}"#,
