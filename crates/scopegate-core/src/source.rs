@@ -510,7 +510,7 @@ mod tests {
         assert_eq!(s.location(0), Location { line: 1, column: 1 });
         assert_eq!(s.location(6), Location { line: 2, column: 1 });
         // byte 9 is after the two-byte `é` and the space: column 4
-        assert_eq!(s.location(9), Location { line: 2, column: 4 });
+        assert_eq!(s.location(10), Location { line: 2, column: 4 });
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub enum ApiError {
 }
 
 /// Sentry's error body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// The message.
     pub detail: String,

@@ -27,6 +27,7 @@ pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod metrics;
+pub mod openapi;
 pub mod paging;
 pub mod routes;
 
@@ -52,6 +53,8 @@ pub struct AppState {
     pub endpoints: Arc<HashMap<String, String>>,
     /// Counters for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// The OpenAPI document, rendered.
+    pub openapi: Arc<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -74,6 +77,9 @@ pub enum StateError {
         /// The rendered problems.
         diagnostics: String,
     },
+    /// The OpenAPI document could not be rendered.
+    #[error("cannot render the OpenAPI document: {0}")]
+    OpenApi(String),
 }
 
 impl AppState {
@@ -89,7 +95,11 @@ impl AppState {
             .iter()
             .filter_map(|e| Some((e.path.clone()?, e.name.clone())))
             .collect();
+        let openapi = openapi::document(&manifest)
+            .to_json()
+            .map_err(|e| StateError::OpenApi(e.to_string()))?;
         Ok(AppState {
+            openapi: Arc::new(openapi),
             store,
             policy: Arc::new(policy),
             manifest: Arc::new(manifest),

@@ -1,5 +1,5 @@
 //! `/healthz` (the process answers), `/readyz` (the store answers) and `/metrics`
-//! (Prometheus text). These sit outside the API and its authorization.
+//! (Prometheus text) and `/api/openapi.json`. These sit outside the API and its authorization.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -15,6 +15,7 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
 }
 
 async fn healthz() -> &'static str {
@@ -35,5 +36,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
+    )
+}
+
+async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_str().to_owned(),
     )
 }

@@ -44,7 +44,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A member or a pending invite.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberOut {
     /// Id.
@@ -86,7 +86,7 @@ async fn list(
 }
 
 /// The body of an invite.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InviteBody {
     /// The address to invite.
@@ -148,7 +148,7 @@ async fn details(
 }
 
 /// The body of a role change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RoleBody {
     /// The new org role.
@@ -256,7 +256,7 @@ async fn accept(
 }
 
 /// A team membership.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamMembershipOut {
     /// The member id.
@@ -299,7 +299,7 @@ async fn join_team(
 }
 
 /// The body of a team-role change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TeamRoleBody {
     /// The team role.

@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// An organization.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationOut {
     /// Id.
@@ -97,7 +97,7 @@ async fn list(
 }
 
 /// The body of `POST /api/0/organizations/`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrg {
     /// Name.
@@ -146,7 +146,7 @@ async fn details(
 }
 
 /// The body of `PUT /api/0/organizations/{org}/`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateOrg {
     /// Name.
@@ -219,7 +219,7 @@ async fn remove(
 }
 
 /// An audit log entry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditOut {
     /// Id.
@@ -231,13 +231,14 @@ pub struct AuditOut {
     /// What it acted on.
     pub target_object: String,
     /// Details.
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
     /// When.
     pub date_created: String,
 }
 
 /// The actor of an audit entry.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActorOut {
     /// The user id, when a user acted.

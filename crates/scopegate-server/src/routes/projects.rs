@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A project.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectOut {
     /// Id.

@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A team.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamOut {
     /// Id.
@@ -67,7 +67,7 @@ async fn list(
 }
 
 /// The body of a team or project creation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// Name (made from the slug when absent).

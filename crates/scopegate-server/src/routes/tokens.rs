@@ -46,7 +46,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A token as listed (never its secret).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenOut {
     /// Id.
@@ -81,7 +81,7 @@ impl From<Token> for TokenOut {
 }
 
 /// The body of a token creation.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// Name.

@@ -40,3 +40,38 @@ async fn read_only_scopes_on_mutations_carry_a_note() {
         "paths are unique"
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route_and_resolves() {
+    let app = crate::app().await;
+    let r = app.call("GET", "/api/openapi.json", "", None).await;
+    assert_eq!(r.status, axum::http::StatusCode::OK);
+    let doc = r.body;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let manifest = scopegate_core::Manifest::load(
+        &scopegate_core::Source::new("manifest.toml", scopegate_server::SERVICE_MANIFEST),
+        &Policy::sentry(),
+    )
+    .unwrap();
+    let mut operations = 0;
+    for endpoint in &manifest.endpoints {
+        let path = endpoint.path.as_deref().unwrap();
+        for (method, _) in &endpoint.publish_status {
+            let op = &doc["paths"][path][method.as_str().to_lowercase()];
+            assert!(
+                op.is_object(),
+                "{path} {method:?} missing from the document"
+            );
+            operations += 1;
+        }
+    }
+    assert_eq!(operations, scopegate_server::openapi::OPERATIONS.len());
+    let text = doc.to_string();
+    for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = piece.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{name} unresolved"
+        );
+    }
+}
