@@ -345,9 +345,11 @@ pub fn document(manifest: &Manifest) -> OpenApi {
             .response("401", error("No or invalid credential"))
             .response("403", error("Denied by the engine or a role rule"))
             .response("404", error("Not found"));
+        if matches!(o.method, Method::Post | Method::Put) {
+            b = b.response("409", error("Conflict"));
+        }
         if o.request.is_some() {
             b = b
-                .response("409", error("Conflict"))
                 .response("413", error("Body too large"))
                 .response("415", error("Not JSON"));
         }
