@@ -579,4 +579,23 @@ pub mod testing {
         conn.close().await?;
         Ok(format!("{server}/{name}"))
     }
+
+    /// Drops the database of `url` (made by [`fresh_postgres_database`]), closing any
+    /// connection still open to it.
+    pub async fn drop_postgres_database(url: &str) -> crate::Result<()> {
+        let (server, name) = url
+            .rsplit_once('/')
+            .ok_or_else(|| crate::StoreError::UnsupportedUrl(crate::redact_url(url)))?;
+        if !name.starts_with("scopegate_test_")
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(crate::StoreError::UnsupportedUrl(crate::redact_url(url)));
+        }
+        let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(())
+    }
 }

@@ -260,4 +260,9 @@ async fn postgres_story() {
         .call("GET", "/api/0/teams/demo/ops/", "owner", None)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let url = app.postgres_url.clone().unwrap();
+    drop(app);
+    scopegate_store::testing::drop_postgres_database(&url)
+        .await
+        .unwrap();
 }

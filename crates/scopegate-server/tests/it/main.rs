@@ -38,6 +38,8 @@ pub struct App {
     /// Personal tokens by role: `owner`, `manager`, `alice` (member, backend team admin),
     /// `bob` (member, frontend contributor), and `ci` (the demo org auth token).
     pub tokens: HashMap<&'static str, String>,
+    /// The PostgreSQL database to drop after a passing test.
+    pub postgres_url: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -75,7 +77,9 @@ pub async fn postgres_app() -> Option<App> {
     let url = scopegate_store::testing::fresh_postgres_database(&base)
         .await
         .unwrap();
-    Some(app_on(&url, tempfile::tempdir().unwrap()).await)
+    let mut app = app_on(&url, tempfile::tempdir().unwrap()).await;
+    app.postgres_url = Some(url);
+    Some(app)
 }
 
 async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
@@ -95,6 +99,7 @@ async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
         router: router(state),
         store,
         tokens,
+        postgres_url: None,
         _dir: dir,
     }
 }

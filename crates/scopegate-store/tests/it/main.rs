@@ -20,6 +20,19 @@ pub struct TestDb {
     /// The store.
     pub store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database to drop once the test passed.
+    pub postgres_url: Option<String>,
+}
+
+impl TestDb {
+    /// Drops a PostgreSQL test database (kept when the test failed, to look at).
+    pub async fn cleanup(self) {
+        if let Some(url) = &self.postgres_url {
+            scopegate_store::testing::drop_postgres_database(url)
+                .await
+                .unwrap();
+        }
+    }
 }
 
 /// A fresh SQLite store in a temporary directory.
@@ -29,6 +42,7 @@ pub async fn sqlite() -> TestDb {
     TestDb {
         store: scopegate_store::connect(&url).await.unwrap(),
         _dir: Some(dir),
+        postgres_url: None,
     }
 }
 
@@ -45,6 +59,7 @@ pub async fn postgres() -> Option<TestDb> {
     Some(TestDb {
         store: scopegate_store::connect(&url).await.unwrap(),
         _dir: None,
+        postgres_url: Some(url),
     })
 }
 
@@ -63,6 +78,7 @@ macro_rules! on_both {
                 async fn postgres() {
                     if let Some(db) = $crate::postgres().await {
                         super::$name(&*db.store).await;
+                        db.cleanup().await;
                     }
                 }
             }
