@@ -15,6 +15,7 @@ use utoipa::openapi::{
 };
 
 use crate::error::ErrorBody;
+use crate::routes::granular::{GranularAccessBody, GranularAccessOut};
 use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut, TeamRoleBody};
 use crate::routes::organizations::{ActorOut, AuditOut, CreateOrg, OrganizationOut, UpdateOrg};
 use crate::routes::projects::ProjectOut;
@@ -232,6 +233,20 @@ pub const OPERATIONS: &[Operation] = &[
         None,
     ),
     list("OrganizationAuditLogsEndpoint", "AuditOut", true),
+    op(
+        "OrganizationGranularAccessEndpoint",
+        Method::Get,
+        None,
+        200,
+        Some("GranularAccessOut"),
+    ),
+    op(
+        "OrganizationGranularAccessEndpoint",
+        Method::Put,
+        Some("GranularAccessBody"),
+        200,
+        Some("GranularAccessOut"),
+    ),
 ];
 
 fn http_method(m: Method) -> Option<HttpMethod> {
@@ -372,6 +387,8 @@ pub fn document(manifest: &Manifest) -> OpenApi {
         .schema_from::<ProjectOut>()
         .schema_from::<TokenOut>()
         .schema_from::<CreateToken>()
+        .schema_from::<GranularAccessOut>()
+        .schema_from::<GranularAccessBody>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -11,6 +11,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
 
+pub mod granular;
 pub mod health;
 pub mod members;
 pub mod organizations;
@@ -26,6 +27,7 @@ pub fn api() -> Router<AppState> {
         .merge(teams::router())
         .merge(projects::router())
         .merge(tokens::router())
+        .merge(granular::router())
 }
 
 /// The fallback: 404 with the API's body.

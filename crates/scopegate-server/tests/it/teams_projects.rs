@@ -188,3 +188,57 @@ async fn projects_follow_their_teams() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn granular_access_allowlists() {
+    let app = app().await;
+    let path = "/api/0/organizations/demo/granular-access/replay/";
+    let r = app.call("GET", path, "alice", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["members"], serde_json::json!([]));
+    let members = app
+        .call("GET", "/api/0/organizations/demo/members/", "owner", None)
+        .await;
+    let alice = members.body[2]["id"].as_str().unwrap().to_string();
+    let backend = app
+        .call("GET", "/api/0/teams/demo/backend/", "owner", None)
+        .await;
+    let team = backend.body["id"].as_str().unwrap().to_string();
+    let body = format!(r#"{{"members": ["{alice}"], "teams": ["{team}"]}}"#);
+    let r = app.call("PUT", path, "alice", Some(&body)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "org:write manages the list"
+    );
+    let before = app.audit_count().await;
+    let r = app.call("PUT", path, "manager", Some(&body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["members"], serde_json::json!([alice]));
+    assert_eq!(r.body["teams"], serde_json::json!([team]));
+    assert_eq!(app.audit_count().await, before + 1);
+    for (bad, needle) in [
+        (r#"{"members": ["x"]}"#, "members:"),
+        (r#"{"members": ["999"]}"#, "members:"),
+        (r#"{"users": []}"#, "unknown field `users`"),
+    ] {
+        let r = app.call("PUT", path, "manager", Some(bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.detail().contains(needle), "{bad}: {}", r.detail());
+    }
+    let r = app.call("GET", path, "alice", None).await;
+    assert_eq!(
+        r.body["members"],
+        serde_json::json!([alice]),
+        "unchanged by bad input"
+    );
+    let r = app
+        .call(
+            "GET",
+            "/api/0/organizations/demo/granular-access/nope/",
+            "owner",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
