@@ -60,6 +60,13 @@ pub enum Command {
     Matrix(commands::matrix::Args),
     /// What changes in access between two (policy, manifest) pairs; exit 1 when access is gained.
     Diff(commands::diff::Args),
+    /// Run the service: the management API on SQLite or PostgreSQL.
+    Serve(commands::serve::Args),
+    /// Apply the database migrations without serving.
+    Migrate(commands::migrate::Args),
+    /// Manage users.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
 }
 
 /// Runs a parsed command line.
@@ -72,6 +79,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Rule(args) => commands::rule::run(&args),
         Command::Matrix(args) => commands::matrix::run(&args),
         Command::Diff(args) => commands::diff::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::Migrate(args) => commands::migrate::run(&args),
+        Command::User(cmd) => commands::user::run(&cmd),
     }
 }
 

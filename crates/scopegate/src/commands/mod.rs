@@ -5,5 +5,8 @@ pub mod diff;
 pub mod explain;
 pub mod lint;
 pub mod matrix;
+pub mod migrate;
 pub mod policy;
 pub mod rule;
+pub mod serve;
+pub mod user;

@@ -11,6 +11,8 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+mod serve;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,253 @@
+//! Authentication and authorization of every API request.
+//!
+//! # What this module guarantees
+//!
+//! - **The engine decides every API request before its handler runs.** [`authorize`] is the
+//!   route layer of the whole API router: it maps the matched route to its endpoint in the
+//!   service's own manifest (`manifest.toml`), loads the organization's world from the store,
+//!   and asks [`scopegate_core::Engine`]. A route that the manifest does not declare is
+//!   denied (404): deny by default.
+//! - **A denial's status, body and `WWW-Authenticate` challenge come from the decision.**
+//! - **Secrets never reach logs.** The bearer token is read once, hashed, and dropped; the
+//!   functions that see it are `#[instrument(skip_all)]`, and [`Caller`]'s `Debug` never
+//!   prints it (the store's `Token` redacts its hash too).
+
+use std::str::FromStr;
+
+use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use scopegate_core::decision::Reason;
+use scopegate_core::{Engine, Method, Principal, ScopeSet, World};
+use scopegate_store::{Actor, StoreError, Token, TokenKind, User};
+use tracing::instrument;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The caller of an authorized request, for handlers (`Extension<Caller>`).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The principal the engine decided for.
+    pub principal: Principal,
+    /// The user behind a user token.
+    pub user: Option<User>,
+    /// The token used.
+    pub token: Option<Token>,
+    /// The actor recorded in audit entries.
+    pub actor: Actor,
+    /// What the caller holds in the organization named by the URL: the member's
+    /// (option-trimmed) role scopes bounded by a user token's scopes, or an org token's
+    /// scopes. Empty when the URL names no organization.
+    pub scopes: ScopeSet,
+    /// The caller's member id in that organization, if a member.
+    pub member_id: Option<i64>,
+}
+
+impl Caller {
+    /// The user, or 403 for callers that are not users (org auth tokens).
+    pub fn require_user(&self) -> Result<&User, ApiError> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| ApiError::Forbidden("This endpoint requires a user".into()))
+    }
+}
+
+/// The `detail` of a denial, as Sentry words it where it has a message.
+pub fn denial_detail(reason: Reason) -> &'static str {
+    match reason {
+        Reason::Allowed => "",
+        Reason::NotFound => "The requested resource does not exist",
+        Reason::Unauthenticated => "Authentication credentials were not provided.",
+        Reason::TokenOrganizationMismatch => "Unauthorized organization access.",
+        Reason::SsoRequired => "Must login via SSO",
+        Reason::TwoFactorRequired => {
+            "Organization requires two-factor authentication to be enabled"
+        }
+        Reason::MemberDisabledOverLimit => {
+            "Member is disabled over the organization's member limit"
+        }
+        Reason::InsufficientScope
+        | Reason::NotAMember
+        | Reason::WrongOrganization
+        | Reason::SuperuserReadOnly
+        | Reason::MissingScope
+        | Reason::NoProjectAccess
+        | Reason::NoTeamAccess
+        | Reason::GranularAccessDenied => "You do not have permission to perform this action.",
+    }
+}
+
+/// The credential of a request: `None` without an `Authorization` header.
+#[instrument(skip_all)]
+fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated("Invalid authorization header".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::Unauthenticated(
+            "Invalid authorization header".into(),
+        )),
+    }
+}
+
+/// Resolves the request's credential into a principal.
+#[instrument(skip_all)]
+async fn principal(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Principal, Option<User>, Option<Token>), ApiError> {
+    let Some(secret) = bearer(headers)? else {
+        return Ok((Principal::Anonymous, None, None));
+    };
+    let token = match state.store.token_by_secret(secret).await {
+        Ok(t) => t,
+        Err(StoreError::NotFound) => return Err(ApiError::Unauthenticated("Invalid token".into())),
+        Err(e) => return Err(e.into()),
+    };
+    // Scopes the current policy does not know are ignored: they grant nothing.
+    let scopes = token
+        .scopes
+        .iter()
+        .filter_map(|s| state.policy.scopes.id(s))
+        .fold(ScopeSet::EMPTY, |mut acc, id| {
+            acc.insert(id);
+            acc
+        });
+    match token.kind {
+        TokenKind::User => {
+            let user_id = token
+                .user_id
+                .ok_or_else(|| ApiError::Internal("user token without a user".into()))?;
+            let user = state.store.user(user_id).await?;
+            let p = Principal::UserToken {
+                user: u64::try_from(user.id).map_err(|_| ApiError::Internal("user id".into()))?,
+                scopes,
+                organization: token.organization_slug.clone(),
+            };
+            Ok((p, Some(user), Some(token)))
+        }
+        TokenKind::Org => {
+            let organization = token
+                .organization_slug
+                .clone()
+                .ok_or_else(|| ApiError::Internal("org token without an organization".into()))?;
+            Ok((
+                Principal::OrgToken {
+                    organization,
+                    scopes,
+                },
+                None,
+                Some(token),
+            ))
+        }
+    }
+}
+
+/// The route layer that authorizes every API request with the engine.
+#[instrument(skip_all, fields(endpoint))]
+pub async fn authorize(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let endpoint = matched
+        .as_ref()
+        .and_then(|m| state.endpoints.get(m.as_str()))
+        .cloned();
+    let Some(endpoint) = endpoint else {
+        // INVARIANT: a route missing from the manifest is never served.
+        return Err(ApiError::NotFound(denial_detail(Reason::NotFound).into()));
+    };
+    tracing::Span::current().record("endpoint", endpoint.as_str());
+    let method = Method::from_str(req.method().as_str()).map_err(|_| ApiError::Denied {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        detail: format!("Method \"{}\" not allowed.", req.method()),
+        challenge: None,
+    })?;
+    let param = |name: &str| {
+        params.as_ref().ok().and_then(|p| {
+            p.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    };
+    // No stored slug or id holds a control character (and PostgreSQL rejects NUL in text):
+    // such a path names nothing.
+    if params
+        .as_ref()
+        .is_ok_and(|p| p.iter().any(|(_, v)| v.chars().any(char::is_control)))
+    {
+        return Err(ApiError::NotFound(denial_detail(Reason::NotFound).into()));
+    }
+    let organization = param("organization_id_or_slug");
+    let (principal, user, token) = principal(&state, req.headers()).await?;
+
+    let doc = state
+        .store
+        .world(organization.as_deref(), user.as_ref().map(|u| u.id))
+        .await?;
+    let world = World::build(&doc, &state.policy).map_err(|e| {
+        ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))
+    })?;
+    let request = scopegate_core::Request {
+        principal: principal.clone(),
+        endpoint: endpoint.clone(),
+        method,
+        organization: organization.clone(),
+        project: param("project_id_or_slug"),
+        team: param("team_id_or_slug"),
+    };
+    let decision = Engine::new(&state.policy, &state.manifest, &world).decide(&request);
+    state.metrics.decision(decision.reason.as_str());
+    if !decision.allowed() {
+        let status = StatusCode::from_u16(decision.status()).unwrap_or(StatusCode::FORBIDDEN);
+        return Err(ApiError::Denied {
+            status,
+            detail: denial_detail(decision.reason).into(),
+            challenge: decision.challenge_header(&state.policy),
+        });
+    }
+
+    let org = organization
+        .as_deref()
+        .and_then(|slug| world.org_by_slug(slug));
+    let (scopes, member_id) = match (&principal, org) {
+        (Principal::OrgToken { scopes, .. }, Some(_)) => (*scopes, None),
+        (Principal::UserToken { user, scopes, .. }, Some((idx, _))) => {
+            match world.member(idx, *user) {
+                Some(m) => (m.scopes.intersection(*scopes), i64::try_from(m.id).ok()),
+                None => (ScopeSet::EMPTY, None),
+            }
+        }
+        _ => (ScopeSet::EMPTY, None),
+    };
+    let actor = match (&user, &token) {
+        (Some(u), _) => Actor::user(u.id),
+        (None, Some(t)) => Actor {
+            user_id: None,
+            label: format!("org-token:{}", t.id),
+        },
+        (None, None) => Actor::system(),
+    };
+    req.extensions_mut().insert(Caller {
+        principal,
+        user,
+        token,
+        actor,
+        scopes,
+        member_id,
+    });
+    Ok(next.run(req).await)
+}

@@ -1,0 +1,139 @@
+//! The one error type of the HTTP API, with one status table and Sentry's body shape
+//! `{"detail": "…"}`.
+//!
+//! Client errors carry their message to the client; store and internal errors are logged
+//! (through the `ApiError` response extension, by the logging middleware) and answered with
+//! a generic body.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::FromRequest;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use scopegate_store::StoreError;
+use serde::Serialize;
+
+/// An API error.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: bad input; the message names the field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no or invalid credential.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A denial decided by the engine: its status, detail and challenge.
+    #[error("{detail}")]
+    Denied {
+        /// 401, 403 or 404.
+        status: StatusCode,
+        /// The `detail` text.
+        detail: String,
+        /// The `WWW-Authenticate` challenge, if any.
+        challenge: Option<String>,
+    },
+    /// 403: refused by a rule of the handler.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: a duplicate.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body is too large.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415: the body is not JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 500: a store failure (never shown to the client).
+    #[error("store error: {0}")]
+    Store(StoreError),
+    /// 500: anything else (never shown to the client).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Sentry's error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The message.
+    pub detail: String,
+}
+
+impl ApiError {
+    /// The status of this error: the one status table.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Denied { status, .. } => *status,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => {
+                ApiError::NotFound("The requested resource does not exist".into())
+            }
+            StoreError::Conflict => ApiError::Conflict("The resource already exists".into()),
+            other => ApiError::Store(other),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let text = r.body_text();
+        match r.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(text),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(text),
+            _ => ApiError::BadRequest(text),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            ApiError::Store(_) | ApiError::Internal(_) => {
+                // INVARIANT: internal details are logged, never returned.
+                tracing::error!(error = %self, "request failed");
+                "Internal Error".to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut response = (status, axum::Json(ErrorBody { detail })).into_response();
+        let challenge = match &self {
+            ApiError::Denied { challenge, .. } => challenge.clone(),
+            ApiError::Unauthenticated(_) => Some("Bearer".to_string()),
+            _ => None,
+        };
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// `Json` with the API's error format for bad bodies: 400 naming the field, 413, 415.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct AppJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}

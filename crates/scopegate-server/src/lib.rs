@@ -1,0 +1,170 @@
+//! scopegate-server: the management API on axum, authorized by scopegate's own engine.
+//!
+//! - [`router`] builds the whole service (tests drive it with `oneshot`); [`serve`] runs it
+//!   on a listener until a shutdown future resolves ([`shutdown_signal`]: SIGINT/SIGTERM).
+//! - [`AppState`] holds the store, the policy and the service's manifest
+//!   ([`SERVICE_MANIFEST`], `manifest.toml`, compiled against the policy).
+//! - Every route under `/api/` passes [`auth::authorize`] first: the engine decides it over
+//!   the stored world. `/healthz`, `/readyz` and `/metrics` are outside the API.
+//! - Errors: one [`error::ApiError`], Sentry's `{"detail": "…"}` body.
+//! - Lists: Sentry's cursor pagination ([`paging`]).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::Router;
+use scopegate_core::{Manifest, Policy, Source};
+use scopegate_store::Store;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod paging;
+pub mod routes;
+
+/// The service's own endpoint manifest (`crates/scopegate-server/manifest.toml`).
+pub const SERVICE_MANIFEST: &str = include_str!("../manifest.toml");
+
+/// The largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// How long a request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The one shared state of the service.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The policy.
+    pub policy: Arc<Policy>,
+    /// The service's manifest, compiled against the policy.
+    pub manifest: Arc<Manifest>,
+    /// Endpoint name by route path.
+    pub endpoints: Arc<HashMap<String, String>>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
+    /// The OpenAPI document, rendered.
+    pub openapi: Arc<String>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("policy", &self.policy.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Building the state failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The service manifest does not compile against the policy.
+    #[error("the service manifest does not compile against policy `{policy}`:\n{diagnostics}")]
+    Manifest {
+        /// The policy's name.
+        policy: String,
+        /// The rendered problems.
+        diagnostics: String,
+    },
+    /// The OpenAPI document could not be rendered.
+    #[error("cannot render the OpenAPI document: {0}")]
+    OpenApi(String),
+}
+
+impl AppState {
+    /// The state over `store` and `policy`, with the built-in service manifest.
+    pub fn new(store: Arc<dyn Store>, policy: Policy) -> Result<AppState, StateError> {
+        let source = Source::new("crates/scopegate-server/manifest.toml", SERVICE_MANIFEST);
+        let manifest = Manifest::load(&source, &policy).map_err(|d| StateError::Manifest {
+            policy: policy.name.clone(),
+            diagnostics: d.to_string(),
+        })?;
+        let endpoints = manifest
+            .endpoints
+            .iter()
+            .filter_map(|e| Some((e.path.clone()?, e.name.clone())))
+            .collect();
+        let openapi = openapi::document(&manifest)
+            .to_json()
+            .map_err(|e| StateError::OpenApi(e.to_string()))?;
+        Ok(AppState {
+            openapi: Arc::new(openapi),
+            store,
+            policy: Arc::new(policy),
+            manifest: Arc::new(manifest),
+            endpoints: Arc::new(endpoints),
+            metrics: Arc::default(),
+        })
+    }
+}
+
+/// The whole service.
+pub fn router(state: AppState) -> Router {
+    let api = routes::api().route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::authorize,
+    ));
+    Router::new()
+        .merge(api)
+        .merge(routes::health::router())
+        .fallback(routes::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves the service on `listener` until `shutdown` resolves, then finishes in-flight
+/// requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,410 @@
+//! The service's OpenAPI 3.1 document, served at `/api/openapi.json`.
+//!
+//! Generated from the code: the paths, methods and operation ids come from the service
+//! manifest (the same table that authorizes requests), the request and response schemas from
+//! the route types (`utoipa::ToSchema`), and [`OPERATIONS`] ties the two together. A test
+//! checks that every manifest endpoint and method has an entry here.
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ComponentsBuilder, ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required,
+    ResponseBuilder, Schema,
+};
+
+use crate::error::ErrorBody;
+use crate::routes::granular::{GranularAccessBody, GranularAccessOut};
+use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut, TeamRoleBody};
+use crate::routes::organizations::{ActorOut, AuditOut, CreateOrg, OrganizationOut, UpdateOrg};
+use crate::routes::projects::ProjectOut;
+use crate::routes::teams::{CreateBody, TeamOut};
+use crate::routes::tokens::{CreateToken, TokenOut};
+use scopegate_core::{Manifest, Method};
+
+/// What an operation takes and returns.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    /// The manifest endpoint.
+    pub endpoint: &'static str,
+    /// The method.
+    pub method: Method,
+    /// The request body schema.
+    pub request: Option<&'static str>,
+    /// The success status.
+    pub status: u16,
+    /// The response schema (`None`: no body).
+    pub response: Option<&'static str>,
+    /// The response is a list of `response`.
+    pub list: bool,
+    /// The list is paged (`?cursor=`, `Link`).
+    pub paged: bool,
+}
+
+const fn op(
+    endpoint: &'static str,
+    method: Method,
+    request: Option<&'static str>,
+    status: u16,
+    response: Option<&'static str>,
+) -> Operation {
+    Operation {
+        endpoint,
+        method,
+        request,
+        status,
+        response,
+        list: false,
+        paged: false,
+    }
+}
+
+const fn list(endpoint: &'static str, response: &'static str, paged: bool) -> Operation {
+    Operation {
+        endpoint,
+        method: Method::Get,
+        request: None,
+        status: 200,
+        response: Some(response),
+        list: true,
+        paged,
+    }
+}
+
+/// Every operation of the API.
+pub const OPERATIONS: &[Operation] = &[
+    list("OrganizationIndexEndpoint", "OrganizationOut", true),
+    op(
+        "OrganizationIndexEndpoint",
+        Method::Post,
+        Some("CreateOrg"),
+        201,
+        Some("OrganizationOut"),
+    ),
+    op(
+        "OrganizationDetailsEndpoint",
+        Method::Get,
+        None,
+        200,
+        Some("OrganizationOut"),
+    ),
+    op(
+        "OrganizationDetailsEndpoint",
+        Method::Put,
+        Some("UpdateOrg"),
+        200,
+        Some("OrganizationOut"),
+    ),
+    op(
+        "OrganizationDetailsEndpoint",
+        Method::Delete,
+        None,
+        204,
+        None,
+    ),
+    list("OrganizationMemberIndexEndpoint", "MemberOut", true),
+    op(
+        "OrganizationMemberIndexEndpoint",
+        Method::Post,
+        Some("InviteBody"),
+        201,
+        Some("MemberOut"),
+    ),
+    op(
+        "OrganizationMemberDetailsEndpoint",
+        Method::Get,
+        None,
+        200,
+        Some("MemberOut"),
+    ),
+    op(
+        "OrganizationMemberDetailsEndpoint",
+        Method::Put,
+        Some("RoleBody"),
+        200,
+        Some("MemberOut"),
+    ),
+    op(
+        "OrganizationMemberDetailsEndpoint",
+        Method::Delete,
+        None,
+        204,
+        None,
+    ),
+    op(
+        "AcceptOrganizationInvite",
+        Method::Post,
+        None,
+        200,
+        Some("MemberOut"),
+    ),
+    op(
+        "OrganizationMemberTeamDetailsEndpoint",
+        Method::Post,
+        None,
+        201,
+        Some("TeamMembershipOut"),
+    ),
+    op(
+        "OrganizationMemberTeamDetailsEndpoint",
+        Method::Put,
+        Some("TeamRoleBody"),
+        200,
+        Some("TeamMembershipOut"),
+    ),
+    op(
+        "OrganizationMemberTeamDetailsEndpoint",
+        Method::Delete,
+        None,
+        204,
+        None,
+    ),
+    list("OrganizationTeamsEndpoint", "TeamOut", true),
+    op(
+        "OrganizationTeamsEndpoint",
+        Method::Post,
+        Some("CreateBody"),
+        201,
+        Some("TeamOut"),
+    ),
+    op(
+        "TeamDetailsEndpoint",
+        Method::Get,
+        None,
+        200,
+        Some("TeamOut"),
+    ),
+    op("TeamDetailsEndpoint", Method::Delete, None, 204, None),
+    list("TeamMembersEndpoint", "TeamMembershipOut", false),
+    list("TeamProjectsEndpoint", "ProjectOut", false),
+    op(
+        "TeamProjectsEndpoint",
+        Method::Post,
+        Some("CreateBody"),
+        201,
+        Some("ProjectOut"),
+    ),
+    list("OrganizationProjectsEndpoint", "ProjectOut", true),
+    op(
+        "ProjectDetailsEndpoint",
+        Method::Get,
+        None,
+        200,
+        Some("ProjectOut"),
+    ),
+    op("ProjectDetailsEndpoint", Method::Delete, None, 204, None),
+    op(
+        "ProjectTeamDetailsEndpoint",
+        Method::Post,
+        None,
+        201,
+        Some("ProjectOut"),
+    ),
+    op(
+        "ProjectTeamDetailsEndpoint",
+        Method::Delete,
+        None,
+        204,
+        None,
+    ),
+    list("ApiTokensEndpoint", "TokenOut", true),
+    op(
+        "ApiTokensEndpoint",
+        Method::Post,
+        Some("CreateToken"),
+        201,
+        Some("TokenOut"),
+    ),
+    op("ApiTokenDetailsEndpoint", Method::Delete, None, 204, None),
+    list("OrgAuthTokensEndpoint", "TokenOut", true),
+    op(
+        "OrgAuthTokensEndpoint",
+        Method::Post,
+        Some("CreateToken"),
+        201,
+        Some("TokenOut"),
+    ),
+    op(
+        "OrgAuthTokenDetailsEndpoint",
+        Method::Delete,
+        None,
+        204,
+        None,
+    ),
+    list("OrganizationAuditLogsEndpoint", "AuditOut", true),
+    op(
+        "OrganizationGranularAccessEndpoint",
+        Method::Get,
+        None,
+        200,
+        Some("GranularAccessOut"),
+    ),
+    op(
+        "OrganizationGranularAccessEndpoint",
+        Method::Put,
+        Some("GranularAccessBody"),
+        200,
+        Some("GranularAccessOut"),
+    ),
+];
+
+fn http_method(m: Method) -> Option<HttpMethod> {
+    Some(match m {
+        Method::Get => HttpMethod::Get,
+        Method::Post => HttpMethod::Post,
+        Method::Put => HttpMethod::Put,
+        Method::Patch => HttpMethod::Patch,
+        Method::Delete => HttpMethod::Delete,
+        Method::Head => HttpMethod::Head,
+        Method::Options => HttpMethod::Options,
+    })
+}
+
+fn json(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+fn error(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json(Ref::from_schema_name("ErrorBody")))
+        .build()
+}
+
+/// The path parameters of `path` (`{name}` segments).
+fn path_params(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Builds the document from the compiled service manifest.
+pub fn document(manifest: &Manifest) -> OpenApi {
+    let mut paths = Paths::new();
+    for o in OPERATIONS {
+        let Some(endpoint) = manifest
+            .endpoint_id(o.endpoint)
+            .and_then(|id| manifest.endpoint(id))
+        else {
+            continue;
+        };
+        let (Some(path), Some(method)) = (endpoint.path.as_deref(), http_method(o.method)) else {
+            continue;
+        };
+        let mut b = OperationBuilder::new()
+            .operation_id(Some(format!(
+                "{}.{}",
+                o.endpoint,
+                o.method.as_str().to_lowercase()
+            )))
+            .summary(Some(format!("{} {}", o.method.as_str(), o.endpoint)))
+            .securities(Some([SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )]));
+        for name in path_params(path) {
+            b = b.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+        if o.paged {
+            b = b.parameter(
+                ParameterBuilder::new()
+                    .name("cursor")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some("Sentry's cursor `LIMIT:PAGE:IS_PREV`"))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .pattern(Some(r"^[0-9]+:[0-9]+(:[01])?$")),
+                    )),
+            );
+        }
+        if let Some(req) = o.request {
+            b = b.request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content("application/json", json(Ref::from_schema_name(req)))
+                    .build(),
+            ));
+        }
+        let success = match o.response {
+            Some(schema) => {
+                let content: RefOr<Schema> = if o.list {
+                    ArrayBuilder::new()
+                        .items(Ref::from_schema_name(schema))
+                        .build()
+                        .into()
+                } else {
+                    Ref::from_schema_name(schema).into()
+                };
+                ResponseBuilder::new()
+                    .description("Success")
+                    .content("application/json", json(content))
+                    .build()
+            }
+            None => ResponseBuilder::new()
+                .description("Success, no content")
+                .build(),
+        };
+        b = b
+            .response(o.status.to_string(), success)
+            .response("400", error("Bad input; `detail` names the field"))
+            .response("401", error("No or invalid credential"))
+            .response("403", error("Denied by the engine or a role rule"))
+            .response("404", error("Not found"));
+        if matches!(o.method, Method::Post | Method::Put) {
+            b = b.response("409", error("Conflict"));
+        }
+        if o.request.is_some() {
+            b = b
+                .response("413", error("Body too large"))
+                .response("415", error("Not JSON"));
+        }
+        paths.add_path_operation(path, vec![method], b.build());
+    }
+    let components = ComponentsBuilder::new()
+        .schema_from::<ErrorBody>()
+        .schema_from::<OrganizationOut>()
+        .schema_from::<CreateOrg>()
+        .schema_from::<UpdateOrg>()
+        .schema_from::<AuditOut>()
+        .schema_from::<ActorOut>()
+        .schema_from::<MemberOut>()
+        .schema_from::<InviteBody>()
+        .schema_from::<RoleBody>()
+        .schema_from::<TeamMembershipOut>()
+        .schema_from::<TeamRoleBody>()
+        .schema_from::<TeamOut>()
+        .schema_from::<CreateBody>()
+        .schema_from::<ProjectOut>()
+        .schema_from::<TokenOut>()
+        .schema_from::<CreateToken>()
+        .schema_from::<GranularAccessOut>()
+        .schema_from::<GranularAccessBody>()
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        )
+        .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("scopegate")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "scopegate's management API: Sentry-compatible paths, camelCase JSON, ids as strings, errors as {\"detail\": …}.",
+                ))
+                .build(),
+        )
+        .paths(paths)
+        .components(Some(components))
+        .build()
+}

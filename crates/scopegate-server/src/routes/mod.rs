@@ -1,0 +1,181 @@
+//! The routes, one module per resource, and what they share: input checks, role rules and
+//! the JSON shapes (camelCase, ids as strings, as Sentry returns them).
+
+use axum::http::Uri;
+use axum::Router;
+use scopegate_core::ScopeSet;
+use scopegate_store::{Organization, StoreError};
+use serde::Serialize;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::AppState;
+
+pub mod granular;
+pub mod health;
+pub mod members;
+pub mod organizations;
+pub mod projects;
+pub mod teams;
+pub mod tokens;
+
+/// Every route under `/api/` (each one declared in the service manifest).
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .merge(organizations::router())
+        .merge(members::router())
+        .merge(teams::router())
+        .merge(projects::router())
+        .merge(tokens::router())
+        .merge(granular::router())
+}
+
+/// The fallback: 404 with the API's body.
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("No route for `{}`", uri.path()))
+}
+
+/// Checks a slug as Sentry does: 1–50 of `a-z 0-9 _ -`, not all digits.
+pub fn check_slug(field: &str, slug: &str) -> Result<(), ApiError> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 50
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && !slug.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{field}: Enter a valid slug consisting of lowercase letters, numbers, underscores or hyphens. It cannot be entirely numeric. (`{slug}`)"
+        )))
+    }
+}
+
+/// Checks a display name: 1–64 characters after trimming.
+pub fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "{field}: must be 1 to 64 characters, none of them control characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// A slug made from a name (`My Team` → `my-team`).
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-');
+    out.chars().take(50).collect()
+}
+
+/// A 409 with `detail` for a conflict, other store errors unchanged.
+pub fn conflict(detail: &'static str) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::Conflict => ApiError::Conflict(detail.into()),
+        other => other.into(),
+    }
+}
+
+/// A 404 with `detail` for a missing row, other store errors unchanged.
+pub fn missing(detail: &'static str) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::NotFound(detail.into()),
+        other => other.into(),
+    }
+}
+
+/// Parses an id path segment (404 when it is not a number).
+pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound("The requested resource does not exist".into()))
+}
+
+/// The organization named by the URL (the engine already found it).
+pub async fn org(state: &AppState, slug: &str) -> Result<Organization, ApiError> {
+    state
+        .store
+        .org_by_slug(slug)
+        .await
+        .map_err(missing("The requested resource does not exist"))
+}
+
+/// An organization option's value as the engine reads it.
+pub fn option_value(org: &Organization, key: &str) -> Option<bool> {
+    org.options.get(key).map(scopegate_core::world::truthy)
+}
+
+/// The scopes of org role `role` in `org` (after the organization's options), if it exists.
+pub fn role_scopes(state: &AppState, org: &Organization, role: &str) -> Option<ScopeSet> {
+    state
+        .policy
+        .org_role(role)
+        .map(|(_, r)| state.policy.trim_scopes(r.scopes, |k| option_value(org, k)))
+}
+
+/// Checks that the caller may newly assign org role `role` (sentry-model.md §2.4): it exists,
+/// is not retired, and its scopes are a subset of the caller's.
+pub fn check_assignable(
+    state: &AppState,
+    caller: &Caller,
+    org: &Organization,
+    role: &str,
+) -> Result<(), ApiError> {
+    let Some((_, def)) = state.policy.org_role(role) else {
+        return Err(ApiError::BadRequest(format!(
+            "orgRole: unknown role `{role}`"
+        )));
+    };
+    if def.retired {
+        return Err(ApiError::BadRequest(format!(
+            "orgRole: the role `{role}` is retired and cannot be newly assigned"
+        )));
+    }
+    let scopes = role_scopes(state, org, role).unwrap_or_default();
+    if !scopes.is_subset(caller.scopes) {
+        return Err(ApiError::BadRequest(
+            "You do not have permission to assign the given role.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Seconds since the epoch as RFC 3339.
+pub fn date(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The sorted names of `set`.
+pub fn scope_names(state: &AppState, set: ScopeSet) -> Vec<String> {
+    state
+        .policy
+        .scopes
+        .sorted_names(set)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A user as embedded in other objects.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOut {
+    /// Id.
+    pub id: String,
+    /// Email.
+    pub email: String,
+}

@@ -1,0 +1,284 @@
+//! Personal user tokens (`/api/0/api-tokens/`) and org auth tokens
+//! (`/api/0/organizations/{org}/org-auth-tokens/`).
+//!
+//! # What this module guarantees
+//!
+//! - The secret is in the creation response only; lists and logs never hold it (the store
+//!   keeps only its SHA-256 hash).
+//! - A user token never holds more than its creator could use: its scopes, once the policy's
+//!   implication map has expanded them (sentry-model.md §1.3–§1.4), must be held by the
+//!   calling token and, for a token bound to an organization, by the owner's role there
+//!   (400 otherwise).
+//! - An org auth token holds `org:ci` and scopes the caller holds in the organization,
+//!   stored as given (Sentry does not expand org auth token scopes).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Extension, Router};
+use scopegate_core::{Principal, ScopeSet};
+use scopegate_store::{NewToken, StoreError, Token, TokenKind};
+use serde::{Deserialize, Serialize};
+
+use super::{check_name, date, parse_id, role_scopes, scope_names};
+use crate::auth::Caller;
+use crate::error::{ApiError, AppJson};
+use crate::paging::Paging;
+use crate::AppState;
+
+/// The scope every org auth token may hold.
+pub const ORG_CI: &str = "org:ci";
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/0/api-tokens/", get(list_user).post(create_user))
+        .route("/api/0/api-tokens/{token_id}/", delete(delete_user))
+        .route(
+            "/api/0/organizations/{organization_id_or_slug}/org-auth-tokens/",
+            get(list_org).post(create_org),
+        )
+        .route(
+            "/api/0/organizations/{organization_id_or_slug}/org-auth-tokens/{token_id}/",
+            delete(delete_org),
+        )
+}
+
+/// A token as listed (never its secret).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenOut {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Scopes, sorted.
+    pub scopes: Vec<String>,
+    /// The first characters of the secret.
+    pub token_prefix: String,
+    /// The organization the token belongs or is bound to.
+    pub organization: Option<String>,
+    /// Creation time.
+    pub date_created: String,
+    /// The secret: in the creation response only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl From<Token> for TokenOut {
+    fn from(t: Token) -> TokenOut {
+        TokenOut {
+            id: t.id.to_string(),
+            name: t.name,
+            scopes: t.scopes,
+            token_prefix: t.prefix,
+            organization: t.organization_slug,
+            date_created: date(t.created_at),
+            token: None,
+        }
+    }
+}
+
+/// The body of a token creation.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Scopes.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// The organization slug to bind a user token to.
+    #[serde(default)]
+    pub organization: Option<String>,
+}
+
+fn parse_scopes(state: &AppState, names: &[String]) -> Result<ScopeSet, ApiError> {
+    let mut set = ScopeSet::EMPTY;
+    for name in names {
+        let id = state
+            .policy
+            .scopes
+            .id(name)
+            .ok_or_else(|| ApiError::BadRequest(format!("scopes: unknown scope `{name}`")))?;
+        set.insert(id);
+    }
+    Ok(set)
+}
+
+fn first_missing(state: &AppState, want: ScopeSet, have: ScopeSet) -> Option<String> {
+    scope_names(state, want.difference(have)).into_iter().next()
+}
+
+async fn list_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    paging: Paging,
+) -> Result<Response, ApiError> {
+    let user = caller.require_user()?;
+    let tokens = state
+        .store
+        .user_tokens(user.id, paging.store_page())
+        .await?;
+    let out: Vec<TokenOut> = tokens.into_iter().map(Into::into).collect();
+    Ok(paging.respond(out))
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    AppJson(body): AppJson<CreateToken>,
+) -> Result<Response, ApiError> {
+    let user = caller.require_user()?;
+    let name = check_name("name", body.name.as_deref().unwrap_or("personal token"))?;
+    let requested = body.scopes.unwrap_or_default();
+    if requested.is_empty() {
+        return Err(ApiError::BadRequest(
+            "scopes: at least one scope is required".into(),
+        ));
+    }
+    let scopes = state
+        .policy
+        .expand_implied(parse_scopes(&state, &requested)?);
+    if let Principal::UserToken { scopes: held, .. } = &caller.principal {
+        if let Some(s) = first_missing(&state, scopes, *held) {
+            return Err(ApiError::BadRequest(format!(
+                "scopes: `{s}` is not held by the token making the request"
+            )));
+        }
+    }
+    let organization = match body.organization.as_deref() {
+        None => None,
+        Some(slug) => {
+            let bad =
+                || ApiError::BadRequest(format!("organization: you are not a member of `{slug}`"));
+            let org = state.store.org_by_slug(slug).await.map_err(|e| match e {
+                StoreError::NotFound => bad(),
+                other => other.into(),
+            })?;
+            let member =
+                state
+                    .store
+                    .member_of_user(org.id, user.id)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::NotFound => bad(),
+                        other => other.into(),
+                    })?;
+            let role = role_scopes(&state, &org, &member.role).unwrap_or_default();
+            if let Some(s) = first_missing(&state, scopes, role) {
+                return Err(ApiError::BadRequest(format!(
+                    "scopes: your role `{}` in `{slug}` does not hold `{s}`",
+                    member.role
+                )));
+            }
+            Some(org.id)
+        }
+    };
+    let new = NewToken {
+        kind: TokenKind::User,
+        user_id: Some(user.id),
+        organization_id: organization,
+        name,
+        scopes: scope_names(&state, scopes),
+    };
+    let (token, secret) = state.store.create_token(&new, &caller.actor).await?;
+    let mut out = TokenOut::from(token);
+    out.token = Some(secret.expose().to_string());
+    Ok((StatusCode::CREATED, AppJson(out)).into_response())
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = caller.require_user()?;
+    let gone = || ApiError::NotFound("The requested resource does not exist".into());
+    let token = state
+        .store
+        .token(parse_id(&id)?)
+        .await
+        .map_err(|_| gone())?;
+    if token.kind != TokenKind::User || token.user_id != Some(user.id) {
+        return Err(gone());
+    }
+    state.store.delete_token(token.id, &caller.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_org(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    paging: Paging,
+) -> Result<Response, ApiError> {
+    let org = super::org(&state, &slug).await?;
+    let tokens = state.store.org_tokens(org.id, paging.store_page()).await?;
+    let out: Vec<TokenOut> = tokens.into_iter().map(Into::into).collect();
+    Ok(paging.respond(out))
+}
+
+async fn create_org(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(slug): Path<String>,
+    AppJson(body): AppJson<CreateToken>,
+) -> Result<Response, ApiError> {
+    if body.organization.is_some() {
+        return Err(ApiError::BadRequest(
+            "organization: an org auth token belongs to the organization of the URL".into(),
+        ));
+    }
+    let name = check_name("name", body.name.as_deref().unwrap_or("org auth token"))?;
+    let requested = body.scopes.unwrap_or_else(|| vec![ORG_CI.to_string()]);
+    if requested.is_empty() {
+        return Err(ApiError::BadRequest(
+            "scopes: at least one scope is required".into(),
+        ));
+    }
+    let set = parse_scopes(&state, &requested)?;
+    let ci = state
+        .policy
+        .scopes
+        .id(ORG_CI)
+        .map(ScopeSet::single)
+        .unwrap_or_default();
+    if let Some(s) = first_missing(&state, set, caller.scopes.union(ci)) {
+        return Err(ApiError::BadRequest(format!(
+            "scopes: `{s}` is not held by the caller"
+        )));
+    }
+    let org = super::org(&state, &slug).await?;
+    let new = NewToken {
+        kind: TokenKind::Org,
+        user_id: None,
+        organization_id: Some(org.id),
+        name,
+        scopes: scope_names(&state, set),
+    };
+    let (token, secret) = state.store.create_token(&new, &caller.actor).await?;
+    let mut out = TokenOut::from(token);
+    out.token = Some(secret.expose().to_string());
+    Ok((StatusCode::CREATED, AppJson(out)).into_response())
+}
+
+async fn delete_org(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let org = super::org(&state, &slug).await?;
+    let gone = || ApiError::NotFound("The requested resource does not exist".into());
+    let token = state
+        .store
+        .token(parse_id(&id)?)
+        .await
+        .map_err(|_| gone())?;
+    if token.kind != TokenKind::Org || token.organization_id != Some(org.id) {
+        return Err(gone());
+    }
+    state.store.delete_token(token.id, &caller.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

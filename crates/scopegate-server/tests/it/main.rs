@@ -1,0 +1,172 @@
+//! The service's HTTP tests: the router driven with `oneshot`, over a fresh SQLite store
+//! seeded with the demo organization.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
+
+mod access;
+mod manifest;
+mod members;
+mod organizations;
+mod teams_projects;
+mod tokens;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use scopegate_core::Policy;
+use scopegate_server::{demo, router, AppState};
+use scopegate_store::Store;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A service over a fresh database with the demo organization.
+pub struct App {
+    /// The service.
+    pub router: Router,
+    /// Its store.
+    pub store: Arc<dyn Store>,
+    /// Personal tokens by role: `owner`, `manager`, `alice` (member, backend team admin),
+    /// `bob` (member, frontend contributor), and `ci` (the demo org auth token).
+    pub tokens: HashMap<&'static str, String>,
+    /// The PostgreSQL database to drop after a passing test.
+    pub postgres_url: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+/// A response.
+#[derive(Debug)]
+pub struct Resp {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The JSON body (a string for text, null when empty).
+    pub body: Value,
+}
+
+impl Resp {
+    /// The `detail` of an error body.
+    pub fn detail(&self) -> &str {
+        self.body["detail"].as_str().unwrap_or_default()
+    }
+}
+
+/// A fresh service with the demo organization, on SQLite.
+pub async fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    app_on(&url, dir).await
+}
+
+/// The same on a fresh PostgreSQL database, when `SCOPEGATE_TEST_DATABASE_URL` is set.
+pub async fn postgres_app() -> Option<App> {
+    let Ok(base) = std::env::var("SCOPEGATE_TEST_DATABASE_URL") else {
+        eprintln!("skipped: SCOPEGATE_TEST_DATABASE_URL unset");
+        return None;
+    };
+    let url = scopegate_store::testing::fresh_postgres_database(&base)
+        .await
+        .unwrap();
+    let mut app = app_on(&url, tempfile::tempdir().unwrap()).await;
+    app.postgres_url = Some(url);
+    Some(app)
+}
+
+async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
+    let store = scopegate_store::connect(url).await.unwrap();
+    let policy = Policy::sentry();
+    let seeded = demo::seed(&*store, &policy).await.unwrap();
+    let mut tokens = HashMap::new();
+    for (name, account) in ["owner", "manager", "alice", "bob"]
+        .into_iter()
+        .zip(&seeded.accounts)
+    {
+        tokens.insert(name, account.token.expose().to_string());
+    }
+    tokens.insert("ci", seeded.org_token.expose().to_string());
+    let state = AppState::new(store.clone(), policy).unwrap();
+    App {
+        router: router(state),
+        store,
+        tokens,
+        postgres_url: None,
+        _dir: dir,
+    }
+}
+
+impl App {
+    /// Sends a request as `who` (a key of `tokens`, a raw `Bearer` secret, or `""` for none).
+    pub async fn call(&self, method: &str, uri: &str, who: &str, body: Option<&str>) -> Resp {
+        let mut req = Request::builder().method(method).uri(uri);
+        if !who.is_empty() {
+            let secret = self
+                .tokens
+                .get(who)
+                .cloned()
+                .unwrap_or_else(|| who.to_string());
+            req = req.header(header::AUTHORIZATION, format!("Bearer {secret}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        self.send(req).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The number of audit entries of the demo organization.
+    pub async fn audit_count(&self) -> usize {
+        let org = self.store.org_by_slug("demo").await.unwrap();
+        self.store
+            .audit_log(
+                org.id,
+                scopegate_store::Page {
+                    offset: 0,
+                    limit: 10_000,
+                },
+            )
+            .await
+            .unwrap()
+            .len()
+    }
+
+    /// Creates a user with a personal token; returns the token.
+    pub async fn user(&mut self, key: &'static str, email: &str) -> String {
+        let (_, secret) = demo::create_user(&*self.store, &Policy::sentry(), email, false)
+            .await
+            .unwrap();
+        self.tokens.insert(key, secret.expose().to_string());
+        secret.expose().to_string()
+    }
+}

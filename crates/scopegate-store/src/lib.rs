@@ -1,0 +1,601 @@
+//! scopegate-store: what the service stores, behind one async [`Store`] trait, with two
+//! sqlx backends chosen by the URL scheme: SQLite (`sqlite://…`, the embedded default,
+//! created on first run, WAL) and PostgreSQL (`postgres://…`).
+//!
+//! # What this crate guarantees
+//!
+//! - **Audit entries are atomic with the change.** Every write that changes access takes an
+//!   [`Actor`] and writes its audit entry in the same transaction; if either fails, neither
+//!   is kept.
+//! - **Token secrets are never stored.** Only the SHA-256 hash of a token and a short display
+//!   prefix are written; the secret is returned once, as a [`Secret`] whose `Debug` redacts it,
+//!   and a lookup compares hashes in constant time.
+//! - **One error type.** Every sqlx error becomes a [`StoreError`]: no row → `NotFound`, a
+//!   unique violation → `Conflict`, anything else → `Database` (never shown to clients).
+//!
+//! Each backend has its own append-only migrations under `migrations/<backend>/`, embedded in
+//! the binary and applied by [`connect`]. Queries are runtime-checked (`sqlx::query_as`), so no
+//! database is needed to build; the conformance suite in `tests/it` runs them on both.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use scopegate_core::WorldDoc;
+
+mod postgres;
+mod sql;
+mod sqlite;
+pub mod token;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+pub use token::{hash_secret, Secret, TokenKind};
+
+/// The default database URL: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://scopegate.db";
+
+/// A storage error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness constraint was violated (a duplicate slug, email, membership, …).
+    #[error("already exists")]
+    Conflict,
+    /// The URL names no supported backend.
+    #[error("unsupported database URL `{0}`: it must start with `sqlite:` or `postgres://`")]
+    UnsupportedUrl(String),
+    /// A stored value could not be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// A fault injected by a test ([`Store::inject_audit_failure`]).
+    #[error("injected failure")]
+    Injected,
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => StoreError::Conflict,
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// The result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Who made a change, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The user, when the change was made by a user (directly or through their token).
+    pub user_id: Option<i64>,
+    /// A display label (`user:3`, `org-token:7`, `system`).
+    pub label: String,
+}
+
+impl Actor {
+    /// The system itself (the CLI, the demo bootstrap).
+    pub fn system() -> Actor {
+        Actor {
+            user_id: None,
+            label: "system".into(),
+        }
+    }
+
+    /// A user.
+    pub fn user(id: i64) -> Actor {
+        Actor {
+            user_id: Some(id),
+            label: format!("user:{id}"),
+        }
+    }
+}
+
+/// One page of a list: skip `offset` rows, return at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Rows to skip.
+    pub offset: u32,
+    /// Rows to return.
+    pub limit: u32,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            offset: 0,
+            limit: 100,
+        }
+    }
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Email, unique.
+    pub email: String,
+    /// A superuser of the installation.
+    pub is_superuser: bool,
+    /// Has two-factor authentication.
+    pub has_2fa: bool,
+}
+
+/// An organization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    /// Id.
+    pub id: i64,
+    /// Slug, unique.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Options by key (`sentry:events_member_admin`, …).
+    pub options: serde_json::Map<String, serde_json::Value>,
+    /// Enabled features.
+    pub features: Vec<String>,
+    /// Any member may see every team and project.
+    pub open_membership: bool,
+    /// Members must have 2FA.
+    pub require_2fa: bool,
+    /// Members must sign in through SSO.
+    pub require_sso: bool,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// A change to an organization's details; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrgUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New slug.
+    pub slug: Option<String>,
+    /// New open-membership flag.
+    pub open_membership: Option<bool>,
+    /// New 2FA requirement.
+    pub require_2fa: Option<bool>,
+    /// New SSO requirement.
+    pub require_sso: Option<bool>,
+    /// Options to set (merged into the stored ones).
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A member of an organization, or a pending invite (no user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Id.
+    pub id: i64,
+    /// The organization.
+    pub organization_id: i64,
+    /// The user; `None` for a pending invite.
+    pub user_id: Option<i64>,
+    /// The invited email, or the user's email.
+    pub email: Option<String>,
+    /// The org role id.
+    pub role: String,
+    /// Disabled over the member limit.
+    pub member_limit_restricted: bool,
+    /// SSO identity linked.
+    pub sso_linked: bool,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// A team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    /// Id.
+    pub id: i64,
+    /// The organization.
+    pub organization_id: i64,
+    /// Slug, unique within the organization.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A member's membership of a team.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamMembership {
+    /// The team.
+    pub team_id: i64,
+    /// The member.
+    pub member_id: i64,
+    /// The explicit team role; `None` means the minimum for the member's org role.
+    pub role: Option<String>,
+}
+
+/// A project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Id.
+    pub id: i64,
+    /// The organization.
+    pub organization_id: i64,
+    /// Slug, unique within the organization.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Inactive projects are not found.
+    pub active: bool,
+    /// Owning team ids.
+    pub teams: Vec<i64>,
+}
+
+/// A stored API token: never its secret, only the hash of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Id.
+    pub id: i64,
+    /// User token or org auth token.
+    pub kind: TokenKind,
+    /// The owner of a user token.
+    pub user_id: Option<i64>,
+    /// The organization of an org auth token, or the one a user token is bound to.
+    pub organization_id: Option<i64>,
+    /// The slug of `organization_id`.
+    pub organization_slug: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// The first characters of the secret, for display.
+    pub prefix: String,
+    /// SHA-256 of the secret, lower-case hex.
+    pub hash: String,
+    /// Stored scopes (implied scopes already added), sorted.
+    pub scopes: Vec<String>,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The hash is not a secret, but it is an offline-guessable credential verifier:
+        // keep it out of logs too.
+        f.debug_struct("Token")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("user_id", &self.user_id)
+            .field("organization_id", &self.organization_id)
+            .field("name", &self.name)
+            .field("prefix", &self.prefix)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A token to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    /// User token or org auth token.
+    pub kind: TokenKind,
+    /// The owner of a user token.
+    pub user_id: Option<i64>,
+    /// The organization (required for org tokens; binds a user token when set).
+    pub organization_id: Option<i64>,
+    /// Display name.
+    pub name: String,
+    /// Scopes to store, already validated and expanded by the caller.
+    pub scopes: Vec<String>,
+}
+
+/// An audit log entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// Id (increasing).
+    pub id: i64,
+    /// The organization.
+    pub organization_id: Option<i64>,
+    /// The acting user, if any.
+    pub actor_user_id: Option<i64>,
+    /// The actor's label.
+    pub actor: String,
+    /// The event (`member.invite`, `org.edit`, …).
+    pub event: String,
+    /// What it acted on (`member:4`, `team:backend`, …).
+    pub target: String,
+    /// Event details.
+    pub data: serde_json::Value,
+    /// Time, seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// A granular grant: a member or a team on a resource kind's allowlist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GranularGrant {
+    /// The resource kind (`replay`).
+    pub kind: String,
+    /// The member (exactly one of `member_id` and `team_id`).
+    pub member_id: Option<i64>,
+    /// The team.
+    pub team_id: Option<i64>,
+}
+
+/// Everything the service stores. One method per use case; every method that changes
+/// access takes an [`Actor`] and writes the audit entry in the same transaction.
+#[async_trait]
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Checks that the database answers.
+    async fn ready(&self) -> Result<()>;
+
+    /// Makes the next audit write fail (fault injection for the atomicity tests).
+    fn inject_audit_failure(&self);
+
+    // Users.
+
+    /// Creates a user.
+    async fn create_user(&self, email: &str, is_superuser: bool) -> Result<User>;
+    /// A user by id.
+    async fn user(&self, id: i64) -> Result<User>;
+    /// A user by email.
+    async fn user_by_email(&self, email: &str) -> Result<User>;
+    /// Whether any organization exists (the demo bootstrap runs on an empty database only).
+    async fn is_empty(&self) -> Result<bool>;
+
+    // Organizations.
+
+    /// Creates an organization with `features`, and `owner` as its member with role
+    /// `owner_role`.
+    async fn create_org(
+        &self,
+        slug: &str,
+        name: &str,
+        features: &[String],
+        owner: i64,
+        owner_role: &str,
+        actor: &Actor,
+    ) -> Result<Organization>;
+    /// An organization by slug.
+    async fn org_by_slug(&self, slug: &str) -> Result<Organization>;
+    /// The organizations `user` is a member of, by slug.
+    async fn orgs_of_user(&self, user: i64, page: Page) -> Result<Vec<Organization>>;
+    /// Changes an organization's details.
+    async fn update_org(&self, org: i64, update: &OrgUpdate, actor: &Actor)
+        -> Result<Organization>;
+    /// Deletes an organization and everything in it.
+    async fn delete_org(&self, org: i64, actor: &Actor) -> Result<()>;
+
+    // Members.
+
+    /// The organization's members and invites, oldest first.
+    async fn members(&self, org: i64, page: Page) -> Result<Vec<Member>>;
+    /// A member by id.
+    async fn member(&self, org: i64, id: i64) -> Result<Member>;
+    /// The member for `user`.
+    async fn member_of_user(&self, org: i64, user: i64) -> Result<Member>;
+    /// Invites `email` with `role` (a pending member without a user).
+    async fn invite_member(
+        &self,
+        org: i64,
+        email: &str,
+        role: &str,
+        actor: &Actor,
+    ) -> Result<Member>;
+    /// Accepts a pending invite as `user`.
+    async fn accept_invite(
+        &self,
+        org: i64,
+        member: i64,
+        user: i64,
+        actor: &Actor,
+    ) -> Result<Member>;
+    /// Changes a member's org role.
+    async fn set_member_role(
+        &self,
+        org: i64,
+        member: i64,
+        role: &str,
+        actor: &Actor,
+    ) -> Result<Member>;
+    /// Removes a member or an invite.
+    async fn remove_member(&self, org: i64, member: i64, actor: &Actor) -> Result<()>;
+
+    // Teams.
+
+    /// Creates a team.
+    async fn create_team(&self, org: i64, slug: &str, name: &str, actor: &Actor) -> Result<Team>;
+    /// The organization's teams, by slug.
+    async fn teams(&self, org: i64, page: Page) -> Result<Vec<Team>>;
+    /// A team by slug.
+    async fn team_by_slug(&self, org: i64, slug: &str) -> Result<Team>;
+    /// Deletes a team.
+    async fn delete_team(&self, org: i64, team: i64, actor: &Actor) -> Result<()>;
+    /// A team's memberships.
+    async fn team_members(&self, team: i64) -> Result<Vec<TeamMembership>>;
+    /// Adds a member to a team, or changes their team role when already in it.
+    async fn set_team_member(
+        &self,
+        org: i64,
+        team: i64,
+        member: i64,
+        role: Option<&str>,
+        actor: &Actor,
+    ) -> Result<TeamMembership>;
+    /// Removes a member from a team.
+    async fn remove_team_member(
+        &self,
+        org: i64,
+        team: i64,
+        member: i64,
+        actor: &Actor,
+    ) -> Result<()>;
+
+    // Projects.
+
+    /// Creates a project owned by `teams`.
+    async fn create_project(
+        &self,
+        org: i64,
+        slug: &str,
+        name: &str,
+        teams: &[i64],
+        actor: &Actor,
+    ) -> Result<Project>;
+    /// The organization's projects, by slug.
+    async fn projects(&self, org: i64, page: Page) -> Result<Vec<Project>>;
+    /// A project by slug.
+    async fn project_by_slug(&self, org: i64, slug: &str) -> Result<Project>;
+    /// Deletes a project.
+    async fn delete_project(&self, org: i64, project: i64, actor: &Actor) -> Result<()>;
+    /// Gives a project to a team.
+    async fn add_project_team(
+        &self,
+        org: i64,
+        project: i64,
+        team: i64,
+        actor: &Actor,
+    ) -> Result<()>;
+    /// Takes a project from a team.
+    async fn remove_project_team(
+        &self,
+        org: i64,
+        project: i64,
+        team: i64,
+        actor: &Actor,
+    ) -> Result<()>;
+
+    // Granular grants.
+
+    /// The organization's granular grants.
+    async fn grants(&self, org: i64) -> Result<Vec<GranularGrant>>;
+    /// Replaces the grants of `kind` with `grants`.
+    async fn set_grants(
+        &self,
+        org: i64,
+        kind: &str,
+        grants: &[GranularGrant],
+        actor: &Actor,
+    ) -> Result<()>;
+
+    // Tokens.
+
+    /// Creates a token and returns it with its secret (shown once, never stored).
+    async fn create_token(&self, new: &NewToken, actor: &Actor) -> Result<(Token, Secret)>;
+    /// The token whose secret is `secret` (hash lookup, constant-time confirmation).
+    async fn token_by_secret(&self, secret: &str) -> Result<Token>;
+    /// A user's personal tokens.
+    async fn user_tokens(&self, user: i64, page: Page) -> Result<Vec<Token>>;
+    /// An organization's auth tokens.
+    async fn org_tokens(&self, org: i64, page: Page) -> Result<Vec<Token>>;
+    /// A token by id.
+    async fn token(&self, id: i64) -> Result<Token>;
+    /// Deletes a token.
+    async fn delete_token(&self, id: i64, actor: &Actor) -> Result<()>;
+
+    // Audit log.
+
+    /// The organization's audit log, newest first.
+    async fn audit_log(&self, org: i64, page: Page) -> Result<Vec<AuditEntry>>;
+
+    // The world.
+
+    /// The stored world of one organization as the engine reads it: the organization, its
+    /// members (and their users), teams, projects and grants, plus the user `also_user`
+    /// (the caller, so that authentication can find them). An unknown slug gives a world
+    /// without organizations.
+    async fn world(&self, org_slug: Option<&str>, also_user: Option<i64>) -> Result<WorldDoc>;
+}
+
+/// Opens the database at `url` (`sqlite:` or `postgres://`), creating a SQLite file if
+/// missing, and applies the backend's migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(redact_url(url)))
+    }
+}
+
+/// `url` with any password replaced by `***`, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, host) = match rest.split_once('@') {
+        Some((a, h)) => (a, h),
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// Seconds since the epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}
+
+pub mod testing {
+    //! Helpers for test suites (this crate's and the server's).
+
+    use sqlx::Connection;
+
+    /// Creates a uniquely named database on the server of `base_url` (through its `postgres`
+    /// database) and returns the URL of the new database.
+    pub async fn fresh_postgres_database(base_url: &str) -> crate::Result<String> {
+        let (server, _) = base_url
+            .rsplit_once('/')
+            .ok_or_else(|| crate::StoreError::UnsupportedUrl(crate::redact_url(base_url)))?;
+        let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+        let name = format!(
+            "scopegate_test_{}_{}",
+            std::process::id(),
+            hex::encode(rand::random::<[u8; 6]>())
+        );
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(format!("{server}/{name}"))
+    }
+
+    /// Drops the database of `url` (made by [`fresh_postgres_database`]), closing any
+    /// connection still open to it.
+    pub async fn drop_postgres_database(url: &str) -> crate::Result<()> {
+        let (server, name) = url
+            .rsplit_once('/')
+            .ok_or_else(|| crate::StoreError::UnsupportedUrl(crate::redact_url(url)))?;
+        if !name.starts_with("scopegate_test_")
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(crate::StoreError::UnsupportedUrl(crate::redact_url(url)));
+        }
+        let mut conn = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(())
+    }
+}

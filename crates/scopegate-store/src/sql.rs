@@ -1,0 +1,1392 @@
+//! The SQL shared by both backends.
+//!
+//! Both dialects accept the same statements here (`$n` placeholders, `RETURNING`,
+//! `ON CONFLICT … DO UPDATE`, `LIMIT … OFFSET …`), so the [`Store`](crate::Store)
+//! implementation is written once, in [`impl_store!`], and instantiated per backend with its
+//! concrete pool type: no generic sqlx bounds, and each backend compiles its own copy.
+//!
+//! INVARIANT: every method taking an `Actor` opens one transaction, makes its change, writes
+//! its audit entry through `audit` in that transaction and commits last.
+
+use scopegate_core::wire::{
+    GrantDoc, MemberDoc, MemberFlagsDoc, MemberTeamDoc, OrganizationDoc, ProjectDoc, TeamDoc,
+    UserDoc,
+};
+
+use crate::{
+    AuditEntry, GranularGrant, Member, Organization, Project, Result, StoreError, Team,
+    TeamMembership, Token, TokenKind, User,
+};
+
+pub(crate) const USER_COLS: &str = "id, email, is_superuser, has_2fa";
+pub(crate) const ORG_COLS: &str =
+    "id, slug, name, options, features, open_membership, require_2fa, require_sso, created_at";
+pub(crate) const MEMBER_COLS: &str =
+    "id, organization_id, user_id, email, role, member_limit_restricted, sso_linked, created_at";
+pub(crate) const TEAM_COLS: &str = "id, organization_id, slug, name";
+pub(crate) const PROJECT_COLS: &str = "id, organization_id, slug, name, active";
+pub(crate) const TOKEN_SELECT: &str = "SELECT t.id, t.kind, t.user_id, t.organization_id, \
+     o.slug AS organization_slug, t.name, t.token_prefix, t.token_hash, t.scopes, t.created_at \
+     FROM api_tokens t LEFT JOIN organizations o ON o.id = t.organization_id";
+pub(crate) const AUDIT_COLS: &str =
+    "id, organization_id, actor_user_id, actor, event, target, data, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub(crate) id: i64,
+    pub(crate) email: String,
+    pub(crate) is_superuser: bool,
+    pub(crate) has_2fa: bool,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> User {
+        User {
+            id: r.id,
+            email: r.email,
+            is_superuser: r.is_superuser,
+            has_2fa: r.has_2fa,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrgRow {
+    pub(crate) id: i64,
+    pub(crate) slug: String,
+    pub(crate) name: String,
+    pub(crate) options: String,
+    pub(crate) features: String,
+    pub(crate) open_membership: bool,
+    pub(crate) require_2fa: bool,
+    pub(crate) require_sso: bool,
+    pub(crate) created_at: i64,
+}
+
+impl TryFrom<OrgRow> for Organization {
+    type Error = StoreError;
+    fn try_from(r: OrgRow) -> Result<Organization> {
+        Ok(Organization {
+            id: r.id,
+            options: serde_json::from_str(&r.options)
+                .map_err(|e| StoreError::Corrupt(format!("organization options: {e}")))?,
+            features: serde_json::from_str(&r.features)
+                .map_err(|e| StoreError::Corrupt(format!("organization features: {e}")))?,
+            slug: r.slug,
+            name: r.name,
+            open_membership: r.open_membership,
+            require_2fa: r.require_2fa,
+            require_sso: r.require_sso,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    pub(crate) id: i64,
+    pub(crate) organization_id: i64,
+    pub(crate) user_id: Option<i64>,
+    pub(crate) email: Option<String>,
+    pub(crate) role: String,
+    pub(crate) member_limit_restricted: bool,
+    pub(crate) sso_linked: bool,
+    pub(crate) created_at: i64,
+}
+
+impl From<MemberRow> for Member {
+    fn from(r: MemberRow) -> Member {
+        Member {
+            id: r.id,
+            organization_id: r.organization_id,
+            user_id: r.user_id,
+            email: r.email,
+            role: r.role,
+            member_limit_restricted: r.member_limit_restricted,
+            sso_linked: r.sso_linked,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TeamRow {
+    pub(crate) id: i64,
+    pub(crate) organization_id: i64,
+    pub(crate) slug: String,
+    pub(crate) name: String,
+}
+
+impl From<TeamRow> for Team {
+    fn from(r: TeamRow) -> Team {
+        Team {
+            id: r.id,
+            organization_id: r.organization_id,
+            slug: r.slug,
+            name: r.name,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TeamMemberRow {
+    pub(crate) team_id: i64,
+    pub(crate) member_id: i64,
+    pub(crate) role: Option<String>,
+}
+
+impl From<TeamMemberRow> for TeamMembership {
+    fn from(r: TeamMemberRow) -> TeamMembership {
+        TeamMembership {
+            team_id: r.team_id,
+            member_id: r.member_id,
+            role: r.role,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProjectRow {
+    pub(crate) id: i64,
+    pub(crate) organization_id: i64,
+    pub(crate) slug: String,
+    pub(crate) name: String,
+    pub(crate) active: bool,
+}
+
+impl ProjectRow {
+    pub(crate) fn with_teams(self, teams: Vec<i64>) -> Project {
+        Project {
+            id: self.id,
+            organization_id: self.organization_id,
+            slug: self.slug,
+            name: self.name,
+            active: self.active,
+            teams,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProjectTeamRow {
+    pub(crate) project_id: i64,
+    pub(crate) team_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) user_id: Option<i64>,
+    pub(crate) organization_id: Option<i64>,
+    pub(crate) organization_slug: Option<String>,
+    pub(crate) name: String,
+    pub(crate) token_prefix: String,
+    pub(crate) token_hash: String,
+    pub(crate) scopes: String,
+    pub(crate) created_at: i64,
+}
+
+impl TryFrom<TokenRow> for Token {
+    type Error = StoreError;
+    fn try_from(r: TokenRow) -> Result<Token> {
+        Ok(Token {
+            id: r.id,
+            kind: TokenKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("token kind `{}`", r.kind)))?,
+            user_id: r.user_id,
+            organization_id: r.organization_id,
+            organization_slug: r.organization_slug,
+            name: r.name,
+            prefix: r.token_prefix,
+            hash: r.token_hash,
+            scopes: serde_json::from_str(&r.scopes)
+                .map_err(|e| StoreError::Corrupt(format!("token scopes: {e}")))?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub(crate) id: i64,
+    pub(crate) organization_id: Option<i64>,
+    pub(crate) actor_user_id: Option<i64>,
+    pub(crate) actor: String,
+    pub(crate) event: String,
+    pub(crate) target: String,
+    pub(crate) data: String,
+    pub(crate) created_at: i64,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<AuditEntry> {
+        Ok(AuditEntry {
+            id: r.id,
+            organization_id: r.organization_id,
+            actor_user_id: r.actor_user_id,
+            actor: r.actor,
+            event: r.event,
+            target: r.target,
+            data: serde_json::from_str(&r.data)
+                .map_err(|e| StoreError::Corrupt(format!("audit data: {e}")))?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct GrantRow {
+    pub(crate) kind: String,
+    pub(crate) member_id: Option<i64>,
+    pub(crate) team_id: Option<i64>,
+}
+
+impl From<GrantRow> for GranularGrant {
+    fn from(r: GrantRow) -> GranularGrant {
+        GranularGrant {
+            kind: r.kind,
+            member_id: r.member_id,
+            team_id: r.team_id,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IdRow {
+    pub(crate) id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct WorldUserRow {
+    pub(crate) id: i64,
+    pub(crate) has_2fa: bool,
+}
+
+/// A stored id as the engine's unsigned id.
+pub(crate) fn uid(id: i64) -> Result<u64> {
+    u64::try_from(id).map_err(|_| StoreError::Corrupt(format!("negative id {id}")))
+}
+
+pub(crate) fn org_doc(o: &Organization) -> Result<OrganizationDoc> {
+    Ok(OrganizationDoc {
+        id: uid(o.id)?,
+        slug: o.slug.clone(),
+        features: o.features.clone(),
+        options: o.options.clone(),
+        open_membership: o.open_membership,
+        require_2fa: o.require_2fa,
+        require_sso: o.require_sso,
+    })
+}
+
+pub(crate) fn member_doc(m: &Member, teams: &[TeamMembership]) -> Result<MemberDoc> {
+    Ok(MemberDoc {
+        id: uid(m.id)?,
+        organization: uid(m.organization_id)?,
+        user: m.user_id.map(uid).transpose()?,
+        role: m.role.clone(),
+        teams: teams
+            .iter()
+            .filter(|t| t.member_id == m.id)
+            .map(|t| {
+                Ok(MemberTeamDoc {
+                    team: uid(t.team_id)?,
+                    role: t.role.clone(),
+                })
+            })
+            .collect::<Result<_>>()?,
+        flags: MemberFlagsDoc {
+            member_limit_restricted: m.member_limit_restricted,
+            sso_linked: m.sso_linked,
+        },
+    })
+}
+
+pub(crate) fn team_doc(t: &Team) -> Result<TeamDoc> {
+    Ok(TeamDoc {
+        id: uid(t.id)?,
+        organization: uid(t.organization_id)?,
+        slug: t.slug.clone(),
+    })
+}
+
+pub(crate) fn project_doc(p: &Project) -> Result<ProjectDoc> {
+    Ok(ProjectDoc {
+        id: uid(p.id)?,
+        organization: uid(p.organization_id)?,
+        slug: p.slug.clone(),
+        teams: p.teams.iter().copied().map(uid).collect::<Result<_>>()?,
+        active: p.active,
+    })
+}
+
+pub(crate) fn grant_doc(org: i64, g: &GranularGrant) -> Result<GrantDoc> {
+    Ok(GrantDoc {
+        organization: uid(org)?,
+        kind: g.kind.clone(),
+        member: g.member_id.map(uid).transpose()?,
+        team: g.team_id.map(uid).transpose()?,
+    })
+}
+
+pub(crate) fn user_doc(r: &WorldUserRow) -> Result<UserDoc> {
+    Ok(UserDoc {
+        id: uid(r.id)?,
+        has_2fa: r.has_2fa,
+    })
+}
+
+/// The offset and limit of a page, as SQL integers.
+pub(crate) fn page_binds(page: crate::Page) -> (i64, i64) {
+    (i64::from(page.limit), i64::from(page.offset))
+}
+
+/// Writes the [`Store`](crate::Store) implementation for a backend struct with fields
+/// `pool: sqlx::Pool<$db>` and `fail_audit: AtomicBool`.
+macro_rules! impl_store {
+    ($name:ident, $db:ty) => {
+        impl $name {
+            /// Writes an audit entry inside `tx`.
+            async fn audit(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: Option<i64>,
+                actor: &$crate::Actor,
+                event: &str,
+                target: &str,
+                data: serde_json::Value,
+            ) -> $crate::Result<()> {
+                if self
+                    .fail_audit
+                    .swap(false, std::sync::atomic::Ordering::SeqCst)
+                {
+                    return Err($crate::StoreError::Injected);
+                }
+                sqlx::query(
+                    "INSERT INTO audit_log (organization_id, actor_user_id, actor, event, \
+                     target, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(org)
+                .bind(actor.user_id)
+                .bind(&actor.label)
+                .bind(event)
+                .bind(target)
+                .bind(data.to_string())
+                .bind($crate::now())
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            /// Fails with `NotFound` unless row `id` of `table` belongs to `org`.
+            async fn ensure_in_org(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                table: &'static str,
+                id: i64,
+                org: i64,
+            ) -> $crate::Result<()> {
+                sqlx::query_as::<_, $crate::sql::IdRow>(&format!(
+                    "SELECT id FROM {table} WHERE id = $1 AND organization_id = $2"
+                ))
+                .bind(id)
+                .bind(org)
+                .fetch_one(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn project_teams(&self, ids: &[i64]) -> $crate::Result<Vec<$crate::sql::ProjectTeamRow>> {
+                let mut out = Vec::new();
+                for id in ids {
+                    out.extend(
+                        sqlx::query_as::<_, $crate::sql::ProjectTeamRow>(
+                            "SELECT project_id, team_id FROM project_teams WHERE project_id = $1 \
+                             ORDER BY team_id",
+                        )
+                        .bind(id)
+                        .fetch_all(&self.pool)
+                        .await?,
+                    );
+                }
+                Ok(out)
+            }
+
+            async fn with_teams(
+                &self,
+                rows: Vec<$crate::sql::ProjectRow>,
+            ) -> $crate::Result<Vec<$crate::Project>> {
+                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                let links = self.project_teams(&ids).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| {
+                        let teams = links
+                            .iter()
+                            .filter(|l| l.project_id == r.id)
+                            .map(|l| l.team_id)
+                            .collect();
+                        r.with_teams(teams)
+                    })
+                    .collect())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::Store for $name {
+            async fn ready(&self) -> $crate::Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            fn inject_audit_failure(&self) {
+                self.fail_audit
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+
+            async fn create_user(&self, email: &str, is_superuser: bool) -> $crate::Result<$crate::User> {
+                let row = sqlx::query_as::<_, $crate::sql::UserRow>(&format!(
+                    "INSERT INTO users (email, is_superuser, has_2fa, created_at) \
+                     VALUES ($1, $2, $3, $4) RETURNING {}",
+                    $crate::sql::USER_COLS
+                ))
+                .bind(email)
+                .bind(is_superuser)
+                .bind(false)
+                .bind($crate::now())
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn user(&self, id: i64) -> $crate::Result<$crate::User> {
+                let row = sqlx::query_as::<_, $crate::sql::UserRow>(&format!(
+                    "SELECT {} FROM users WHERE id = $1",
+                    $crate::sql::USER_COLS
+                ))
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn user_by_email(&self, email: &str) -> $crate::Result<$crate::User> {
+                let row = sqlx::query_as::<_, $crate::sql::UserRow>(&format!(
+                    "SELECT {} FROM users WHERE email = $1",
+                    $crate::sql::USER_COLS
+                ))
+                .bind(email)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn is_empty(&self) -> $crate::Result<bool> {
+                let rows = sqlx::query_as::<_, $crate::sql::IdRow>(
+                    "SELECT id FROM organizations LIMIT 1",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.is_empty())
+            }
+
+            async fn create_org(
+                &self,
+                slug: &str,
+                name: &str,
+                features: &[String],
+                owner: i64,
+                owner_role: &str,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Organization> {
+                let mut tx = self.pool.begin().await?;
+                let now = $crate::now();
+                let row = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
+                    "INSERT INTO organizations (slug, name, options, features, open_membership, \
+                     require_2fa, require_sso, created_at) VALUES ($1, $2, '{{}}', $7, $3, $4, \
+                     $5, $6) RETURNING {}",
+                    $crate::sql::ORG_COLS
+                ))
+                .bind(slug)
+                .bind(name)
+                .bind(true)
+                .bind(false)
+                .bind(false)
+                .bind(now)
+                .bind(
+                    serde_json::to_string(features)
+                        .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?,
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                let org = $crate::Organization::try_from(row)?;
+                let member = sqlx::query_as::<_, $crate::sql::IdRow>(
+                    "INSERT INTO members (organization_id, user_id, email, role, created_at) \
+                     VALUES ($1, $2, (SELECT email FROM users WHERE id = $2), $3, $4) RETURNING id",
+                )
+                .bind(org.id)
+                .bind(owner)
+                .bind(owner_role)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org.id),
+                    actor,
+                    "org.create",
+                    &format!("org:{}", org.slug),
+                    serde_json::json!({"slug": slug, "name": name, "owner": owner, "ownerMember": member.id}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(org)
+            }
+
+            async fn org_by_slug(&self, slug: &str) -> $crate::Result<$crate::Organization> {
+                let row = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
+                    "SELECT {} FROM organizations WHERE slug = $1",
+                    $crate::sql::ORG_COLS
+                ))
+                .bind(slug)
+                .fetch_one(&self.pool)
+                .await?;
+                row.try_into()
+            }
+
+            async fn orgs_of_user(
+                &self,
+                user: i64,
+                page: $crate::Page,
+            ) -> $crate::Result<Vec<$crate::Organization>> {
+                let (limit, offset) = $crate::sql::page_binds(page);
+                let cols: Vec<String> = $crate::sql::ORG_COLS
+                    .split(", ")
+                    .map(|c| format!("o.{c}"))
+                    .collect();
+                let rows = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
+                    "SELECT {} FROM organizations o JOIN members m ON m.organization_id = o.id \
+                     WHERE m.user_id = $1 ORDER BY o.slug LIMIT $2 OFFSET $3",
+                    cols.join(", ")
+                ))
+                .bind(user)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn update_org(
+                &self,
+                org: i64,
+                update: &$crate::OrgUpdate,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Organization> {
+                let mut tx = self.pool.begin().await?;
+                let current: $crate::Organization = sqlx::query_as::<_, $crate::sql::OrgRow>(
+                    &format!("SELECT {} FROM organizations WHERE id = $1", $crate::sql::ORG_COLS),
+                )
+                .bind(org)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_into()?;
+                let mut options = current.options.clone();
+                for (k, v) in &update.options {
+                    options.insert(k.clone(), v.clone());
+                }
+                let row = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
+                    "UPDATE organizations SET name = COALESCE($2, name), slug = COALESCE($3, slug), \
+                     open_membership = COALESCE($4, open_membership), \
+                     require_2fa = COALESCE($5, require_2fa), \
+                     require_sso = COALESCE($6, require_sso), options = $7 \
+                     WHERE id = $1 RETURNING {}",
+                    $crate::sql::ORG_COLS
+                ))
+                .bind(org)
+                .bind(update.name.as_deref())
+                .bind(update.slug.as_deref())
+                .bind(update.open_membership)
+                .bind(update.require_2fa)
+                .bind(update.require_sso)
+                .bind(serde_json::Value::Object(options).to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+                let updated = $crate::Organization::try_from(row)?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "org.edit",
+                    &format!("org:{}", updated.slug),
+                    serde_json::json!({
+                        "name": update.name,
+                        "slug": update.slug,
+                        "openMembership": update.open_membership,
+                        "require2FA": update.require_2fa,
+                        "requireSso": update.require_sso,
+                        "options": update.options,
+                    }),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(updated)
+            }
+
+            async fn delete_org(&self, org: i64, actor: &$crate::Actor) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let gone = sqlx::query_as::<_, $crate::sql::IdRow>(
+                    "DELETE FROM organizations WHERE id = $1 RETURNING id",
+                )
+                .bind(org)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(gone.id),
+                    actor,
+                    "org.remove",
+                    &format!("org:{org}"),
+                    serde_json::json!({}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn members(&self, org: i64, page: $crate::Page) -> $crate::Result<Vec<$crate::Member>> {
+                let (limit, offset) = $crate::sql::page_binds(page);
+                let rows = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                    "SELECT {} FROM members WHERE organization_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
+                    $crate::sql::MEMBER_COLS
+                ))
+                .bind(org)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn member(&self, org: i64, id: i64) -> $crate::Result<$crate::Member> {
+                let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                    "SELECT {} FROM members WHERE organization_id = $1 AND id = $2",
+                    $crate::sql::MEMBER_COLS
+                ))
+                .bind(org)
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn member_of_user(&self, org: i64, user: i64) -> $crate::Result<$crate::Member> {
+                let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                    "SELECT {} FROM members WHERE organization_id = $1 AND user_id = $2",
+                    $crate::sql::MEMBER_COLS
+                ))
+                .bind(org)
+                .bind(user)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn invite_member(
+                &self,
+                org: i64,
+                email: &str,
+                role: &str,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Member> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                    "INSERT INTO members (organization_id, email, role, created_at) \
+                     VALUES ($1, $2, $3, $4) RETURNING {}",
+                    $crate::sql::MEMBER_COLS
+                ))
+                .bind(org)
+                .bind(email)
+                .bind(role)
+                .bind($crate::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.invite",
+                    &format!("member:{}", row.id),
+                    serde_json::json!({"email": email, "role": role}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn accept_invite(
+                &self,
+                org: i64,
+                member: i64,
+                user: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Member> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                    "UPDATE members SET user_id = $3 WHERE organization_id = $1 AND id = $2 \
+                     AND user_id IS NULL RETURNING {}",
+                    $crate::sql::MEMBER_COLS
+                ))
+                .bind(org)
+                .bind(member)
+                .bind(user)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.accept-invite",
+                    &format!("member:{member}"),
+                    serde_json::json!({"user": user, "role": row.role}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn set_member_role(
+                &self,
+                org: i64,
+                member: i64,
+                role: &str,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Member> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                    "UPDATE members SET role = $3 WHERE organization_id = $1 AND id = $2 RETURNING {}",
+                    $crate::sql::MEMBER_COLS
+                ))
+                .bind(org)
+                .bind(member)
+                .bind(role)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.edit",
+                    &format!("member:{member}"),
+                    serde_json::json!({"role": role}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn remove_member(&self, org: i64, member: i64, actor: &$crate::Actor) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query_as::<_, $crate::sql::IdRow>(
+                    "DELETE FROM members WHERE organization_id = $1 AND id = $2 RETURNING id",
+                )
+                .bind(org)
+                .bind(member)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.remove",
+                    &format!("member:{member}"),
+                    serde_json::json!({}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_team(
+                &self,
+                org: i64,
+                slug: &str,
+                name: &str,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Team> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query_as::<_, $crate::sql::TeamRow>(&format!(
+                    "INSERT INTO teams (organization_id, slug, name, created_at) \
+                     VALUES ($1, $2, $3, $4) RETURNING {}",
+                    $crate::sql::TEAM_COLS
+                ))
+                .bind(org)
+                .bind(slug)
+                .bind(name)
+                .bind($crate::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "team.create",
+                    &format!("team:{slug}"),
+                    serde_json::json!({"slug": slug, "name": name}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn teams(&self, org: i64, page: $crate::Page) -> $crate::Result<Vec<$crate::Team>> {
+                let (limit, offset) = $crate::sql::page_binds(page);
+                let rows = sqlx::query_as::<_, $crate::sql::TeamRow>(&format!(
+                    "SELECT {} FROM teams WHERE organization_id = $1 ORDER BY slug LIMIT $2 OFFSET $3",
+                    $crate::sql::TEAM_COLS
+                ))
+                .bind(org)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn team_by_slug(&self, org: i64, slug: &str) -> $crate::Result<$crate::Team> {
+                let row = sqlx::query_as::<_, $crate::sql::TeamRow>(&format!(
+                    "SELECT {} FROM teams WHERE organization_id = $1 AND slug = $2",
+                    $crate::sql::TEAM_COLS
+                ))
+                .bind(org)
+                .bind(slug)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn delete_team(&self, org: i64, team: i64, actor: &$crate::Actor) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query_as::<_, $crate::sql::IdRow>(
+                    "DELETE FROM teams WHERE organization_id = $1 AND id = $2 RETURNING id",
+                )
+                .bind(org)
+                .bind(team)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "team.remove",
+                    &format!("team:{team}"),
+                    serde_json::json!({}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn team_members(&self, team: i64) -> $crate::Result<Vec<$crate::TeamMembership>> {
+                let rows = sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
+                    "SELECT team_id, member_id, role FROM team_members WHERE team_id = $1 \
+                     ORDER BY member_id",
+                )
+                .bind(team)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn set_team_member(
+                &self,
+                org: i64,
+                team: i64,
+                member: i64,
+                role: Option<&str>,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::TeamMembership> {
+                let mut tx = self.pool.begin().await?;
+                Self::ensure_in_org(&mut tx, "teams", team, org).await?;
+                Self::ensure_in_org(&mut tx, "members", member, org).await?;
+                let row = sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
+                    "INSERT INTO team_members (team_id, member_id, role) VALUES ($1, $2, $3) \
+                     ON CONFLICT (team_id, member_id) DO UPDATE SET role = excluded.role \
+                     RETURNING team_id, member_id, role",
+                )
+                .bind(team)
+                .bind(member)
+                .bind(role)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.join-team",
+                    &format!("member:{member}"),
+                    serde_json::json!({"team": team, "teamRole": role}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn remove_team_member(
+                &self,
+                org: i64,
+                team: i64,
+                member: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::ensure_in_org(&mut tx, "teams", team, org).await?;
+                sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
+                    "DELETE FROM team_members WHERE team_id = $1 AND member_id = $2 \
+                     RETURNING team_id, member_id, role",
+                )
+                .bind(team)
+                .bind(member)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.leave-team",
+                    &format!("member:{member}"),
+                    serde_json::json!({"team": team}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_project(
+                &self,
+                org: i64,
+                slug: &str,
+                name: &str,
+                teams: &[i64],
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Project> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query_as::<_, $crate::sql::ProjectRow>(&format!(
+                    "INSERT INTO projects (organization_id, slug, name, active, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING {}",
+                    $crate::sql::PROJECT_COLS
+                ))
+                .bind(org)
+                .bind(slug)
+                .bind(name)
+                .bind(true)
+                .bind($crate::now())
+                .fetch_one(&mut *tx)
+                .await?;
+                for team in teams {
+                    Self::ensure_in_org(&mut tx, "teams", *team, org).await?;
+                    sqlx::query("INSERT INTO project_teams (project_id, team_id) VALUES ($1, $2)")
+                        .bind(row.id)
+                        .bind(team)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "project.create",
+                    &format!("project:{slug}"),
+                    serde_json::json!({"slug": slug, "name": name, "teams": teams}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(row.with_teams(teams.to_vec()))
+            }
+
+            async fn projects(&self, org: i64, page: $crate::Page) -> $crate::Result<Vec<$crate::Project>> {
+                let (limit, offset) = $crate::sql::page_binds(page);
+                let rows = sqlx::query_as::<_, $crate::sql::ProjectRow>(&format!(
+                    "SELECT {} FROM projects WHERE organization_id = $1 ORDER BY slug LIMIT $2 OFFSET $3",
+                    $crate::sql::PROJECT_COLS
+                ))
+                .bind(org)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                self.with_teams(rows).await
+            }
+
+            async fn project_by_slug(&self, org: i64, slug: &str) -> $crate::Result<$crate::Project> {
+                let row = sqlx::query_as::<_, $crate::sql::ProjectRow>(&format!(
+                    "SELECT {} FROM projects WHERE organization_id = $1 AND slug = $2",
+                    $crate::sql::PROJECT_COLS
+                ))
+                .bind(org)
+                .bind(slug)
+                .fetch_one(&self.pool)
+                .await?;
+                let mut v = self.with_teams(vec![row]).await?;
+                v.pop().ok_or($crate::StoreError::NotFound)
+            }
+
+            async fn delete_project(&self, org: i64, project: i64, actor: &$crate::Actor) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query_as::<_, $crate::sql::IdRow>(
+                    "DELETE FROM projects WHERE organization_id = $1 AND id = $2 RETURNING id",
+                )
+                .bind(org)
+                .bind(project)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "project.remove",
+                    &format!("project:{project}"),
+                    serde_json::json!({}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn add_project_team(
+                &self,
+                org: i64,
+                project: i64,
+                team: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::ensure_in_org(&mut tx, "projects", project, org).await?;
+                Self::ensure_in_org(&mut tx, "teams", team, org).await?;
+                sqlx::query("INSERT INTO project_teams (project_id, team_id) VALUES ($1, $2)")
+                    .bind(project)
+                    .bind(team)
+                    .execute(&mut *tx)
+                    .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "project.team-add",
+                    &format!("project:{project}"),
+                    serde_json::json!({"team": team}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn remove_project_team(
+                &self,
+                org: i64,
+                project: i64,
+                team: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                Self::ensure_in_org(&mut tx, "projects", project, org).await?;
+                sqlx::query_as::<_, $crate::sql::ProjectTeamRow>(
+                    "DELETE FROM project_teams WHERE project_id = $1 AND team_id = $2 \
+                     RETURNING project_id, team_id",
+                )
+                .bind(project)
+                .bind(team)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "project.team-remove",
+                    &format!("project:{project}"),
+                    serde_json::json!({"team": team}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn grants(&self, org: i64) -> $crate::Result<Vec<$crate::GranularGrant>> {
+                let rows = sqlx::query_as::<_, $crate::sql::GrantRow>(
+                    "SELECT kind, member_id, team_id FROM granular_grants WHERE organization_id = $1 \
+                     ORDER BY id",
+                )
+                .bind(org)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn set_grants(
+                &self,
+                org: i64,
+                kind: &str,
+                grants: &[$crate::GranularGrant],
+                actor: &$crate::Actor,
+            ) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM granular_grants WHERE organization_id = $1 AND kind = $2")
+                    .bind(org)
+                    .bind(kind)
+                    .execute(&mut *tx)
+                    .await?;
+                for g in grants {
+                    if let Some(m) = g.member_id {
+                        Self::ensure_in_org(&mut tx, "members", m, org).await?;
+                    }
+                    if let Some(t) = g.team_id {
+                        Self::ensure_in_org(&mut tx, "teams", t, org).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO granular_grants (organization_id, kind, member_id, team_id) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(org)
+                    .bind(kind)
+                    .bind(g.member_id)
+                    .bind(g.team_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let members: Vec<i64> = grants.iter().filter_map(|g| g.member_id).collect();
+                let teams: Vec<i64> = grants.iter().filter_map(|g| g.team_id).collect();
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "granular-access.edit",
+                    &format!("granular:{kind}"),
+                    serde_json::json!({"members": members, "teams": teams}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_token(
+                &self,
+                new: &$crate::NewToken,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<($crate::Token, $crate::Secret)> {
+                let secret = $crate::Secret::generate(new.kind);
+                let scopes = serde_json::to_string(&new.scopes)
+                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                let mut tx = self.pool.begin().await?;
+                let id = sqlx::query_as::<_, $crate::sql::IdRow>(
+                    "INSERT INTO api_tokens (kind, user_id, organization_id, name, token_hash, \
+                     token_prefix, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     RETURNING id",
+                )
+                .bind(new.kind.as_str())
+                .bind(new.user_id)
+                .bind(new.organization_id)
+                .bind(&new.name)
+                .bind(secret.hash())
+                .bind(secret.display_prefix())
+                .bind(scopes)
+                .bind($crate::now())
+                .fetch_one(&mut *tx)
+                .await?
+                .id;
+                let event = match new.kind {
+                    $crate::TokenKind::User => "api-token.create",
+                    $crate::TokenKind::Org => "org-auth-token.create",
+                };
+                self.audit(
+                    &mut tx,
+                    new.organization_id,
+                    actor,
+                    event,
+                    &format!("token:{id}"),
+                    serde_json::json!({"name": new.name, "scopes": new.scopes, "user": new.user_id}),
+                )
+                .await?;
+                let row = sqlx::query_as::<_, $crate::sql::TokenRow>(&format!(
+                    "{} WHERE t.id = $1",
+                    $crate::sql::TOKEN_SELECT
+                ))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok((row.try_into()?, secret))
+            }
+
+            async fn token_by_secret(&self, secret: &str) -> $crate::Result<$crate::Token> {
+                let hash = $crate::token::hash_secret(secret);
+                let row = sqlx::query_as::<_, $crate::sql::TokenRow>(&format!(
+                    "{} WHERE t.token_hash = $1",
+                    $crate::sql::TOKEN_SELECT
+                ))
+                .bind(&hash)
+                .fetch_one(&self.pool)
+                .await?;
+                let token: $crate::Token = row.try_into()?;
+                // The index found the row; confirm in constant time all the same.
+                if $crate::token::hashes_match(&token.hash, &hash) {
+                    Ok(token)
+                } else {
+                    Err($crate::StoreError::NotFound)
+                }
+            }
+
+            async fn user_tokens(&self, user: i64, page: $crate::Page) -> $crate::Result<Vec<$crate::Token>> {
+                let (limit, offset) = $crate::sql::page_binds(page);
+                let rows = sqlx::query_as::<_, $crate::sql::TokenRow>(&format!(
+                    "{} WHERE t.kind = 'user' AND t.user_id = $1 ORDER BY t.id LIMIT $2 OFFSET $3",
+                    $crate::sql::TOKEN_SELECT
+                ))
+                .bind(user)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn org_tokens(&self, org: i64, page: $crate::Page) -> $crate::Result<Vec<$crate::Token>> {
+                let (limit, offset) = $crate::sql::page_binds(page);
+                let rows = sqlx::query_as::<_, $crate::sql::TokenRow>(&format!(
+                    "{} WHERE t.kind = 'org' AND t.organization_id = $1 ORDER BY t.id LIMIT $2 OFFSET $3",
+                    $crate::sql::TOKEN_SELECT
+                ))
+                .bind(org)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn token(&self, id: i64) -> $crate::Result<$crate::Token> {
+                let row = sqlx::query_as::<_, $crate::sql::TokenRow>(&format!(
+                    "{} WHERE t.id = $1",
+                    $crate::sql::TOKEN_SELECT
+                ))
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+                row.try_into()
+            }
+
+            async fn delete_token(&self, id: i64, actor: &$crate::Actor) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query_as::<_, $crate::sql::TokenRow>(&format!(
+                    "{} WHERE t.id = $1",
+                    $crate::sql::TOKEN_SELECT
+                ))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let event = if row.kind == "org" {
+                    "org-auth-token.remove"
+                } else {
+                    "api-token.remove"
+                };
+                self.audit(
+                    &mut tx,
+                    row.organization_id,
+                    actor,
+                    event,
+                    &format!("token:{id}"),
+                    serde_json::json!({"name": row.name}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn audit_log(&self, org: i64, page: $crate::Page) -> $crate::Result<Vec<$crate::AuditEntry>> {
+                let (limit, offset) = $crate::sql::page_binds(page);
+                let rows = sqlx::query_as::<_, $crate::sql::AuditRow>(&format!(
+                    "SELECT {} FROM audit_log WHERE organization_id = $1 ORDER BY id DESC \
+                     LIMIT $2 OFFSET $3",
+                    $crate::sql::AUDIT_COLS
+                ))
+                .bind(org)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn world(
+                &self,
+                org_slug: Option<&str>,
+                also_user: Option<i64>,
+            ) -> $crate::Result<scopegate_core::WorldDoc> {
+                use $crate::sql::*;
+                let mut doc = scopegate_core::WorldDoc::default();
+                let mut users: Vec<WorldUserRow> = Vec::new();
+                let org = match org_slug {
+                    Some(slug) => match self.org_by_slug(slug).await {
+                        Ok(o) => Some(o),
+                        Err($crate::StoreError::NotFound) => None,
+                        Err(e) => return Err(e),
+                    },
+                    None => None,
+                };
+                if let Some(org) = org {
+                    let all = $crate::Page { offset: 0, limit: u32::MAX >> 1 };
+                    let members = self.members(org.id, all).await?;
+                    let teams = self.teams(org.id, all).await?;
+                    let mut links = Vec::new();
+                    for t in &teams {
+                        links.extend(self.team_members(t.id).await?);
+                    }
+                    let projects = self.projects(org.id, all).await?;
+                    let grants = self.grants(org.id).await?;
+                    users = sqlx::query_as::<_, WorldUserRow>(
+                        "SELECT u.id, u.has_2fa FROM users u JOIN members m ON m.user_id = u.id \
+                         WHERE m.organization_id = $1 ORDER BY u.id",
+                    )
+                    .bind(org.id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    doc.organizations.push(org_doc(&org)?);
+                    for m in &members {
+                        doc.members.push(member_doc(m, &links)?);
+                    }
+                    for t in &teams {
+                        doc.teams.push(team_doc(t)?);
+                    }
+                    for p in &projects {
+                        doc.projects.push(project_doc(p)?);
+                    }
+                    for g in &grants {
+                        doc.granular_grants.push(grant_doc(org.id, g)?);
+                    }
+                }
+                if let Some(u) = also_user {
+                    if !users.iter().any(|r| r.id == u) {
+                        users.extend(
+                            sqlx::query_as::<_, WorldUserRow>(
+                                "SELECT id, has_2fa FROM users WHERE id = $1",
+                            )
+                            .bind(u)
+                            .fetch_optional(&self.pool)
+                            .await?,
+                        );
+                    }
+                }
+                for u in &users {
+                    doc.users.push(user_doc(u)?);
+                }
+                Ok(doc)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

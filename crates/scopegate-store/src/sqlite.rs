@@ -1,0 +1,46 @@
+//! The SQLite backend: the embedded default. The file is created on first run and opened in
+//! WAL mode with foreign keys on.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Sqlite, SqlitePool};
+
+use crate::sql::impl_store;
+use crate::Result;
+
+/// A [`Store`](crate::Store) on SQLite.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    fail_audit: AtomicBool,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and applies the migrations.
+    pub async fn connect(url: &str) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore {
+            pool,
+            fail_audit: AtomicBool::new(false),
+        })
+    }
+}
+
+impl_store!(SqliteStore, Sqlite);

@@ -1,0 +1,120 @@
+//! `scopegate serve`: run the service.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use scopegate_server::AppState;
+use scopegate_store::{redact_url, Store, DEFAULT_DATABASE_URL};
+
+use crate::ExitStatus;
+
+/// Arguments of `scopegate serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The database: `sqlite://FILE` (created if missing) or `postgres://…`.
+    #[arg(long, env = "SCOPEGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, env = "SCOPEGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The policy (TOML); the built-in Sentry policy by default.
+    #[arg(long, env = "SCOPEGATE_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// On an empty database, create a demo organization and print its tokens.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Args")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("policy", &self.policy)
+            .field("demo", &self.demo)
+            .finish()
+    }
+}
+
+/// Runs `scopegate serve` until SIGINT or SIGTERM.
+pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
+    let policy = crate::load_policy(args.policy.as_ref())?;
+    init_tracing();
+    super::migrate::runtime()?.block_on(async {
+        let store = scopegate_store::connect(&args.database_url)
+            .await
+            .with_context(|| format!("cannot open `{}`", redact_url(&args.database_url)))?;
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on `{}`", args.listen))?;
+        let addr = listener.local_addr()?;
+        if args.demo {
+            demo(&*store, &policy, &format!("http://{addr}")).await?;
+        }
+        let state = AppState::new(store, policy)?;
+        println!("listening on http://{addr}");
+        scopegate_server::serve(listener, state, scopegate_server::shutdown_signal())
+            .await
+            .context("the server failed")?;
+        Ok(ExitStatus::Success)
+    })
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("scopegate=info,tower_http=info"));
+    // A second initialization (tests) is harmless: keep the first.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn demo(
+    store: &dyn Store,
+    policy: &scopegate_core::Policy,
+    base: &str,
+) -> anyhow::Result<()> {
+    if !store.is_empty().await? {
+        println!("the database is not empty: no demo organization created");
+        return Ok(());
+    }
+    let demo = scopegate_server::demo::seed(store, policy).await?;
+    println!(
+        "Demo organization `{}` created. Tokens (shown once):",
+        demo.org
+    );
+    for a in &demo.accounts {
+        println!("  {:<8} {:<22} {}", a.role, a.email, a.token.expose());
+    }
+    println!(
+        "  {:<8} {:<22} {}",
+        "org-ci",
+        "(org auth token)",
+        demo.org_token.expose()
+    );
+    let (owner, member) = match (demo.accounts.first(), demo.accounts.get(2)) {
+        (Some(o), Some(m)) => (o.token.expose(), m.token.expose()),
+        _ => return Ok(()),
+    };
+    let org = &demo.org;
+    println!();
+    println!("Try:");
+    println!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/");
+    println!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/");
+    println!("  # a member (alice) may not rename the organization: 403");
+    println!(
+        "  curl -X PUT -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"name\": \"Mine\"}}' {base}/api/0/organizations/{org}/"
+    );
+    println!("  # ...nor mint a token above her role: 400");
+    println!(
+        "  curl -X POST -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"scopes\": [\"org:write\"], \"organization\": \"{org}\"}}' {base}/api/0/api-tokens/"
+    );
+    println!(
+        "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/audit-logs/"
+    );
+    println!();
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! End to end: `scopegate serve --demo` on `127.0.0.1:0`, driven over HTTP, stopped with
+//! SIGTERM; `scopegate user create` and `scopegate migrate`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+
+/// One HTTP/1.1 request; returns the status and the body.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_demo_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("e2e.db").display());
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut tokens = std::collections::HashMap::new();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let ["listening", "on", url] = words.as_slice() {
+            break url.trim_start_matches("http://").to_string();
+        }
+        if let [role, _, token] = words.as_slice() {
+            if token.starts_with("sgu_") || token.starts_with("sntrys_") {
+                tokens
+                    .entry(role.to_string())
+                    .or_insert_with(|| token.to_string());
+            }
+        }
+    };
+    let owner = tokens["owner"].clone();
+    let member = tokens["member"].clone();
+
+    assert_eq!(http(&addr, "GET", "/healthz", None, None).0, 200);
+    let (status, body) = http(
+        &addr,
+        "GET",
+        "/api/0/organizations/demo/",
+        Some(&owner),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"slug\":\"demo\""));
+    let (status, body) = http(&addr, "GET", "/api/0/organizations/demo/", None, None);
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = http(
+        &addr,
+        "PUT",
+        "/api/0/organizations/demo/",
+        Some(&member),
+        Some(r#"{"name":"Mine"}"#),
+    );
+    assert_eq!(status, 403);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/api/0/organizations/demo/teams/",
+        Some(&owner),
+        Some(r#"{"slug":"e2e"}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/api/0/organizations/demo/teams/",
+        Some(&owner),
+        Some("{"),
+    );
+    assert_eq!(status, 400, "{body}");
+
+    // SIGTERM: graceful shutdown, exit 0.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the server did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+
+    // The data survived: a second start without --demo serves it.
+    let out = Command::new(BIN)
+        .args(["user", "create", "late@example.com", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("personal token (shown once): sgu_"),
+        "{stdout}"
+    );
+    let again = Command::new(BIN)
+        .args(["user", "create", "late@example.com", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
+
+#[test]
+fn migrate_and_bad_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let out = Command::new(BIN)
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(dir.path().join("m.db").exists());
+    let out = Command::new(BIN)
+        .args(["migrate", "--database-url", "mysql://u:secret@h/db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sqlite:"), "{stderr}");
+    assert!(!stderr.contains("secret"), "{stderr}");
+}
