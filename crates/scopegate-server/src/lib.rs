@@ -95,7 +95,7 @@ impl AppState {
             .iter()
             .filter_map(|e| Some((e.path.clone()?, e.name.clone())))
             .collect();
-        let openapi = openapi::document(&manifest)
+        let openapi = openapi::document(&manifest, &policy)
             .to_json()
             .map_err(|e| StateError::OpenApi(e.to_string()))?;
         Ok(AppState {

@@ -21,7 +21,9 @@ use crate::routes::organizations::{ActorOut, AuditOut, CreateOrg, OrganizationOu
 use crate::routes::projects::ProjectOut;
 use crate::routes::teams::{CreateBody, TeamOut};
 use crate::routes::tokens::{CreateToken, TokenOut};
-use scopegate_core::{Manifest, Method};
+use scopegate_core::manifest::Endpoint;
+use scopegate_core::{Manifest, Method, Policy};
+use utoipa::openapi::extensions::Extensions;
 
 /// What an operation takes and returns.
 #[derive(Debug, Clone, Copy)]
@@ -280,8 +282,54 @@ fn path_params(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// Builds the document from the compiled service manifest.
-pub fn document(manifest: &Manifest) -> OpenApi {
+/// The scopes an operation admits (any one of them, as in Sentry: lint the document with
+/// `--scope-list any`), sorted: the scope map of the endpoint's first permission class for
+/// the method. Every endpoint of the service manifest has exactly one class.
+fn admitted_scopes(
+    manifest: &Manifest,
+    policy: &Policy,
+    endpoint: &Endpoint,
+    method: Method,
+) -> Vec<String> {
+    endpoint
+        .classes
+        .first()
+        .and_then(|c| manifest.class(*c))
+        .map(|c| {
+            policy
+                .scopes
+                .sorted_names(c.scopes_for(method))
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The readonly-mutation exception note of the endpoint (or its class) for `method`.
+fn exception_note<'m>(
+    manifest: &'m Manifest,
+    endpoint: &'m Endpoint,
+    method: Method,
+) -> Option<&'m str> {
+    let class_notes = endpoint
+        .classes
+        .iter()
+        .filter_map(|c| manifest.class(*c))
+        .flat_map(|c| c.notes.iter());
+    endpoint
+        .notes
+        .iter()
+        .chain(class_notes)
+        .find(|(m, _)| *m == method)
+        .map(|(_, note)| note.as_str())
+}
+
+/// Builds the document from the compiled service manifest: each operation's bearer
+/// requirement lists the scopes its permission class admits, and carries the manifest's
+/// exception note as `x-readonly-mutation-exception`, so `scopegate lint --scope-list any`
+/// reads the same guardrail from the document as from the manifest.
+pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
     let mut paths = Paths::new();
     for o in OPERATIONS {
         let Some(endpoint) = manifest
@@ -302,8 +350,14 @@ pub fn document(manifest: &Manifest) -> OpenApi {
             .summary(Some(format!("{} {}", o.method.as_str(), o.endpoint)))
             .securities(Some([SecurityRequirement::new(
                 "bearer",
-                Vec::<String>::new(),
+                admitted_scopes(manifest, policy, endpoint, o.method),
             )]));
+        if let Some(note) = exception_note(manifest, endpoint, o.method) {
+            b = b.extensions(Some(Extensions::from_iter([(
+                "x-readonly-mutation-exception",
+                note,
+            )])));
+        }
         for name in path_params(path) {
             b = b.parameter(
                 ParameterBuilder::new()

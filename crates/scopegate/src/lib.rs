@@ -64,6 +64,8 @@ pub enum Command {
     Serve(commands::serve::Args),
     /// Apply the database migrations without serving.
     Migrate(commands::migrate::Args),
+    /// Print the service's OpenAPI 3.1 document (as served at `/api/openapi.json`).
+    Openapi(commands::openapi::Args),
     /// Manage users.
     #[command(subcommand)]
     User(commands::user::UserCommand),
@@ -81,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => commands::diff::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Migrate(args) => commands::migrate::run(&args),
+        Command::Openapi(args) => commands::openapi::run(&args),
         Command::User(cmd) => commands::user::run(&cmd),
     }
 }

@@ -369,3 +369,43 @@ fn deeply_nested_input_is_an_error_not_a_crash() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("deep.yaml:1:"), "{stderr}");
 }
+
+/// The service's OpenAPI document lists the scopes each operation admits and carries the
+/// manifest's exception notes, so the guardrail holds on the document too (issue 4, item 7):
+/// clean with the notes, SG001 on every noted mutation without them.
+#[test]
+fn the_service_openapi_document_lints_clean_and_only_thanks_to_its_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, doc, stderr) = run(&["openapi"]);
+    assert_eq!(code, 0, "{stderr}");
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, &doc).unwrap();
+    let (code, stdout, stderr) = run(&["lint", path.to_str().unwrap(), "--scope-list", "any"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    let mut value: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let mut noted = 0;
+    for item in value["paths"].as_object_mut().unwrap().values_mut() {
+        for op in item.as_object_mut().unwrap().values_mut() {
+            if let Some(op) = op.as_object_mut() {
+                noted += usize::from(op.remove("x-readonly-mutation-exception").is_some());
+            }
+        }
+    }
+    assert!(noted > 0, "the service declares noted mutations");
+    std::fs::write(&path, serde_json::to_string(&value).unwrap()).unwrap();
+    let (code, stdout, _) = run(&[
+        "lint",
+        path.to_str().unwrap(),
+        "--scope-list",
+        "any",
+        "--select",
+        "SG001",
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains(" SG001 ")).count(),
+        noted,
+        "{stdout}"
+    );
+}

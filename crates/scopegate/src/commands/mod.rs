@@ -6,6 +6,7 @@ pub mod explain;
 pub mod lint;
 pub mod matrix;
 pub mod migrate;
+pub mod openapi;
 pub mod policy;
 pub mod rule;
 pub mod serve;
