@@ -15,6 +15,7 @@ use utoipa::openapi::{
 };
 
 use crate::error::ErrorBody;
+use crate::routes::features::{FeaturesBody, FeaturesOut};
 use crate::routes::granular::{GranularAccessBody, GranularAccessOut};
 use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut, TeamRoleBody};
 use crate::routes::organizations::{ActorOut, AuditOut, CreateOrg, OrganizationOut, UpdateOrg};
@@ -247,6 +248,13 @@ pub const OPERATIONS: &[Operation] = &[
         200,
         Some("GranularAccessOut"),
     ),
+    op(
+        "OrganizationFeaturesEndpoint",
+        Method::Put,
+        Some("FeaturesBody"),
+        200,
+        Some("FeaturesOut"),
+    ),
 ];
 
 fn http_method(m: Method) -> Option<HttpMethod> {
@@ -389,6 +397,8 @@ pub fn document(manifest: &Manifest) -> OpenApi {
         .schema_from::<CreateToken>()
         .schema_from::<GranularAccessOut>()
         .schema_from::<GranularAccessBody>()
+        .schema_from::<FeaturesBody>()
+        .schema_from::<FeaturesOut>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -6,6 +6,7 @@ pub mod explain;
 pub mod lint;
 pub mod matrix;
 pub mod migrate;
+pub mod org;
 pub mod policy;
 pub mod rule;
 pub mod serve;
