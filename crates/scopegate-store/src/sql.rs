@@ -1261,6 +1261,16 @@ macro_rules! impl_store {
 
             async fn delete_team(&self, org: i64, team: i64, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.pool.begin().await?;
+                Self::lock_org(&mut tx, org).await?;
+                // The team's grants go with it (ON DELETE CASCADE): audit them as revokes.
+                let kinds = sqlx::query_as::<_, $crate::sql::KindRow>(
+                    "SELECT DISTINCT kind FROM granular_grants WHERE organization_id = $1 \
+                     AND team_id = $2 ORDER BY kind",
+                )
+                .bind(org)
+                .bind(team)
+                .fetch_all(&mut *tx)
+                .await?;
                 sqlx::query_as::<_, $crate::sql::IdRow>(
                     "DELETE FROM teams WHERE organization_id = $1 AND id = $2 RETURNING id",
                 )
@@ -1277,6 +1287,17 @@ macro_rules! impl_store {
                     serde_json::json!({}),
                 )
                 .await?;
+                let revokes: Vec<$crate::sql::Entry> = kinds
+                    .iter()
+                    .map(|k| {
+                        (
+                            "granular.revoke",
+                            format!("team:{team}"),
+                            serde_json::json!({"kind": k.kind, "teamId": team}),
+                        )
+                    })
+                    .collect();
+                self.audit_many(&mut tx, Some(org), actor, &revokes).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -430,6 +430,27 @@ async fn the_generic_route_edits_members_teams_and_the_toggle() {
         .await
         .iter()
         .any(|e| e.event == "granular.revoke" && e.target == "team:backend"));
+    // Deleting a listed team revokes its grant, audited.
+    let r = app
+        .call("PUT", GENERIC, "owner", Some(r#"{"teams": ["frontend"]}"#))
+        .await;
+    assert_eq!(r.body["teams"], json!(["frontend"]));
+    let r = app
+        .call("DELETE", "/api/0/teams/demo/frontend/", "owner", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    assert_eq!(
+        app.call("GET", GENERIC, "owner", None).await.body["teams"],
+        json!([])
+    );
+    let log = audit(&app).await;
+    let last = log
+        .iter()
+        .rev()
+        .find(|e| e.event == "granular.revoke")
+        .unwrap();
+    assert_eq!(last.data["kind"], json!("replay"));
+    assert!(last.data["teamId"].is_i64(), "{last:?}");
     // alice (member) may read but not edit.
     assert_eq!(
         app.call("GET", GENERIC, "alice", None).await.status,
