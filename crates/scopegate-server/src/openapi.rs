@@ -280,6 +280,19 @@ fn error(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
+/// 400: `{"detail": "…"}`, or Sentry's field-keyed body (`{"replayAccessMembers": "…"}`):
+/// an object of strings.
+fn bad_request() -> utoipa::openapi::Response {
+    let body = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .min_properties(Some(1));
+    ResponseBuilder::new()
+        .description("Bad input: `{\"detail\": …}` naming the field, or `{\"<field>\": …}`")
+        .content("application/json", json(Schema::Object(body.build())))
+        .build()
+}
+
 /// The path parameters of `path` (`{name}` segments).
 fn path_params(path: &str) -> Vec<String> {
     path.split('/')
@@ -364,7 +377,7 @@ pub fn document(manifest: &Manifest) -> OpenApi {
         };
         b = b
             .response(o.status.to_string(), success)
-            .response("400", error("Bad input; `detail` names the field"))
+            .response("400", bad_request())
             .response("401", error("No or invalid credential"))
             .response("403", error("Denied by the engine or a role rule"))
             .response("404", error("Not found"));
