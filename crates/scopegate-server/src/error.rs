@@ -18,6 +18,14 @@ pub enum ApiError {
     /// 400: bad input; the message names the field.
     #[error("{0}")]
     BadRequest(String),
+    /// 400 on one field, with Sentry's field-keyed body `{"<field>": "<message>"}`.
+    #[error("{field}: {message}")]
+    Field {
+        /// The field.
+        field: String,
+        /// The message.
+        message: String,
+    },
     /// 401: no or invalid credential.
     #[error("{0}")]
     Unauthenticated(String),
@@ -65,7 +73,7 @@ impl ApiError {
     /// The status of this error: the one status table.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Field { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Denied { status, .. } => *status,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -104,6 +112,11 @@ impl From<JsonRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let ApiError::Field { field, message } = &self {
+            let mut body = serde_json::Map::new();
+            body.insert(field.clone(), message.clone().into());
+            return (status, axum::Json(body)).into_response();
+        }
         let detail = match &self {
             ApiError::Store(_) | ApiError::Internal(_) => {
                 // INVARIANT: internal details are logged, never returned.

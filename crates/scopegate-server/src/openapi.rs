@@ -15,6 +15,7 @@ use utoipa::openapi::{
 };
 
 use crate::error::ErrorBody;
+use crate::routes::features::{FeaturesBody, FeaturesOut};
 use crate::routes::granular::{GranularAccessBody, GranularAccessOut};
 use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut, TeamRoleBody};
 use crate::routes::organizations::{ActorOut, AuditOut, CreateOrg, OrganizationOut, UpdateOrg};
@@ -249,6 +250,13 @@ pub const OPERATIONS: &[Operation] = &[
         200,
         Some("GranularAccessOut"),
     ),
+    op(
+        "OrganizationFeaturesEndpoint",
+        Method::Put,
+        Some("FeaturesBody"),
+        200,
+        Some("FeaturesOut"),
+    ),
 ];
 
 fn http_method(m: Method) -> Option<HttpMethod> {
@@ -271,6 +279,19 @@ fn error(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
         .content("application/json", json(Ref::from_schema_name("ErrorBody")))
+        .build()
+}
+
+/// 400: `{"detail": "…"}`, or Sentry's field-keyed body (`{"replayAccessMembers": "…"}`):
+/// an object of strings.
+fn bad_request() -> utoipa::openapi::Response {
+    let body = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .min_properties(Some(1));
+    ResponseBuilder::new()
+        .description("Bad input: `{\"detail\": …}` naming the field, or `{\"<field>\": …}`")
+        .content("application/json", json(Schema::Object(body.build())))
         .build()
 }
 
@@ -410,7 +431,7 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
         };
         b = b
             .response(o.status.to_string(), success)
-            .response("400", error("Bad input; `detail` names the field"))
+            .response("400", bad_request())
             .response("401", error("No or invalid credential"))
             .response("403", error("Denied by the engine or a role rule"))
             .response("404", error("Not found"));
@@ -443,6 +464,8 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
         .schema_from::<CreateToken>()
         .schema_from::<GranularAccessOut>()
         .schema_from::<GranularAccessBody>()
+        .schema_from::<FeaturesBody>()
+        .schema_from::<FeaturesOut>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -254,6 +254,52 @@ impl From<GrantRow> for GranularGrant {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct MemberGrantRow {
+    pub(crate) id: i64,
+    pub(crate) user_id: Option<i64>,
+    pub(crate) granted: bool,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TeamIdRow {
+    pub(crate) team_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct KindRow {
+    pub(crate) kind: String,
+}
+
+/// An audit entry to write: event, target, data.
+pub(crate) type Entry = (&'static str, String, serde_json::Value);
+
+/// Rows per batched statement (well under both backends' bind-parameter limits).
+pub(crate) const BATCH: usize = 500;
+
+/// Splits requested ids into engine ids and the ones that cannot be ids (negative).
+pub(crate) fn split_ids(ids: &[i64]) -> (Vec<u64>, Vec<i64>) {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for id in ids {
+        match u64::try_from(*id) {
+            Ok(u) => ok.push(u),
+            Err(_) => bad.push(*id),
+        }
+    }
+    (ok, bad)
+}
+
+/// The error for ids not in the organization, sorted numerically.
+pub(crate) fn not_in_org(what: crate::Unknown, mut ids: Vec<i64>) -> StoreError {
+    ids.sort_unstable();
+    ids.dedup();
+    StoreError::NotInOrganization {
+        what,
+        ids: ids.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct IdRow {
     pub(crate) id: i64,
 }
@@ -377,6 +423,239 @@ macro_rules! impl_store {
                 .bind($crate::now())
                 .execute(&mut **tx)
                 .await?;
+                Ok(())
+            }
+
+            /// Writes `entries` inside `tx`, batched.
+            async fn audit_many(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: Option<i64>,
+                actor: &$crate::Actor,
+                entries: &[$crate::sql::Entry],
+            ) -> $crate::Result<()> {
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                if self
+                    .fail_audit
+                    .swap(false, std::sync::atomic::Ordering::SeqCst)
+                {
+                    return Err($crate::StoreError::Injected);
+                }
+                let now = $crate::now();
+                for chunk in entries.chunks($crate::sql::BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_log (organization_id, actor_user_id, actor, event, \
+                         target, data, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, (event, target, data)| {
+                        b.push_bind(org)
+                            .push_bind(actor.user_id)
+                            .push_bind(actor.label.clone())
+                            .push_bind(*event)
+                            .push_bind(target.clone())
+                            .push_bind(data.to_string())
+                            .push_bind(now);
+                    });
+                    qb.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            /// Locks the organization row for the rest of `tx` and returns it: edits of one
+            /// organization are serialized (the first statement is a write, so SQLite takes
+            /// its write lock before any read; PostgreSQL takes the row lock), and every read
+            /// after it sees the latest committed state.
+            async fn lock_org(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: i64,
+            ) -> $crate::Result<$crate::Organization> {
+                sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
+                    "UPDATE organizations SET id = id WHERE id = $1 RETURNING {}",
+                    $crate::sql::ORG_COLS
+                ))
+                .bind(org)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_into()
+            }
+
+            /// Replaces the member grants of `kind` (planned by `scopegate_core::granular`),
+            /// batched; pushes one entry per grant and revoke; returns Sentry's summary text.
+            async fn replace_member_grants(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: i64,
+                kind: &str,
+                selection: &$crate::GrantSelection,
+                entries: &mut Vec<$crate::sql::Entry>,
+            ) -> $crate::Result<Option<String>> {
+                use scopegate_core::granular::{plan_member_ids, plan_user_ids, MemberRef};
+                let rows = sqlx::query_as::<_, $crate::sql::MemberGrantRow>(
+                    "SELECT m.id, m.user_id, EXISTS (SELECT 1 FROM granular_grants g \
+                     WHERE g.organization_id = $1 AND g.kind = $2 AND g.member_id = m.id) AS granted \
+                     FROM members m WHERE m.organization_id = $1",
+                )
+                .bind(org)
+                .bind(kind)
+                .fetch_all(&mut **tx)
+                .await?;
+                let members = rows
+                    .iter()
+                    .map(|r| {
+                        Ok(MemberRef {
+                            member: $crate::sql::uid(r.id)?,
+                            user: r.user_id.map($crate::sql::uid).transpose()?,
+                            granted: r.granted,
+                        })
+                    })
+                    .collect::<$crate::Result<Vec<_>>>()?;
+                let (what, requested) = match selection {
+                    $crate::GrantSelection::UserIds(ids) => ($crate::Unknown::Users, ids),
+                    $crate::GrantSelection::MemberIds(ids) => ($crate::Unknown::Members, ids),
+                };
+                let (ids, negative) = $crate::sql::split_ids(requested);
+                let planned = match selection {
+                    $crate::GrantSelection::UserIds(_) => plan_user_ids(&members, Some(&ids)),
+                    $crate::GrantSelection::MemberIds(_) => plan_member_ids(&members, &ids),
+                };
+                let plan = match planned {
+                    Ok(plan) if negative.is_empty() => plan,
+                    Ok(_) => return Err($crate::sql::not_in_org(what, negative)),
+                    Err(bad) => {
+                        let mut all = negative;
+                        all.extend(bad.iter().filter_map(|b| i64::try_from(*b).ok()));
+                        return Err($crate::sql::not_in_org(what, all));
+                    }
+                };
+                let to_i64 = |v: &[u64]| -> Vec<i64> {
+                    v.iter().filter_map(|m| i64::try_from(*m).ok()).collect()
+                };
+                let grant = to_i64(&plan.grant);
+                let revoke = to_i64(&plan.revoke);
+                for chunk in revoke.chunks($crate::sql::BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "DELETE FROM granular_grants WHERE organization_id = ",
+                    );
+                    qb.push_bind(org).push(" AND kind = ").push_bind(kind.to_string());
+                    qb.push(" AND member_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    sep.push_unseparated(")");
+                    qb.build().execute(&mut **tx).await?;
+                }
+                for chunk in grant.chunks($crate::sql::BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO granular_grants (organization_id, kind, member_id, team_id) ",
+                    );
+                    qb.push_values(chunk, |mut b, id| {
+                        b.push_bind(org)
+                            .push_bind(kind.to_string())
+                            .push_bind(*id)
+                            .push_bind(None::<i64>);
+                    });
+                    qb.build().execute(&mut **tx).await?;
+                }
+                for (event, ids) in [("granular.grant", &grant), ("granular.revoke", &revoke)] {
+                    for id in ids {
+                        entries.push((
+                            event,
+                            format!("member:{id}"),
+                            serde_json::json!({"kind": kind, "memberId": id}),
+                        ));
+                    }
+                }
+                Ok(plan.summary())
+            }
+
+            /// Replaces the team grants of `kind` by slugs; pushes one entry per change.
+            async fn replace_team_grants(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: i64,
+                kind: &str,
+                slugs: &[String],
+                entries: &mut Vec<$crate::sql::Entry>,
+            ) -> $crate::Result<()> {
+                let teams: Vec<$crate::Team> = sqlx::query_as::<_, $crate::sql::TeamRow>(&format!(
+                    "SELECT {} FROM teams WHERE organization_id = $1",
+                    $crate::sql::TEAM_COLS
+                ))
+                .bind(org)
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect();
+                let mut unknown: Vec<String> = slugs
+                    .iter()
+                    .filter(|s| !teams.iter().any(|t| &t.slug == *s))
+                    .cloned()
+                    .collect();
+                if !unknown.is_empty() {
+                    unknown.sort();
+                    unknown.dedup();
+                    return Err($crate::StoreError::NotInOrganization {
+                        what: $crate::Unknown::Teams,
+                        ids: unknown,
+                    });
+                }
+                let granted: std::collections::BTreeSet<i64> =
+                    sqlx::query_as::<_, $crate::sql::TeamIdRow>(
+                        "SELECT team_id FROM granular_grants WHERE organization_id = $1 \
+                         AND kind = $2 AND team_id IS NOT NULL",
+                    )
+                    .bind(org)
+                    .bind(kind)
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.team_id)
+                    .collect();
+                let mut wanted: Vec<&$crate::Team> =
+                    teams.iter().filter(|t| slugs.contains(&t.slug)).collect();
+                wanted.sort_by_key(|t| t.id);
+                for t in &wanted {
+                    if !granted.contains(&t.id) {
+                        sqlx::query(
+                            "INSERT INTO granular_grants (organization_id, kind, member_id, \
+                             team_id) VALUES ($1, $2, NULL, $3)",
+                        )
+                        .bind(org)
+                        .bind(kind)
+                        .bind(t.id)
+                        .execute(&mut **tx)
+                        .await?;
+                        entries.push((
+                            "granular.grant",
+                            format!("team:{}", t.slug),
+                            serde_json::json!({"kind": kind, "teamId": t.id, "team": t.slug}),
+                        ));
+                    }
+                }
+                for id in &granted {
+                    if wanted.iter().any(|t| t.id == *id) {
+                        continue;
+                    }
+                    sqlx::query(
+                        "DELETE FROM granular_grants WHERE organization_id = $1 AND kind = $2 \
+                         AND team_id = $3",
+                    )
+                    .bind(org)
+                    .bind(kind)
+                    .bind(*id)
+                    .execute(&mut **tx)
+                    .await?;
+                    let slug = teams.iter().find(|t| t.id == *id).map(|t| t.slug.clone());
+                    entries.push((
+                        "granular.revoke",
+                        format!("team:{}", slug.clone().unwrap_or_default()),
+                        serde_json::json!({"kind": kind, "teamId": id, "team": slug}),
+                    ));
+                }
                 Ok(())
             }
 
@@ -584,17 +863,53 @@ macro_rules! impl_store {
                 update: &$crate::OrgUpdate,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Organization> {
+                self.edit_org(org, update, None, actor).await
+            }
+
+            async fn edit_org(
+                &self,
+                org: i64,
+                update: &$crate::OrgUpdate,
+                granular: Option<&$crate::GranularEdit>,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Organization> {
                 let mut tx = self.pool.begin().await?;
-                let current: $crate::Organization = sqlx::query_as::<_, $crate::sql::OrgRow>(
-                    &format!("SELECT {} FROM organizations WHERE id = $1", $crate::sql::ORG_COLS),
-                )
-                .bind(org)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_into()?;
+                let current = Self::lock_org(&mut tx, org).await?;
                 let mut options = current.options.clone();
                 for (k, v) in &update.options {
                     options.insert(k.clone(), v.clone());
+                }
+                let mut summary = serde_json::Map::new();
+                let mut entries: Vec<$crate::sql::Entry> = Vec::new();
+                if let Some(g) = granular {
+                    if let Some(new) = g.toggle {
+                        let old = current
+                            .options
+                            .get(&g.toggle_option)
+                            .map(|v| v.as_bool().unwrap_or(false));
+                        if let Some(text) = scopegate_core::granular::toggle_summary(old, new) {
+                            summary.insert(g.toggle_field.clone(), text.into());
+                        }
+                        options.insert(g.toggle_option.clone(), new.into());
+                        let was = old.unwrap_or(false);
+                        if was != new {
+                            entries.push((
+                                "granular.toggle",
+                                format!("granular:{}", g.kind),
+                                serde_json::json!({"kind": g.kind, "from": was, "to": new}),
+                            ));
+                        }
+                    }
+                    if let Some(selection) = &g.members {
+                        let text =
+                            self.replace_member_grants(&mut tx, org, &g.kind, selection, &mut entries).await?;
+                        if let Some(text) = text {
+                            summary.insert(g.members_field.clone(), text.into());
+                        }
+                    }
+                    if let Some(slugs) = &g.teams {
+                        self.replace_team_grants(&mut tx, org, &g.kind, slugs, &mut entries).await?;
+                    }
                 }
                 let row = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
                     "UPDATE organizations SET name = COALESCE($2, name), slug = COALESCE($3, slug), \
@@ -614,20 +929,77 @@ macro_rules! impl_store {
                 .fetch_one(&mut *tx)
                 .await?;
                 let updated = $crate::Organization::try_from(row)?;
-                self.audit(
-                    &mut tx,
-                    Some(org),
-                    actor,
-                    "org.edit",
-                    &format!("org:{}", updated.slug),
-                    serde_json::json!({
+                if granular.is_none() || !update.is_empty() || !summary.is_empty() {
+                    let mut data = serde_json::json!({
                         "name": update.name,
                         "slug": update.slug,
                         "openMembership": update.open_membership,
                         "require2FA": update.require_2fa,
                         "requireSso": update.require_sso,
                         "options": update.options,
-                    }),
+                    });
+                    if let Some(map) = data.as_object_mut() {
+                        map.extend(summary);
+                    }
+                    self.audit(
+                        &mut tx,
+                        Some(org),
+                        actor,
+                        "org.edit",
+                        &format!("org:{}", updated.slug),
+                        data,
+                    )
+                    .await?;
+                }
+                self.audit_many(&mut tx, Some(org), actor, &entries).await?;
+                tx.commit().await?;
+                Ok(updated)
+            }
+
+            async fn set_features(
+                &self,
+                org: i64,
+                enable: &[String],
+                disable: &[String],
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Organization> {
+                let mut tx = self.pool.begin().await?;
+                let current = Self::lock_org(&mut tx, org).await?;
+                let mut features = current.features.clone();
+                let mut enabled = Vec::new();
+                let mut disabled = Vec::new();
+                for f in enable {
+                    if !features.contains(f) {
+                        features.push(f.clone());
+                        enabled.push(f.clone());
+                    }
+                }
+                for f in disable {
+                    if features.contains(f) && !enable.contains(f) {
+                        features.retain(|x| x != f);
+                        disabled.push(f.clone());
+                    }
+                }
+                features.sort();
+                let row = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
+                    "UPDATE organizations SET features = $2 WHERE id = $1 RETURNING {}",
+                    $crate::sql::ORG_COLS
+                ))
+                .bind(org)
+                .bind(
+                    serde_json::to_string(&features)
+                        .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?,
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                let updated = $crate::Organization::try_from(row)?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "org.features",
+                    &format!("org:{}", updated.slug),
+                    serde_json::json!({"enabled": enabled, "disabled": disabled}),
                 )
                 .await?;
                 tx.commit().await?;
@@ -788,6 +1160,16 @@ macro_rules! impl_store {
 
             async fn remove_member(&self, org: i64, member: i64, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.pool.begin().await?;
+                Self::lock_org(&mut tx, org).await?;
+                // The grants go with the member (ON DELETE CASCADE): audit them as revokes.
+                let kinds = sqlx::query_as::<_, $crate::sql::KindRow>(
+                    "SELECT DISTINCT kind FROM granular_grants WHERE organization_id = $1 \
+                     AND member_id = $2 ORDER BY kind",
+                )
+                .bind(org)
+                .bind(member)
+                .fetch_all(&mut *tx)
+                .await?;
                 sqlx::query_as::<_, $crate::sql::IdRow>(
                     "DELETE FROM members WHERE organization_id = $1 AND id = $2 RETURNING id",
                 )
@@ -804,6 +1186,17 @@ macro_rules! impl_store {
                     serde_json::json!({}),
                 )
                 .await?;
+                let revokes: Vec<$crate::sql::Entry> = kinds
+                    .iter()
+                    .map(|k| {
+                        (
+                            "granular.revoke",
+                            format!("member:{member}"),
+                            serde_json::json!({"kind": k.kind, "memberId": member}),
+                        )
+                    })
+                    .collect();
+                self.audit_many(&mut tx, Some(org), actor, &revokes).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -868,6 +1261,16 @@ macro_rules! impl_store {
 
             async fn delete_team(&self, org: i64, team: i64, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.pool.begin().await?;
+                Self::lock_org(&mut tx, org).await?;
+                // The team's grants go with it (ON DELETE CASCADE): audit them as revokes.
+                let kinds = sqlx::query_as::<_, $crate::sql::KindRow>(
+                    "SELECT DISTINCT kind FROM granular_grants WHERE organization_id = $1 \
+                     AND team_id = $2 ORDER BY kind",
+                )
+                .bind(org)
+                .bind(team)
+                .fetch_all(&mut *tx)
+                .await?;
                 sqlx::query_as::<_, $crate::sql::IdRow>(
                     "DELETE FROM teams WHERE organization_id = $1 AND id = $2 RETURNING id",
                 )
@@ -884,6 +1287,17 @@ macro_rules! impl_store {
                     serde_json::json!({}),
                 )
                 .await?;
+                let revokes: Vec<$crate::sql::Entry> = kinds
+                    .iter()
+                    .map(|k| {
+                        (
+                            "granular.revoke",
+                            format!("team:{team}"),
+                            serde_json::json!({"kind": k.kind, "teamId": team}),
+                        )
+                    })
+                    .collect();
+                self.audit_many(&mut tx, Some(org), actor, &revokes).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -69,6 +69,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(commands::user::UserCommand),
+    /// Manage organizations (features).
+    #[command(subcommand)]
+    Org(commands::org::OrgCommand),
 }
 
 /// Runs a parsed command line.
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Migrate(args) => commands::migrate::run(&args),
         Command::Openapi(args) => commands::openapi::run(&args),
         Command::User(cmd) => commands::user::run(&cmd),
+        Command::Org(cmd) => commands::org::run(&cmd),
     }
 }
 

@@ -1,10 +1,27 @@
-//! Granular access (product.md §5): the allowlist of a resource kind of the policy
-//! (`replay`), by member and by team, at `/api/0/organizations/{org}/granular-access/{kind}/`.
+//! Granular access (product.md §5, sentry-model.md §5): the allowlist of a resource kind of
+//! the policy (`replay`), by member and by team, at
+//! `/api/0/organizations/{org}/granular-access/{kind}/`, and the checks shared with the
+//! Sentry-compatible fields of organization details (`hasGranularReplayPermissions`,
+//! `replayAccessMembers`, `replayAccessMemberIds`).
+//!
+//! # What this module guarantees
+//!
+//! - **Sentry's checks in Sentry's order**: feature off → 404, caller without a
+//!   `manage_scopes` scope of the kind → 403, ids outside the organization → 400 naming
+//!   them sorted ([`check_manage`], [`rejected`]).
+//! - **One transaction per edit** (`Store::edit_org`): the allowlist, the toggle, the other
+//!   organization fields and every audit entry commit together or not at all.
+//! - **Reads and writes see the same set**: `replayAccessMembers` lists user ids of granted
+//!   members that have a user, and a user-id edit plans over exactly those members
+//!   (`scopegate_core::granular`), so writing back what was read changes nothing.
 
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Extension, Router};
-use scopegate_store::{GranularGrant, StoreError};
+use scopegate_core::policy::GranularResource;
+use scopegate_store::{
+    GrantSelection, GranularEdit, OrgUpdate, Organization, Page, StoreError, Unknown,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
@@ -19,50 +36,161 @@ pub fn router() -> Router<AppState> {
     )
 }
 
+/// Sentry's 404 body when the kind's feature is off.
+pub const FEATURE_OFF: &str = "This feature is not enabled for your organization.";
+
 /// An allowlist.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GranularAccessOut {
     /// The resource kind.
     pub kind: String,
-    /// Member ids on the list.
+    /// Whether the allowlist is enforced (the kind's toggle option).
+    pub enabled: bool,
+    /// Member ids on the list (pending invites included), ascending.
     pub members: Vec<String>,
-    /// Team ids on the list (their members are listed through them).
+    /// Slugs of the teams on the list (their members are listed through them), sorted.
     pub teams: Vec<String>,
 }
 
-/// The body of a replacement.
+/// The body of a replacement; each field is optional and left unchanged when absent.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GranularAccessBody {
-    /// Member ids.
+    /// Turns enforcement on or off.
     #[serde(default)]
-    pub members: Vec<String>,
-    /// Team ids.
+    pub enabled: Option<bool>,
+    /// Member ids: replaces the member list.
     #[serde(default)]
-    pub teams: Vec<String>,
+    pub members: Option<Vec<String>>,
+    /// Team slugs: replaces the team list.
+    #[serde(default)]
+    pub teams: Option<Vec<String>>,
 }
 
-fn check_kind(state: &AppState, kind: &str) -> Result<(), ApiError> {
-    match state.policy.granular(kind) {
-        Some(_) => Ok(()),
-        None => Err(ApiError::NotFound(format!(
-            "No granular resource kind `{kind}`"
-        ))),
+/// The policy's granular resource `kind`, or 404.
+pub fn resource<'a>(state: &'a AppState, kind: &str) -> Result<&'a GranularResource, ApiError> {
+    state
+        .policy
+        .granular(kind)
+        .map(|(_, g)| g)
+        .ok_or_else(|| ApiError::NotFound(format!("No granular resource kind `{kind}`")))
+}
+
+/// Sentry's checks before an edit, in Sentry's order: the kind's feature (404), then a
+/// `manage_scopes` scope held by the caller in the organization (403).
+pub fn check_manage(
+    caller: &Caller,
+    org: &Organization,
+    g: &GranularResource,
+) -> Result<(), ApiError> {
+    if !org.features.iter().any(|f| f == &g.feature) {
+        return Err(ApiError::NotFound(FEATURE_OFF.into()));
+    }
+    if !caller.scopes.intersects(g.manage_scopes) {
+        return Err(ApiError::Forbidden(format!(
+            "You do not have permission to modify granular {} permissions.",
+            g.kind
+        )));
+    }
+    Ok(())
+}
+
+/// Maps the store's rejection of ids outside the organization to Sentry's field-keyed 400;
+/// `users`, `members` and `teams` name the request fields.
+pub fn rejected(users: &str, members: &str, teams: &str) -> impl Fn(StoreError) -> ApiError {
+    let (users, members, teams) = (users.to_string(), members.to_string(), teams.to_string());
+    move |e| match e {
+        StoreError::NotInOrganization { what, ids } => {
+            let (field, text) = match what {
+                Unknown::Users => (
+                    &users,
+                    "Invalid user IDs (not members of this organization)",
+                ),
+                Unknown::Members => (
+                    &members,
+                    "Invalid member IDs (not members of this organization)",
+                ),
+                Unknown::Teams => (
+                    &teams,
+                    "Invalid team slugs (not teams of this organization)",
+                ),
+            };
+            ApiError::Field {
+                field: field.clone(),
+                message: format!("{text}: [{}]", ids.join(", ")),
+            }
+        }
+        StoreError::Conflict => {
+            ApiError::Conflict("An organization with this slug already exists.".into())
+        }
+        other => other.into(),
     }
 }
 
-async fn current(state: &AppState, org: i64, kind: &str) -> Result<GranularAccessOut, ApiError> {
-    let grants = state.store.grants(org).await?;
-    let of_kind = || grants.iter().filter(|g| g.kind == kind);
+/// The whole organization, for reads of the allowlist.
+const ALL: Page = Page {
+    offset: 0,
+    limit: u32::MAX >> 1,
+};
+
+/// Whether `kind`'s toggle is on in `org`.
+pub fn toggle_on(org: &Organization, g: &GranularResource) -> bool {
+    super::option_value(org, &g.toggle_option).unwrap_or(false)
+}
+
+/// Sentry's `replayAccessMembers` read: user ids of members with a direct grant of `kind`
+/// that have a user, ascending; empty while the toggle is off.
+pub async fn listed_user_ids(
+    state: &AppState,
+    org: &Organization,
+    g: &GranularResource,
+) -> Result<Vec<u64>, ApiError> {
+    if !toggle_on(org, g) {
+        return Ok(Vec::new());
+    }
+    let members = state.store.members(org.id, ALL).await?;
+    let grants = state.store.grants(org.id).await?;
+    let granted: std::collections::BTreeSet<i64> = grants
+        .iter()
+        .filter(|x| x.kind == g.kind)
+        .filter_map(|x| x.member_id)
+        .collect();
+    let refs: Vec<scopegate_core::granular::MemberRef> = members
+        .iter()
+        .filter_map(|m| {
+            Some(scopegate_core::granular::MemberRef {
+                member: u64::try_from(m.id).ok()?,
+                user: m.user_id.and_then(|u| u64::try_from(u).ok()),
+                granted: granted.contains(&m.id),
+            })
+        })
+        .collect();
+    Ok(scopegate_core::granular::listed_user_ids(&refs, true))
+}
+
+async fn current(
+    state: &AppState,
+    org: &Organization,
+    g: &GranularResource,
+) -> Result<GranularAccessOut, ApiError> {
+    let grants = state.store.grants(org.id).await?;
+    let teams = state.store.teams(org.id, ALL).await?;
+    let of_kind = || grants.iter().filter(|x| x.kind == g.kind);
+    let mut members: Vec<i64> = of_kind().filter_map(|x| x.member_id).collect();
+    members.sort_unstable();
+    members.dedup();
+    let mut team_slugs: Vec<String> = of_kind()
+        .filter_map(|x| x.team_id)
+        .filter_map(|id| teams.iter().find(|t| t.id == id).map(|t| t.slug.clone()))
+        .collect();
+    team_slugs.sort();
+    team_slugs.dedup();
     Ok(GranularAccessOut {
-        kind: kind.to_string(),
-        members: of_kind()
-            .filter_map(|g| g.member_id.map(|i| i.to_string()))
-            .collect(),
-        teams: of_kind()
-            .filter_map(|g| g.team_id.map(|i| i.to_string()))
-            .collect(),
+        kind: g.kind.clone(),
+        enabled: toggle_on(org, g),
+        members: members.iter().map(ToString::to_string).collect(),
+        teams: team_slugs,
     })
 }
 
@@ -70,22 +198,9 @@ async fn show(
     State(state): State<AppState>,
     Path((slug, kind)): Path<(String, String)>,
 ) -> Result<AppJson<GranularAccessOut>, ApiError> {
-    check_kind(&state, &kind)?;
+    let g = resource(&state, &kind)?;
     let org = super::org(&state, &slug).await?;
-    Ok(AppJson(current(&state, org.id, &kind).await?))
-}
-
-fn ids(field: &str, raw: &[String]) -> Result<Vec<i64>, ApiError> {
-    let mut out: Vec<i64> = raw
-        .iter()
-        .map(|s| {
-            s.parse()
-                .map_err(|_| ApiError::BadRequest(format!("{field}: `{s}` is not an id")))
-        })
-        .collect::<Result<_, _>>()?;
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
+    Ok(AppJson(current(&state, &org, g).await?))
 }
 
 async fn replace(
@@ -94,32 +209,46 @@ async fn replace(
     Path((slug, kind)): Path<(String, String)>,
     AppJson(body): AppJson<GranularAccessBody>,
 ) -> Result<AppJson<GranularAccessOut>, ApiError> {
-    check_kind(&state, &kind)?;
-    let members = ids("members", &body.members)?;
-    let teams = ids("teams", &body.teams)?;
+    let g = resource(&state, &kind)?;
     let org = super::org(&state, &slug).await?;
-    let grants: Vec<GranularGrant> = members
-        .iter()
-        .map(|m| GranularGrant {
-            kind: kind.clone(),
-            member_id: Some(*m),
-            team_id: None,
-        })
-        .chain(teams.iter().map(|t| GranularGrant {
-            kind: kind.clone(),
-            member_id: None,
-            team_id: Some(*t),
-        }))
-        .collect();
-    state
+    check_manage(&caller, &org, g)?;
+    let members = match &body.members {
+        None => None,
+        Some(raw) => {
+            let mut bad: Vec<&str> = raw
+                .iter()
+                .filter(|s| s.parse::<i64>().is_err())
+                .map(String::as_str)
+                .collect();
+            if !bad.is_empty() {
+                bad.sort_unstable();
+                bad.dedup();
+                return Err(ApiError::Field {
+                    field: "members".into(),
+                    message: format!(
+                        "Invalid member IDs (not members of this organization): [{}]",
+                        bad.join(", ")
+                    ),
+                });
+            }
+            Some(GrantSelection::MemberIds(
+                raw.iter().filter_map(|s| s.parse().ok()).collect(),
+            ))
+        }
+    };
+    let edit = GranularEdit {
+        kind: g.kind.clone(),
+        toggle_option: g.toggle_option.clone(),
+        toggle: body.enabled,
+        members,
+        teams: body.teams,
+        toggle_field: format!("granular:{}:enabled", g.kind),
+        members_field: format!("granular:{}:members", g.kind),
+    };
+    let org = state
         .store
-        .set_grants(org.id, &kind, &grants, &caller.actor)
+        .edit_org(org.id, &OrgUpdate::default(), Some(&edit), &caller.actor)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::BadRequest(
-                "members: every member and team must belong to the organization".into(),
-            ),
-            other => other.into(),
-        })?;
-    Ok(AppJson(current(&state, org.id, &kind).await?))
+        .map_err(rejected("members", "members", "teams"))?;
+    Ok(AppJson(current(&state, &org, g).await?))
 }

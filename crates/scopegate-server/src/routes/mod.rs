@@ -11,6 +11,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
 
+pub mod features;
 pub mod granular;
 pub mod health;
 pub mod members;
@@ -28,6 +29,7 @@ pub fn api() -> Router<AppState> {
         .merge(projects::router())
         .merge(tokens::router())
         .merge(granular::router())
+        .merge(features::router())
 }
 
 /// The fallback: 404 with the API's body.

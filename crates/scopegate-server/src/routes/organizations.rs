@@ -6,9 +6,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use scopegate_store::{AuditEntry, OrgUpdate, Organization};
+use scopegate_store::{AuditEntry, GrantSelection, GranularEdit, OrgUpdate, Organization};
 use serde::{Deserialize, Serialize};
 
+use super::granular::{check_manage, listed_user_ids, rejected, resource, toggle_on};
 use super::{check_name, check_slug, conflict, date, option_value, scope_names, slugify};
 use crate::auth::Caller;
 use crate::error::{ApiError, AppJson};
@@ -19,6 +20,9 @@ use crate::AppState;
 pub const EVENTS_MEMBER_ADMIN: &str = "sentry:events_member_admin";
 /// The option behind `alertsMemberWrite`.
 pub const ALERTS_MEMBER_WRITE: &str = "sentry:alerts_member_write";
+/// The granular resource kind behind `hasGranularReplayPermissions` and
+/// `replayAccessMembers`.
+pub const REPLAY: &str = "replay";
 
 /// The routes.
 pub fn router() -> Router<AppState> {
@@ -62,6 +66,13 @@ pub struct OrganizationOut {
     /// The caller's scopes in the organization (details only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access: Option<Vec<String>>,
+    /// The replay allowlist is enforced (`sentry:granular-replay-permissions`; details only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_granular_replay_permissions: Option<bool>,
+    /// User ids of members on the replay allowlist, ascending; `[]` while the toggle is off
+    /// (details only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_access_members: Option<Vec<u64>>,
 }
 
 impl OrganizationOut {
@@ -78,7 +89,25 @@ impl OrganizationOut {
             alerts_member_write: option_value(o, ALERTS_MEMBER_WRITE).unwrap_or(true),
             features: o.features.clone(),
             access,
+            has_granular_replay_permissions: None,
+            replay_access_members: None,
         }
+    }
+
+    /// Details: with the caller's access and the replay fields.
+    async fn details(
+        state: &AppState,
+        o: &Organization,
+        caller: &Caller,
+    ) -> Result<OrganizationOut, ApiError> {
+        let mut out = OrganizationOut::new(o, Some(scope_names(state, caller.scopes)));
+        let (on, listed) = match resource(state, REPLAY) {
+            Ok(g) => (toggle_on(o, g), listed_user_ids(state, o, g).await?),
+            Err(_) => (false, Vec::new()),
+        };
+        out.has_granular_replay_permissions = Some(on);
+        out.replay_access_members = Some(listed);
+        Ok(out)
     }
 }
 
@@ -141,8 +170,18 @@ async fn details(
     Path(slug): Path<String>,
 ) -> Result<AppJson<OrganizationOut>, ApiError> {
     let org = super::org(&state, &slug).await?;
-    let access = scope_names(&state, caller.scopes);
-    Ok(AppJson(OrganizationOut::new(&org, Some(access))))
+    Ok(AppJson(
+        OrganizationOut::details(&state, &org, &caller).await?,
+    ))
+}
+
+/// Reads a present field, `null` included, as `Some(None)`: absent stays `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The body of `PUT /api/0/organizations/{org}/`.
@@ -164,6 +203,15 @@ pub struct UpdateOrg {
     pub events_member_admin: Option<bool>,
     /// `sentry:alerts_member_write`.
     pub alerts_member_write: Option<bool>,
+    /// Turns the replay allowlist on or off (`sentry:granular-replay-permissions`).
+    pub has_granular_replay_permissions: Option<bool>,
+    /// User ids: replaces the replay allowlist's members that have a user (`null` = empty).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<i64>>)]
+    pub replay_access_members: Option<Option<Vec<i64>>>,
+    /// Member ids: replaces the whole member allowlist, pending invites included (beyond
+    /// Sentry; not together with `replayAccessMembers`).
+    pub replay_access_member_ids: Option<Vec<i64>>,
 }
 
 async fn update(
@@ -173,6 +221,7 @@ async fn update(
     AppJson(body): AppJson<UpdateOrg>,
 ) -> Result<AppJson<OrganizationOut>, ApiError> {
     let org = super::org(&state, &slug).await?;
+    let granular = replay_edit(&state, &caller, &org, &body)?;
     let mut change = OrgUpdate {
         name: body
             .name
@@ -201,11 +250,61 @@ async fn update(
     }
     let org = state
         .store
-        .update_org(org.id, &change, &caller.actor)
+        .edit_org(org.id, &change, granular.as_ref(), &caller.actor)
         .await
-        .map_err(conflict("An organization with this slug already exists."))?;
-    let access = scope_names(&state, caller.scopes);
-    Ok(AppJson(OrganizationOut::new(&org, Some(access))))
+        .map_err(rejected(
+            "replayAccessMembers",
+            "replayAccessMemberIds",
+            "replayAccessTeams",
+        ))?;
+    Ok(AppJson(
+        OrganizationOut::details(&state, &org, &caller).await?,
+    ))
+}
+
+/// The replay part of an organization PUT, after Sentry's checks (feature 404, scope 403);
+/// `None` when the body has no replay field.
+fn replay_edit(
+    state: &AppState,
+    caller: &Caller,
+    org: &Organization,
+    body: &UpdateOrg,
+) -> Result<Option<GranularEdit>, ApiError> {
+    if body.has_granular_replay_permissions.is_none()
+        && body.replay_access_members.is_none()
+        && body.replay_access_member_ids.is_none()
+    {
+        return Ok(None);
+    }
+    let g = resource(state, REPLAY)
+        .map_err(|_| ApiError::NotFound(super::granular::FEATURE_OFF.into()))?;
+    check_manage(caller, org, g).map_err(|e| match e {
+        ApiError::Forbidden(_) => ApiError::Forbidden(
+            "You do not have permission to modify granular replay permissions.".into(),
+        ),
+        other => other,
+    })?;
+    let members = match (&body.replay_access_members, &body.replay_access_member_ids) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Field {
+                field: "replayAccessMemberIds".into(),
+                message: "Give either replayAccessMembers or replayAccessMemberIds, not both."
+                    .into(),
+            })
+        }
+        (Some(users), None) => Some(GrantSelection::UserIds(users.clone().unwrap_or_default())),
+        (None, Some(ids)) => Some(GrantSelection::MemberIds(ids.clone())),
+        (None, None) => None,
+    };
+    Ok(Some(GranularEdit {
+        kind: g.kind.clone(),
+        toggle_option: g.toggle_option.clone(),
+        toggle: body.has_granular_replay_permissions,
+        members,
+        teams: None,
+        toggle_field: "hasGranularReplayPermissions".into(),
+        members_field: "replayAccessMembers".into(),
+    }))
 }
 
 async fn remove(

@@ -10,6 +10,7 @@
 )]
 
 mod access;
+mod granular;
 mod manifest;
 mod members;
 mod organizations;

@@ -200,11 +200,18 @@ async fn granular_access_allowlists() {
         .call("GET", "/api/0/organizations/demo/members/", "owner", None)
         .await;
     let alice = members.body[2]["id"].as_str().unwrap().to_string();
-    let backend = app
-        .call("GET", "/api/0/teams/demo/backend/", "owner", None)
-        .await;
-    let team = backend.body["id"].as_str().unwrap().to_string();
-    let body = format!(r#"{{"members": ["{alice}"], "teams": ["{team}"]}}"#);
+    // The kind's feature must be on (a superuser operation).
+    let org = app.store.org_by_slug("demo").await.unwrap();
+    app.store
+        .set_features(
+            org.id,
+            &["organizations:granular-replay-permissions".into()],
+            &[],
+            &scopegate_store::Actor::system(),
+        )
+        .await
+        .unwrap();
+    let body = format!(r#"{{"members": ["{alice}"], "teams": ["backend"]}}"#);
     let r = app.call("PUT", path, "alice", Some(&body)).await;
     assert_eq!(
         r.status,
@@ -215,17 +222,30 @@ async fn granular_access_allowlists() {
     let r = app.call("PUT", path, "manager", Some(&body)).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["members"], serde_json::json!([alice]));
-    assert_eq!(r.body["teams"], serde_json::json!([team]));
-    assert_eq!(app.audit_count().await, before + 1);
-    for (bad, needle) in [
-        (r#"{"members": ["x"]}"#, "members:"),
-        (r#"{"members": ["999"]}"#, "members:"),
-        (r#"{"users": []}"#, "unknown field `users`"),
+    assert_eq!(r.body["teams"], serde_json::json!(["backend"]));
+    assert_eq!(
+        app.audit_count().await,
+        before + 3,
+        "the org.edit summary, one grant entry for the member, one for the team"
+    );
+    for (bad, field) in [
+        (r#"{"members": ["x"]}"#, "members"),
+        (r#"{"members": ["999"]}"#, "members"),
+        (r#"{"teams": ["nope"]}"#, "teams"),
     ] {
         let r = app.call("PUT", path, "manager", Some(bad)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
-        assert!(r.detail().contains(needle), "{bad}: {}", r.detail());
+        assert!(r.body[field].is_string(), "{bad}: {:?}", r.body);
     }
+    let r = app
+        .call("PUT", path, "manager", Some(r#"{"users": []}"#))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.detail().contains("unknown field `users`"),
+        "{}",
+        r.detail()
+    );
     let r = app.call("GET", path, "alice", None).await;
     assert_eq!(
         r.body["members"],

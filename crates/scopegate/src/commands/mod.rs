@@ -7,6 +7,7 @@ pub mod lint;
 pub mod matrix;
 pub mod migrate;
 pub mod openapi;
+pub mod org;
 pub mod policy;
 pub mod rule;
 pub mod serve;

@@ -154,6 +154,31 @@ fn serve_demo_end_to_end() {
         .unwrap();
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    // Organization features, straight in the database.
+    let features = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["org", "features"])
+            .args(args)
+            .args(["--database-url", &url])
+            .output()
+            .unwrap()
+    };
+    let replay = "organizations:granular-replay-permissions";
+    let out = features(&["demo", "--enable", replay]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(replay));
+    let out = features(&["demo", "--disable", replay]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(replay));
+    assert_eq!(
+        features(&["nope", "--enable", replay]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        features(&["demo", "--enable", "Bad Name"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
