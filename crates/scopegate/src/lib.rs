@@ -67,6 +67,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(commands::user::UserCommand),
+    /// Manage service tokens (callers of the decision API).
+    #[command(subcommand)]
+    Token(commands::token::TokenCommand),
 }
 
 /// Runs a parsed command line.
@@ -82,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Serve(args) => commands::serve::run(&args),
         Command::Migrate(args) => commands::migrate::run(&args),
         Command::User(cmd) => commands::user::run(&cmd),
+        Command::Token(cmd) => commands::token::run(&cmd),
     }
 }
 

@@ -9,4 +9,5 @@ pub mod migrate;
 pub mod policy;
 pub mod rule;
 pub mod serve;
+pub mod token;
 pub mod user;
