@@ -6,8 +6,8 @@
 //!   for one `Arc` clone; the index it returns is immutable.
 //! - **Writes on this replica are reflected before the next decision.** The [`refresh`]
 //!   middleware wraps every mutating API request: after the handler returns (its
-//!   transaction committed), and before the response is sent, the index is rebuilt from
-//!   the store and swapped.
+//!   transaction committed) with a 2xx or 5xx, and before the response is sent, the index
+//!   is rebuilt from the store and swapped.
 //! - **Writes on other replicas are reflected within one second** on PostgreSQL: triggers
 //!   notify `scopegate_changes` at commit and [`LiveIndex::spawn_sync`] rebuilds on each
 //!   notification (debounced, at most one rebuild in flight), with a periodic full
@@ -170,7 +170,11 @@ pub async fn refresh(State(state): State<AppState>, req: Request, next: Next) ->
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
     let response = next.run(req).await;
-    if mutating {
+    // A 4xx wrote nothing (denied before the handler, or input rejected before any write):
+    // no rebuild, so that denied requests cannot make the service rebuild at will. A 5xx
+    // may follow a partial write: rebuild.
+    let status = response.status();
+    if mutating && (status.is_success() || status.is_server_error()) {
         if let Err(e) = state.index.refresh(&*state.store, &state.policy).await {
             tracing::error!(error = %e, "cannot rebuild the decision index after a write");
         }
