@@ -78,6 +78,7 @@ lua "$CHECK" >"$tmp/check.lua"
 lua "$BATCH" >"$tmp/batch.lua"
 
 run() { # $1: name, rest: wrk arguments; prints "req/s p99_ms"
+  shift
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" >"$tmp/wrk.out"
   local rps p99
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out")
