@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use scopegate_core::decision::DecisionDoc;
-use scopegate_core::wire::{PrincipalDoc, RequestDoc};
+use scopegate_core::wire::{PrincipalDoc, RequestDoc, SuperuserDoc};
 use scopegate_core::{Decision, Engine, Principal, Request, Superuser};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -188,11 +188,153 @@ fn log(state: &AppState, parsed: &Parsed, decision: &Decision, doc: &DecisionDoc
     }
 }
 
+/// The fast path: a request parsed straight into typed fields, with no `Value` in between.
+/// Anything unusual (an unknown field, a missing or misplaced one, an unknown scope) falls
+/// back to [`parse_one`], which words the error; so both paths accept the same requests.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FastRequest {
+    principal: FastPrincipal,
+    endpoint: String,
+    method: String,
+    #[serde(default)]
+    organization: Option<String>,
+    #[serde(default)]
+    project: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+}
+
+/// Every principal field of §4.1 (and `token` of a bearer), flat.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FastPrincipal {
+    kind: String,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    user: Option<u64>,
+    #[serde(default)]
+    superuser: Option<SuperuserDoc>,
+    #[serde(default)]
+    staff: Option<bool>,
+    #[serde(default)]
+    sso_ok: Option<bool>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    organization: Option<String>,
+    #[serde(default)]
+    integration: Option<u64>,
+}
+
+impl FastPrincipal {
+    /// Whether only the fields in `allowed` (besides `kind`) are present.
+    fn only(&self, allowed: &[&str]) -> bool {
+        [
+            ("token", self.token.is_some()),
+            ("user", self.user.is_some()),
+            ("superuser", self.superuser.is_some()),
+            ("staff", self.staff.is_some()),
+            ("sso_ok", self.sso_ok.is_some()),
+            ("scopes", self.scopes.is_some()),
+            ("organization", self.organization.is_some()),
+            ("integration", self.integration.is_some()),
+        ]
+        .iter()
+        .all(|(name, present)| !present || allowed.contains(name))
+    }
+}
+
+impl FastRequest {
+    /// The request, or `None` to take the slow path.
+    fn convert(self, state: &AppState, index: &Index) -> Option<Parsed> {
+        let p = self.principal;
+        let mut bearer = None;
+        let doc = match p.kind.as_str() {
+            "bearer" if p.only(&["token"]) => {
+                let token = index.token(p.token.as_deref()?);
+                bearer = Some(
+                    token
+                        .and_then(|t| token_principal(t, &state.policy))
+                        .unwrap_or(Principal::Anonymous),
+                );
+                PrincipalDoc::Anonymous
+            }
+            "anonymous" if p.only(&[]) => PrincipalDoc::Anonymous,
+            "system" if p.only(&[]) => PrincipalDoc::System,
+            "session" if p.only(&["user", "superuser", "staff", "sso_ok"]) => {
+                PrincipalDoc::Session {
+                    user: p.user?,
+                    superuser: p.superuser.unwrap_or_default(),
+                    staff: p.staff.unwrap_or(false),
+                    sso_ok: p.sso_ok.unwrap_or(true),
+                }
+            }
+            "user_token" if p.only(&["user", "scopes", "organization"]) => {
+                PrincipalDoc::UserToken {
+                    user: p.user?,
+                    scopes: p.scopes.unwrap_or_default(),
+                    organization: p.organization,
+                }
+            }
+            "org_token" if p.only(&["scopes", "organization"]) => PrincipalDoc::OrgToken {
+                organization: p.organization?,
+                scopes: p.scopes.unwrap_or_default(),
+            },
+            "api_key" if p.only(&["scopes", "organization"]) => PrincipalDoc::ApiKey {
+                organization: p.organization?,
+                scopes: p.scopes.unwrap_or_default(),
+            },
+            "integration" if p.only(&["integration"]) => PrincipalDoc::Integration {
+                integration: p.integration?,
+            },
+            _ => return None,
+        };
+        let doc = RequestDoc {
+            principal: doc,
+            endpoint: self.endpoint,
+            method: self.method,
+            organization: self.organization,
+            project: self.project,
+            team: self.team,
+        };
+        let mut request = Request::from_doc(doc, &state.policy).ok()?;
+        if let Some(b) = bearer {
+            request.principal = b;
+        }
+        Some(Parsed {
+            request,
+            logged: None,
+        })
+    }
+}
+
+/// The body of a batch, fast path.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FastBatch {
+    requests: Vec<FastRequest>,
+}
+
+/// Parses one request on the fast path when the decision log is off (the log keeps the
+/// request as sent, which the slow path builds).
+fn fast_one(body: &Bytes, state: &AppState, index: &Index) -> Option<Parsed> {
+    if state.decision_log.is_some() {
+        return None;
+    }
+    serde_json::from_slice::<FastRequest>(body)
+        .ok()?
+        .convert(state, index)
+}
+
 /// `POST /v1/check`.
 async fn check(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let value = body_json(&body)?;
     let index = state.index.current();
-    let parsed = parse_one(&value, "", &state, &index)?;
+    let parsed = match fast_one(&body, &state, &index) {
+        Some(p) => p,
+        None => parse_one(&body_json(&body)?, "", &state, &index)?,
+    };
     Ok(Json(decide(&state, &index, &parsed)).into_response())
 }
 
@@ -204,6 +346,26 @@ struct Decisions {
 
 /// `POST /v1/check/batch`.
 async fn batch(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    if state.decision_log.is_none() {
+        let fast = if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            serde_json::from_slice::<Vec<FastRequest>>(&body).ok()
+        } else {
+            serde_json::from_slice::<FastBatch>(&body)
+                .ok()
+                .map(|b| b.requests)
+        };
+        if let Some(requests) = fast.filter(|r| r.len() <= MAX_BATCH) {
+            let index = state.index.current();
+            let parsed: Option<Vec<Parsed>> = requests
+                .into_iter()
+                .map(|r| r.convert(&state, &index))
+                .collect();
+            if let Some(parsed) = parsed {
+                let decisions = parsed.iter().map(|p| decide(&state, &index, p)).collect();
+                return Ok(Json(Decisions { decisions }).into_response());
+            }
+        }
+    }
     let value = body_json(&body)?;
     let items = match &value {
         Value::Array(a) => a,
@@ -235,9 +397,11 @@ async fn batch(State(state): State<AppState>, body: Bytes) -> Result<Response, A
 
 /// `POST /v1/explain`.
 async fn explain(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let value = body_json(&body)?;
     let index = state.index.current();
-    let parsed = parse_one(&value, "", &state, &index)?;
+    let parsed = match fast_one(&body, &state, &index) {
+        Some(p) => p,
+        None => parse_one(&body_json(&body)?, "", &state, &index)?,
+    };
     let (decision, trace) =
         Engine::new(&state.policy, &state.decision_manifest, &index.world).explain(&parsed.request);
     let mut doc = decision.to_doc(&state.policy);
