@@ -19,7 +19,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use scopegate_core::decision::Reason;
-use scopegate_core::{Engine, Method, Principal, ScopeSet, World};
+use scopegate_core::{Engine, Method, Policy, Principal, ScopeSet, World};
 use scopegate_store::{Actor, StoreError, Token, TokenKind, User};
 use tracing::instrument;
 
@@ -100,7 +100,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     }
 }
 
-/// Resolves the request's credential into a principal.
+/// Resolves the request's credential into a principal (a service token: 403).
 #[instrument(skip_all)]
 async fn principal(
     state: &AppState,
@@ -114,43 +114,83 @@ async fn principal(
         Err(StoreError::NotFound) => return Err(ApiError::Unauthenticated("Invalid token".into())),
         Err(e) => return Err(e.into()),
     };
-    // Scopes the current policy does not know are ignored: they grant nothing.
-    let scopes = token
-        .scopes
-        .iter()
-        .filter_map(|s| state.policy.scopes.id(s))
-        .fold(ScopeSet::EMPTY, |mut acc, id| {
-            acc.insert(id);
-            acc
-        });
     match token.kind {
         TokenKind::User => {
             let user_id = token
                 .user_id
                 .ok_or_else(|| ApiError::Internal("user token without a user".into()))?;
             let user = state.store.user(user_id).await?;
-            let p = Principal::UserToken {
-                user: u64::try_from(user.id).map_err(|_| ApiError::Internal("user id".into()))?,
-                scopes,
-                organization: token.organization_slug.clone(),
-            };
+            let p = token_principal(&token, &state.policy)
+                .ok_or_else(|| ApiError::Internal("user id".into()))?;
             Ok((p, Some(user), Some(token)))
         }
         TokenKind::Org => {
-            let organization = token
-                .organization_slug
-                .clone()
+            let p = token_principal(&token, &state.policy)
                 .ok_or_else(|| ApiError::Internal("org token without an organization".into()))?;
-            Ok((
-                Principal::OrgToken {
-                    organization,
-                    scopes,
-                },
-                None,
-                Some(token),
-            ))
+            Ok((p, None, Some(token)))
         }
+        TokenKind::Service => Err(ApiError::Forbidden(
+            "A service token may only call the decision API (/v1/)".into(),
+        )),
     }
+}
+
+/// The principal a stored user or org token stands for; `None` for a service token (it is
+/// no principal of any organization) and for a malformed row.
+pub fn token_principal(token: &Token, policy: &Policy) -> Option<Principal> {
+    // Scopes the current policy does not know are ignored: they grant nothing.
+    let scopes = token
+        .scopes
+        .iter()
+        .filter_map(|s| policy.scopes.id(s))
+        .fold(ScopeSet::EMPTY, |mut acc, id| {
+            acc.insert(id);
+            acc
+        });
+    match token.kind {
+        TokenKind::User => Some(Principal::UserToken {
+            user: u64::try_from(token.user_id?).ok()?,
+            scopes,
+            organization: token.organization_slug.clone(),
+        }),
+        TokenKind::Org => Some(Principal::OrgToken {
+            organization: token.organization_slug.clone()?,
+            scopes,
+        }),
+        TokenKind::Service => None,
+    }
+}
+
+/// The route layer of the decision API (`/v1/`): only a service token passes. No
+/// credential (or an unknown one) → 401; any other valid credential → 403.
+#[instrument(skip_all)]
+pub async fn service_only(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(secret) = bearer(req.headers())? else {
+        return Err(ApiError::Unauthenticated(
+            denial_detail(Reason::Unauthenticated).into(),
+        ));
+    };
+    let kind = match state.index.current().token(secret) {
+        Some(t) => t.kind,
+        // Not in the index yet (created by another process since the last resync).
+        None => match state.store.token_by_secret(secret).await {
+            Ok(t) => t.kind,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::Unauthenticated("Invalid token".into()))
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if kind != TokenKind::Service {
+        return Err(ApiError::Forbidden(
+            "Only a service token may call the decision API".into(),
+        ));
+    }
+    Ok(next.run(req).await)
 }
 
 /// The route layer that authorizes every API request with the engine.

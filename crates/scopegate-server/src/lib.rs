@@ -26,6 +26,7 @@ use tower_http::trace::TraceLayer;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod index;
 pub mod metrics;
 pub mod openapi;
 pub mod paging;
@@ -55,6 +56,16 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// The OpenAPI document, rendered.
     pub openapi: Arc<String>,
+    /// The in-memory index of the stored world the decision API reads.
+    pub index: Arc<index::LiveIndex>,
+    /// The application's manifest the decision API decides with (`serve --manifest`; the
+    /// service's own manifest by default).
+    pub decision_manifest: Arc<Manifest>,
+    /// The policy version written to the decision log: a hash of the policy and the
+    /// decision manifest.
+    pub policy_version: Arc<str>,
+    /// The decision log, when on (`serve --decision-log`).
+    pub decision_log: Option<Arc<routes::v1::DecisionLog>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -80,6 +91,9 @@ pub enum StateError {
     /// The OpenAPI document could not be rendered.
     #[error("cannot render the OpenAPI document: {0}")]
     OpenApi(String),
+    /// The decision index could not be built.
+    #[error("cannot build the decision index: {0}")]
+    Index(#[from] index::IndexError),
 }
 
 impl AppState {
@@ -98,25 +112,73 @@ impl AppState {
         let openapi = openapi::document(&manifest, &policy)
             .to_json()
             .map_err(|e| StateError::OpenApi(e.to_string()))?;
+        let index = index::LiveIndex::new(index::Index::empty(&policy)?);
+        let policy_version = policy_version(&policy, SERVICE_MANIFEST);
+        let manifest = Arc::new(manifest);
         Ok(AppState {
             openapi: Arc::new(openapi),
             store,
             policy: Arc::new(policy),
-            manifest: Arc::new(manifest),
+            decision_manifest: manifest.clone(),
+            manifest,
             endpoints: Arc::new(endpoints),
             metrics: Arc::default(),
+            index: Arc::new(index),
+            policy_version: policy_version.into(),
+            decision_log: None,
         })
     }
+
+    /// Decides `/v1/` requests with `manifest` (compiled against this state's policy;
+    /// `text` is its source, hashed into the policy version).
+    #[must_use]
+    pub fn with_decision_manifest(mut self, manifest: Manifest, text: &str) -> AppState {
+        self.policy_version = policy_version(&self.policy, text).into();
+        self.decision_manifest = Arc::new(manifest);
+        self
+    }
+
+    /// Writes every `/v1/` decision to `log`.
+    #[must_use]
+    pub fn with_decision_log(mut self, log: routes::v1::DecisionLog) -> AppState {
+        self.decision_log = Some(Arc::new(log));
+        self
+    }
+
+    /// Builds the decision index from the store (call once before serving).
+    pub async fn load_index(&self) -> Result<(), index::IndexError> {
+        self.index.refresh(&*self.store, &self.policy).await
+    }
+}
+
+/// A short hash of the policy and the decision manifest's text.
+fn policy_version(policy: &Policy, manifest_text: &str) -> String {
+    let text = format!("{policy:?}\n{manifest_text}");
+    let mut hash = scopegate_store::hash_secret(&text);
+    hash.truncate(16);
+    hash
 }
 
 /// The whole service.
 pub fn router(state: AppState) -> Router {
-    let api = routes::api().route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::authorize,
-    ));
+    let api = routes::api()
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            index::refresh,
+        ));
+    let v1 = routes::v1::router()
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::service_only,
+        ))
+        .layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
     Router::new()
         .merge(api)
+        .merge(v1)
         .merge(routes::health::router())
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

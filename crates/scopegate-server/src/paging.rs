@@ -72,11 +72,16 @@ impl Paging {
                 (limit, page)
             }
         };
-        Ok(Paging {
-            limit,
-            page,
-            path: uri.path().to_string(),
-        })
+        // Links keep the other query parameters (`/v1/who-can` filters by them).
+        let mut path = uri.path().to_string();
+        path.push('?');
+        for pair in uri.query().unwrap_or_default().split('&') {
+            if !pair.is_empty() && !pair.starts_with("cursor=") {
+                path.push_str(pair);
+                path.push('&');
+            }
+        }
+        Ok(Paging { limit, page, path })
     }
 
     /// A JSON array response of `items` (fetched with [`Paging::store_page`]) with its
@@ -87,7 +92,7 @@ impl Paging {
         let link = |page: u32, prev: u8, results: bool, rel: &str| {
             let cursor = format!("{}:{page}:{prev}", self.limit);
             format!(
-                "<{}?cursor={cursor}>; rel=\"{rel}\"; results=\"{results}\"; cursor=\"{cursor}\"",
+                "<{}cursor={cursor}>; rel=\"{rel}\"; results=\"{results}\"; cursor=\"{cursor}\"",
                 self.path
             )
         };

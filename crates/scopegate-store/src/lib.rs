@@ -28,7 +28,7 @@ mod sql;
 mod sqlite;
 pub mod token;
 
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, CHANGE_CHANNEL};
 pub use sqlite::SqliteStore;
 pub use token::{hash_secret, Secret, TokenKind};
 
@@ -587,6 +587,26 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// (the caller, so that authentication can find them). An unknown slug gives a world
     /// without organizations.
     async fn world(&self, org_slug: Option<&str>, also_user: Option<i64>) -> Result<WorldDoc>;
+
+    // The decision API's index.
+
+    /// The whole stored world: every organization (as [`Store::world`] exports each) and
+    /// every user.
+    async fn full_world(&self) -> Result<WorldDoc>;
+    /// Every stored token (hashes only), by id.
+    async fn all_tokens(&self) -> Result<Vec<Token>>;
+    /// A feed of changes committed by any process sharing this database (PostgreSQL:
+    /// `LISTEN scopegate_changes`, fed by triggers); `None` where the backend has no such
+    /// feed (SQLite: single-replica).
+    async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>>;
+}
+
+/// Notifications of committed changes ([`Store::change_feed`]).
+#[async_trait]
+pub trait ChangeFeed: Send {
+    /// Waits for the next notification. After an error (a lost connection), notifications
+    /// may have been missed: resynchronize.
+    async fn next(&mut self) -> Result<()>;
 }
 
 /// Opens the database at `url` (`sqlite:` or `postgres://`), creating a SQLite file if

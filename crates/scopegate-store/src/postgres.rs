@@ -3,11 +3,12 @@
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 
-use sqlx::postgres::PgPoolOptions;
+use async_trait::async_trait;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
 use crate::sql::impl_store;
-use crate::Result;
+use crate::{ChangeFeed, Result};
 
 /// A [`Store`](crate::Store) on PostgreSQL.
 pub struct PostgresStore {
@@ -35,6 +36,28 @@ impl PostgresStore {
             pool,
             fail_audit: AtomicBool::new(false),
         })
+    }
+}
+
+impl PostgresStore {
+    /// `LISTEN scopegate_changes` on a connection of its own.
+    async fn feed(&self) -> Result<Option<Box<dyn ChangeFeed>>> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(CHANGE_CHANNEL).await?;
+        Ok(Some(Box::new(PgFeed(listener))))
+    }
+}
+
+/// The channel the change triggers notify (migration `…_change_feed.sql`).
+pub const CHANGE_CHANNEL: &str = "scopegate_changes";
+
+struct PgFeed(PgListener);
+
+#[async_trait]
+impl ChangeFeed for PgFeed {
+    async fn next(&mut self) -> Result<()> {
+        self.0.recv().await?;
+        Ok(())
     }
 }
 

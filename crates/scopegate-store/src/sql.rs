@@ -1611,6 +1611,7 @@ macro_rules! impl_store {
                 let event = match new.kind {
                     $crate::TokenKind::User => "api-token.create",
                     $crate::TokenKind::Org => "org-auth-token.create",
+                    $crate::TokenKind::Service => "service-token.create",
                 };
                 self.audit(
                     &mut tx,
@@ -1702,10 +1703,10 @@ macro_rules! impl_store {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                let event = if row.kind == "org" {
-                    "org-auth-token.remove"
-                } else {
-                    "api-token.remove"
+                let event = match row.kind.as_str() {
+                    "org" => "org-auth-token.remove",
+                    "service" => "service-token.remove",
+                    _ => "api-token.remove",
                 };
                 self.audit(
                     &mut tx,
@@ -1798,6 +1799,48 @@ macro_rules! impl_store {
                     doc.users.push(user_doc(u)?);
                 }
                 Ok(doc)
+            }
+
+            async fn full_world(&self) -> $crate::Result<scopegate_core::WorldDoc> {
+                use $crate::sql::*;
+                let slugs: Vec<(String,)> =
+                    sqlx::query_as("SELECT slug FROM organizations ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let mut doc = scopegate_core::WorldDoc::default();
+                for (slug,) in &slugs {
+                    let part = self.world(Some(slug), None).await?;
+                    doc.organizations.extend(part.organizations);
+                    doc.members.extend(part.members);
+                    doc.teams.extend(part.teams);
+                    doc.projects.extend(part.projects);
+                    doc.granular_grants.extend(part.granular_grants);
+                }
+                let users = sqlx::query_as::<_, WorldUserRow>(
+                    "SELECT id, has_2fa FROM users ORDER BY id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                for u in &users {
+                    doc.users.push(user_doc(u)?);
+                }
+                Ok(doc)
+            }
+
+            async fn all_tokens(&self) -> $crate::Result<Vec<$crate::Token>> {
+                let rows = sqlx::query_as::<_, $crate::sql::TokenRow>(&format!(
+                    "{} ORDER BY t.id",
+                    $crate::sql::TOKEN_SELECT
+                ))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn change_feed(
+                &self,
+            ) -> $crate::Result<Option<Box<dyn $crate::ChangeFeed>>> {
+                self.feed().await
             }
         }
     };

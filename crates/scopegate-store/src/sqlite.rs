@@ -43,4 +43,12 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// SQLite is single-replica: no change feed.
+    #[allow(clippy::unused_async, reason = "the same signature as PostgreSQL's")]
+    async fn feed(&self) -> Result<Option<Box<dyn crate::ChangeFeed>>> {
+        Ok(None)
+    }
+}
+
 impl_store!(SqliteStore, Sqlite);

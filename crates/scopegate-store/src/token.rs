@@ -20,14 +20,18 @@ use subtle::ConstantTimeEq;
 pub const USER_TOKEN_PREFIX: &str = "sgu_";
 /// The prefix of org auth tokens (Sentry's `sntrys_`).
 pub const ORG_TOKEN_PREFIX: &str = "sntrys_";
+/// The prefix of service tokens (callers of the decision API, `/v1/`).
+pub const SERVICE_TOKEN_PREFIX: &str = "sgs_";
 
-/// The two kinds of stored token.
+/// The kinds of stored token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     /// A personal token of a user.
     User,
     /// An organization auth token.
     Org,
+    /// A service token: may call the decision API (`/v1/`) and nothing else.
+    Service,
 }
 
 impl TokenKind {
@@ -36,6 +40,7 @@ impl TokenKind {
         match self {
             TokenKind::User => "user",
             TokenKind::Org => "org",
+            TokenKind::Service => "service",
         }
     }
 
@@ -44,6 +49,7 @@ impl TokenKind {
         match s {
             "user" => Some(TokenKind::User),
             "org" => Some(TokenKind::Org),
+            "service" => Some(TokenKind::Service),
             _ => None,
         }
     }
@@ -53,6 +59,7 @@ impl TokenKind {
         match self {
             TokenKind::User => USER_TOKEN_PREFIX,
             TokenKind::Org => ORG_TOKEN_PREFIX,
+            TokenKind::Service => SERVICE_TOKEN_PREFIX,
         }
     }
 }

@@ -72,6 +72,9 @@ pub enum Command {
     /// Manage organizations (features).
     #[command(subcommand)]
     Org(commands::org::OrgCommand),
+    /// Manage service tokens (callers of the decision API).
+    #[command(subcommand)]
+    Token(commands::token::TokenCommand),
 }
 
 /// Runs a parsed command line.
@@ -89,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Openapi(args) => commands::openapi::run(&args),
         Command::User(cmd) => commands::user::run(&cmd),
         Command::Org(cmd) => commands::org::run(&cmd),
+        Command::Token(cmd) => commands::token::run(&cmd),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod organizations;
 pub mod projects;
 pub mod teams;
 pub mod tokens;
+pub mod v1;
 
 /// Every route under `/api/` (each one declared in the service manifest).
 pub fn api() -> Router<AppState> {

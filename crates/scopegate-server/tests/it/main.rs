@@ -16,6 +16,7 @@ mod members;
 mod organizations;
 mod teams_projects;
 mod tokens;
+mod v1;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,10 +35,13 @@ use tower::ServiceExt;
 pub struct App {
     /// The service.
     pub router: Router,
+    /// Its state.
+    pub state: AppState,
     /// Its store.
     pub store: Arc<dyn Store>,
     /// Personal tokens by role: `owner`, `manager`, `alice` (member, backend team admin),
-    /// `bob` (member, frontend contributor), and `ci` (the demo org auth token).
+    /// `bob` (member, frontend contributor), `ci` (the demo org auth token) and `service` (a
+    /// service token, for `/v1/`).
     pub tokens: HashMap<&'static str, String>,
     /// The PostgreSQL database to drop after a passing test.
     pub postgres_url: Option<String>,
@@ -95,8 +99,24 @@ async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
         tokens.insert(name, account.token.expose().to_string());
     }
     tokens.insert("ci", seeded.org_token.expose().to_string());
+    let (_, service) = store
+        .create_token(
+            &scopegate_store::NewToken {
+                kind: scopegate_store::TokenKind::Service,
+                user_id: None,
+                organization_id: None,
+                name: "tests".into(),
+                scopes: Vec::new(),
+            },
+            &scopegate_store::Actor::system(),
+        )
+        .await
+        .unwrap();
+    tokens.insert("service", service.expose().to_string());
     let state = AppState::new(store.clone(), policy).unwrap();
+    state.load_index().await.unwrap();
     App {
+        state: state.clone(),
         router: router(state),
         store,
         tokens,

@@ -11,4 +11,5 @@ pub mod org;
 pub mod policy;
 pub mod rule;
 pub mod serve;
+pub mod token;
 pub mod user;

@@ -21,6 +21,14 @@ pub struct Args {
     /// The policy (TOML); the built-in Sentry policy by default.
     #[arg(long, env = "SCOPEGATE_POLICY")]
     pub policy: Option<PathBuf>,
+    /// The application's endpoint manifest the decision API (`/v1/`) decides with; the
+    /// service's own manifest by default.
+    #[arg(long, env = "SCOPEGATE_MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// Append one JSON line per `/v1/` decision to this file (bearer secrets are replaced
+    /// by the token's id and prefix).
+    #[arg(long, env = "SCOPEGATE_DECISION_LOG")]
+    pub decision_log: Option<PathBuf>,
     /// On an empty database, create a demo organization and print its tokens.
     #[arg(long)]
     pub demo: bool,
@@ -32,6 +40,8 @@ impl fmt::Debug for Args {
             .field("database_url", &redact_url(&self.database_url))
             .field("listen", &self.listen)
             .field("policy", &self.policy)
+            .field("manifest", &self.manifest)
+            .field("decision_log", &self.decision_log)
             .field("demo", &self.demo)
             .finish()
     }
@@ -40,6 +50,21 @@ impl fmt::Debug for Args {
 /// Runs `scopegate serve` until SIGINT or SIGTERM.
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let policy = crate::load_policy(args.policy.as_ref())?;
+    let manifest = match &args.manifest {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            Some((crate::load_manifest(path, &policy)?, text))
+        }
+        None => None,
+    };
+    let log = match &args.decision_log {
+        Some(path) => Some(
+            scopegate_server::routes::v1::DecisionLog::open(path)
+                .with_context(|| format!("cannot open `{}`", path.display()))?,
+        ),
+        None => None,
+    };
     init_tracing();
     super::migrate::runtime()?.block_on(async {
         let store = scopegate_store::connect(&args.database_url)
@@ -52,7 +77,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         if args.demo {
             demo(&*store, &policy, &format!("http://{addr}")).await?;
         }
-        let state = AppState::new(store, policy)?;
+        let mut state = AppState::new(store, policy)?;
+        if let Some((manifest, text)) = manifest {
+            state = state.with_decision_manifest(manifest, &text);
+        }
+        if let Some(log) = log {
+            state = state.with_decision_log(log);
+        }
+        state
+            .load_index()
+            .await
+            .context("cannot build the decision index")?;
+        let _sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
         println!("listening on http://{addr}");
         scopegate_server::serve(listener, state, scopegate_server::shutdown_signal())
             .await

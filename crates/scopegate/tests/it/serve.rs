@@ -200,3 +200,93 @@ fn migrate_and_bad_urls() {
     assert!(stderr.contains("sqlite:"), "{stderr}");
     assert!(!stderr.contains("secret"), "{stderr}");
 }
+
+/// `token create --service`, then `serve --manifest --decision-log`: the service token calls
+/// `/v1/check` with the application's manifest, and the decision is logged.
+#[test]
+fn service_token_manifest_and_decision_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("v1.db").display());
+    let out = Command::new(BIN)
+        .args([
+            "token",
+            "create",
+            "--service",
+            "--name",
+            "app",
+            "--database-url",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let service = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("sgs_"))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_string();
+    let missing = Command::new(BIN)
+        .args(["token", "create", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "--service is required");
+
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/manifest.toml");
+    let log = dir.path().join("decisions.jsonl");
+    let bad = Command::new(BIN)
+        .args([
+            "serve",
+            "--database-url",
+            &url,
+            "--manifest",
+            "/nonexistent.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+            "--manifest",
+        ])
+        .arg(manifest)
+        .arg("--decision-log")
+        .arg(&log)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(a) = line.strip_prefix("listening on http://") {
+            break a.to_string();
+        }
+    };
+    // An endpoint of the example manifest, not of the service's own.
+    let body = r#"{"principal": {"kind": "anonymous"}, "endpoint": "ProjectReplayDetailsEndpoint",
+        "method": "GET", "organization": "acme", "project": "web"}"#;
+    let (status, answer) = http(&addr, "POST", "/v1/check", Some(&service), Some(body));
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer.contains("\"reason\":\"unauthenticated\""),
+        "{answer}"
+    );
+    let (status, answer) = http(&addr, "POST", "/v1/check", None, Some(body));
+    assert_eq!(status, 401, "{answer}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(logged.lines().count(), 1, "{logged}");
+    assert!(logged.contains("\"policy_version\""), "{logged}");
+    assert!(!logged.contains(&service));
+}
