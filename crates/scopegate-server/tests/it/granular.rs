@@ -817,3 +817,120 @@ proptest::proptest! {
         });
     }
 }
+
+/// The §5.9 matrix through HTTP: the state is set through the management API, each decision
+/// is asked of `POST /v1/check` on a service deciding with an application manifest that has a
+/// replay endpoint (`serve --manifest`). Integrations are not stored by the service yet, so
+/// their two cases are covered by the in-process test above only.
+#[tokio::test]
+async fn the_enforcement_matrix_holds_over_http() {
+    let mut app = app().await;
+    let policy = Policy::sentry();
+    let manifest = Manifest::load(&Source::new("replay.toml", REPLAY_MANIFEST), &policy).unwrap();
+    app.state = app
+        .state
+        .clone()
+        .with_decision_manifest(manifest, REPLAY_MANIFEST);
+    app.router = scopegate_server::router(app.state.clone());
+    let app = &app;
+    let (_, owner) = member(app, "owner").await;
+    let (_, manager) = member(app, "manager").await;
+    let (_, alice) = member(app, "alice").await;
+    let (bob_m, bob) = member(app, "bob").await;
+    let d = |principal: Value| async move {
+        let body = json!({"principal": principal, "endpoint": "OrganizationReplayIndexEndpoint",
+                          "method": "GET", "organization": "demo"});
+        let r = app
+            .call("POST", "/v1/check", "service", Some(&body.to_string()))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{body} → {:?}", r.body);
+        r.body["status"].as_u64().unwrap()
+    };
+    let session = |user: i64| json!({"kind": "session", "user": user});
+    let su = |mode: &str, staff: bool| json!({"kind": "session", "user": bob, "superuser": mode, "staff": staff});
+    let org_token =
+        |scopes: &[&str]| json!({"kind": "org_token", "organization": "demo", "scopes": scopes});
+    let user_token = |user: i64| json!({"kind": "user_token", "user": user, "scopes": ["event:read", "org:read"]});
+    // A direct store write bypasses the API: reload this replica's index, as its change feed would.
+    let set_feature = |on: bool| async move {
+        let org = org_id(app).await;
+        let (enable, disable) = if on {
+            (vec![FEATURE.to_string()], vec![])
+        } else {
+            (vec![], vec![FEATURE.to_string()])
+        };
+        app.store
+            .set_features(org, &enable, &disable, &Actor::system())
+            .await
+            .unwrap();
+        app.state.load_index().await.unwrap();
+    };
+
+    assert_eq!(d(session(alice)).await, 200, "feature off");
+    set_feature(true).await;
+    assert_eq!(d(session(alice)).await, 200, "toggle off");
+    put(
+        app,
+        json!({"hasGranularReplayPermissions": true, "replayAccessMembers": []}),
+    )
+    .await;
+    for u in [owner, manager, alice, bob] {
+        assert_eq!(d(session(u)).await, 403, "empty list, user {u}");
+    }
+    assert_eq!(
+        d(org_token(&["event:read"])).await,
+        200,
+        "org token with event:read, empty list"
+    );
+    put(app, json!({"replayAccessMembers": [alice]})).await;
+    assert_eq!(d(session(alice)).await, 200, "listed member");
+    assert_eq!(d(session(bob)).await, 403, "unlisted member");
+    assert_eq!(d(session(owner)).await, 403, "unlisted owner");
+    assert_eq!(d(session(manager)).await, 403, "unlisted manager");
+    assert_eq!(d(user_token(alice)).await, 200, "listed user's token");
+    assert_eq!(d(user_token(bob)).await, 403, "unlisted user's token");
+    assert_eq!(d(su("write", false)).await, 200, "active superuser");
+    assert_eq!(
+        d(su("read", false)).await,
+        200,
+        "active read-only superuser on GET"
+    );
+    assert_eq!(d(su("none", false)).await, 403, "inactive superuser");
+    assert_eq!(d(su("none", true)).await, 403, "staff");
+    assert_eq!(
+        d(org_token(&["event:read", "org:read"])).await,
+        200,
+        "org token event:read"
+    );
+    assert_eq!(
+        d(org_token(&["org:read", "org:ci"])).await,
+        403,
+        "org token without"
+    );
+    // Team grants through the generic route: bob is in frontend.
+    let r = app
+        .call("PUT", GENERIC, "owner", Some(r#"{"teams": ["frontend"]}"#))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(d(session(bob)).await, 200, "member of a listed team");
+    assert_eq!(d(session(manager)).await, 403, "not in a listed team");
+    let r = app
+        .call(
+            "PUT",
+            GENERIC,
+            "owner",
+            Some(&json!({"members": [bob_m.to_string()], "teams": []}).to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(d(session(bob)).await, 200, "granted by member id");
+    assert_eq!(d(session(alice)).await, 403, "replaced away");
+    put(app, json!({"replayAccessMembers": null})).await;
+    assert_eq!(d(session(bob)).await, 403, "last grant removed");
+    put(app, json!({"hasGranularReplayPermissions": false})).await;
+    assert_eq!(d(session(bob)).await, 200, "toggle off again");
+    put(app, json!({"hasGranularReplayPermissions": true})).await;
+    assert_eq!(d(session(bob)).await, 403, "toggle on again, empty list");
+    set_feature(false).await;
+    assert_eq!(d(session(bob)).await, 200, "feature off again");
+}
