@@ -13,8 +13,10 @@
 //!   prints it (the store's `Token` redacts its hash too).
 
 use std::str::FromStr;
+use std::sync::Arc;
 
-use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -24,6 +26,7 @@ use scopegate_store::{Actor, StoreError, Token, TokenKind, User};
 use tracing::instrument;
 
 use crate::error::ApiError;
+use crate::index::Index;
 use crate::AppState;
 
 /// The caller of an authorized request, for handlers (`Extension<Caller>`).
@@ -161,21 +164,41 @@ pub fn token_principal(token: &Token, policy: &Policy) -> Option<Principal> {
     }
 }
 
-/// The route layer of the decision API (`/v1/`): only a service token passes. No
-/// credential (or an unknown one) → 401; any other valid credential → 403.
+/// The caller of a decision API (`/v1/`) route: a service token, and the index snapshot the
+/// route decides over (read once per request).
+///
+/// Extracted before the body, so an unauthorized call is answered before its body is read.
+/// No credential (or an unknown one) → 401; any other valid credential → 403.
+///
+/// INVARIANT: every `/v1/` handler takes a `ServiceCaller`; it is the only way a handler
+/// gets the index it decides over.
+#[derive(Debug)]
+pub struct ServiceCaller {
+    /// The index snapshot the request is decided over.
+    pub index: Arc<Index>,
+}
+
+impl FromRequestParts<AppState> for ServiceCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<ServiceCaller, ApiError> {
+        service_caller(state, &parts.headers).await
+    }
+}
+
 #[instrument(skip_all)]
-pub async fn service_only(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let Some(secret) = bearer(req.headers())? else {
+async fn service_caller(state: &AppState, headers: &HeaderMap) -> Result<ServiceCaller, ApiError> {
+    let Some(secret) = bearer(headers)? else {
         return Err(ApiError::Unauthenticated(
             denial_detail(Reason::Unauthenticated).into(),
         ));
     };
-    let kind = match state.index.current().token(secret) {
-        Some(t) => t.kind,
+    let index = state.index.current();
+    let kind = match index.token(secret) {
+        Some(t) => t.token.kind,
         // Not in the index yet (created by another process since the last resync).
         None => match state.store.token_by_secret(secret).await {
             Ok(t) => t.kind,
@@ -190,7 +213,7 @@ pub async fn service_only(
             "Only a service token may call the decision API".into(),
         ));
     }
-    Ok(next.run(req).await)
+    Ok(ServiceCaller { index })
 }
 
 /// The route layer that authorizes every API request with the engine.

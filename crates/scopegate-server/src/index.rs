@@ -15,8 +15,19 @@
 //!   other processes, e.g. `scopegate token create`, are rare).
 //! - **Rebuilds are serialized.** A rebuild reads the store after taking the rebuild lock,
 //!   so an index swapped later never reflects less than one swapped earlier.
+//! - **A secret is verified once per index per worker thread.** [`Index::token`] hashes a
+//!   presented secret (SHA-256) and looks the hash up; a secret that matched is remembered
+//!   in a small per-thread cache ([`SecretCache`]) tied to the index it matched in, so that
+//!   the next request presenting it skips the hash. A cached secret is compared with the
+//!   presented one in constant time; the cache holds only secrets that matched a stored
+//!   token, is bounded, and is dropped as soon as a newer index is read on that thread:
+//!   a revoked token stops working at the first request after the rebuild that drops it.
 
+use std::cell::RefCell;
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -24,8 +35,9 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use scopegate_core::{Policy, World, WorldDoc};
+use scopegate_core::{Policy, Principal, World, WorldDoc};
 use scopegate_store::{Store, StoreError, Token};
+use subtle::ConstantTimeEq;
 
 use crate::AppState;
 
@@ -37,11 +49,28 @@ pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 pub struct Index {
     /// The world, indexed for the engine.
     pub world: World,
-    /// The stored tokens by the SHA-256 of their secret.
-    pub tokens: HashMap<String, Token>,
+    /// The stored tokens, each with the principal it stands for.
+    tokens: Vec<IndexedToken>,
+    /// Positions in `tokens` by the SHA-256 of the secret.
+    by_hash: HashMap<String, u32>,
     /// Increases with every rebuild on this replica.
     pub generation: u64,
+    /// Unique among every index of this process (the key of the per-thread secret cache).
+    id: u64,
 }
+
+/// A stored token and what it stands for, resolved once when the index is built.
+#[derive(Debug)]
+pub struct IndexedToken {
+    /// The stored token.
+    pub token: Token,
+    /// The principal of a user or org token ([`crate::auth::token_principal`]); `None` for
+    /// a service token.
+    pub principal: Option<Principal>,
+}
+
+/// The source of [`Index`] ids.
+static NEXT_INDEX_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Index {
     /// An index of nothing.
@@ -58,20 +87,109 @@ impl Index {
     ) -> Result<Index, IndexError> {
         let world = World::build(doc, policy)
             .map_err(|e| IndexError::World(format!("{} problem(s)", e.0.len())))?;
-        let tokens = tokens.into_iter().map(|t| (t.hash.clone(), t)).collect();
+        let tokens: Vec<IndexedToken> = tokens
+            .into_iter()
+            .map(|token| IndexedToken {
+                principal: crate::auth::token_principal(&token, policy),
+                token,
+            })
+            .collect();
+        let by_hash = tokens
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((t.token.hash.clone(), u32::try_from(i).ok()?)))
+            .collect();
         Ok(Index {
             world,
             tokens,
+            by_hash,
             generation,
+            id: NEXT_INDEX_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
     /// The stored token whose secret is `secret`.
-    pub fn token(&self, secret: &str) -> Option<&Token> {
+    pub fn token(&self, secret: &str) -> Option<&IndexedToken> {
+        let slot = SECRETS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(slot) = cache.get(self.id, secret.as_bytes()) {
+                return Some(slot);
+            }
+            let slot = self.slot_by_hash(secret)?;
+            cache.insert(self.id, secret.as_bytes(), slot);
+            Some(slot)
+        })?;
+        self.tokens.get(usize::try_from(slot).ok()?)
+    }
+
+    /// The position of the token whose secret is `secret`, by its SHA-256 (uncached).
+    fn slot_by_hash(&self, secret: &str) -> Option<u32> {
         let hash = scopegate_store::hash_secret(secret);
-        self.tokens
-            .get(&hash)
-            .filter(|t| scopegate_store::token::hashes_match(&t.hash, &hash))
+        let slot = *self.by_hash.get(&hash)?;
+        let stored = self.tokens.get(usize::try_from(slot).ok()?)?;
+        scopegate_store::token::hashes_match(&stored.token.hash, &hash).then_some(slot)
+    }
+
+    /// The number of stored tokens.
+    pub fn token_count(&self) -> usize {
+        self.tokens.len()
+    }
+}
+
+/// The most secrets one thread remembers; past it the cache starts over.
+const SECRET_CACHE_CAPACITY: usize = 256;
+
+thread_local! {
+    static SECRETS: RefCell<SecretCache> = RefCell::new(SecretCache::default());
+}
+
+/// Secrets that matched a stored token of one index, on one thread: the presented bytes
+/// (compared in constant time) and the token's position. Keyed by a randomly keyed hash of
+/// the secret, so that lookup time says nothing usable about the cached secrets.
+#[derive(Default)]
+pub struct SecretCache {
+    /// The [`Index`] id the entries belong to.
+    index: u64,
+    hasher: RandomState,
+    entries: HashMap<u64, (Box<[u8]>, u32)>,
+}
+
+impl std::fmt::Debug for SecretCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // INVARIANT: the cached secrets are never printed.
+        f.debug_struct("SecretCache")
+            .field("index", &self.index)
+            .field("entries", &self.entries.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SecretCache {
+    /// The token position remembered for `secret` in index `index`.
+    fn get(&mut self, index: u64, secret: &[u8]) -> Option<u32> {
+        if self.index != index {
+            // A newer (or another) index: nothing remembered holds any more.
+            self.index = index;
+            self.entries.clear();
+            return None;
+        }
+        let (cached, slot) = self.entries.get(&self.hasher.hash_one(secret))?;
+        // INVARIANT: secrets are compared in constant time (their length is public: every
+        // secret of a kind has the same length).
+        (cached.len() == secret.len() && bool::from(cached.ct_eq(secret))).then_some(*slot)
+    }
+
+    /// Remembers that `secret` matched the token at `slot` of index `index`.
+    fn insert(&mut self, index: u64, secret: &[u8], slot: u32) {
+        if self.index != index {
+            self.index = index;
+            self.entries.clear();
+        }
+        if self.entries.len() >= SECRET_CACHE_CAPACITY {
+            self.entries.clear();
+        }
+        self.entries
+            .insert(self.hasher.hash_one(secret), (secret.into(), slot));
     }
 }
 

@@ -41,9 +41,25 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// How long a request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The one shared state of the service.
+/// The one shared state of the service: one `Arc`, so that the per-request clones that
+/// axum makes of it (each middleware, each `State` extractor) are one atomic increment.
+/// Its fields are [`Shared`]'s, read through `Deref`.
 #[derive(Clone)]
 pub struct AppState {
+    shared: Arc<Shared>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Clone)]
+pub struct Shared {
     /// The store.
     pub store: Arc<dyn Store>,
     /// The policy.
@@ -71,6 +87,15 @@ pub struct AppState {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("policy", &self.policy.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
             .field("store", &self.store)
             .field("policy", &self.policy.name)
             .finish_non_exhaustive()
@@ -115,7 +140,7 @@ impl AppState {
         let index = index::LiveIndex::new(index::Index::empty(&policy)?);
         let policy_version = policy_version(&policy, SERVICE_MANIFEST);
         let manifest = Arc::new(manifest);
-        Ok(AppState {
+        let shared = Shared {
             openapi: Arc::new(openapi),
             store,
             policy: Arc::new(policy),
@@ -126,6 +151,9 @@ impl AppState {
             index: Arc::new(index),
             policy_version: policy_version.into(),
             decision_log: None,
+        };
+        Ok(AppState {
+            shared: Arc::new(shared),
         })
     }
 
@@ -133,15 +161,16 @@ impl AppState {
     /// `text` is its source, hashed into the policy version).
     #[must_use]
     pub fn with_decision_manifest(mut self, manifest: Manifest, text: &str) -> AppState {
-        self.policy_version = policy_version(&self.policy, text).into();
-        self.decision_manifest = Arc::new(manifest);
+        let shared = Arc::make_mut(&mut self.shared);
+        shared.policy_version = policy_version(&shared.policy, text).into();
+        shared.decision_manifest = Arc::new(manifest);
         self
     }
 
     /// Writes every `/v1/` decision to `log`.
     #[must_use]
     pub fn with_decision_log(mut self, log: routes::v1::DecisionLog) -> AppState {
-        self.decision_log = Some(Arc::new(log));
+        Arc::make_mut(&mut self.shared).decision_log = Some(Arc::new(log));
         self
     }
 
@@ -170,12 +199,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             index::refresh,
         ));
-    let v1 = routes::v1::router()
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::service_only,
-        ))
-        .layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
+    // Only a service token may call `/v1/`: every handler there takes `auth::ServiceCaller`.
+    let v1 = routes::v1::router().layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
     Router::new()
         .merge(api)
         .merge(v1)

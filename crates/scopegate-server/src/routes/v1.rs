@@ -13,21 +13,25 @@
 //! the decision manifest the service was started with. Bad input → 400 naming the field;
 //! an unknown endpoint, organization, project or team is a `not_found` decision.
 //!
-//! Only a service token may call these routes ([`crate::auth::service_only`]).
+//! Only a service token may call these routes ([`crate::auth::ServiceCaller`]).
+
+use std::fmt;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::Uri;
+use axum::http::{header, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use scopegate_core::decision::DecisionDoc;
+use scopegate_core::decision::{DecisionDoc, Grant};
 use scopegate_core::wire::{PrincipalDoc, RequestDoc, SuperuserDoc};
-use scopegate_core::{Decision, Engine, Principal, Request, Superuser};
-use serde::{Deserialize, Serialize};
+use scopegate_core::{Decision, Engine, Method, Policy, Principal, Request, ScopeSet, Superuser};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::auth::token_principal;
+use crate::auth::ServiceCaller;
 use crate::error::ApiError;
 use crate::index::Index;
 use crate::paging::Paging;
@@ -39,7 +43,8 @@ pub const MAX_BATCH: usize = 1000;
 /// The largest body of a `/v1/` request, in bytes (a full batch).
 pub const V1_BODY_LIMIT: usize = 1024 * 1024;
 
-/// The decision API's routes.
+/// The decision API's routes. Every handler takes a [`ServiceCaller`]: only a service
+/// token gets through.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/check", post(check))
@@ -133,15 +138,11 @@ fn parse_one(
             .and_then(Value::as_str)
             .ok_or_else(|| bad(field("principal.token"), "missing or not a string"))?;
         let token = index.token(secret);
-        bearer = Some(
-            token
-                .and_then(|t| token_principal(t, &state.policy))
-                .unwrap_or(Principal::Anonymous),
-        );
+        bearer = Some(bearer_principal(token));
         if state.decision_log.is_some() {
             logged_principal = Some(match token {
                 Some(t) => serde_json::json!({
-                    "kind": "bearer", "token_id": t.id.to_string(), "token_prefix": t.prefix,
+                    "kind": "bearer", "token_id": t.token.id.to_string(), "token_prefix": t.token.prefix,
                 }),
                 None => serde_json::json!({"kind": "bearer", "token_id": null}),
             });
@@ -173,30 +174,45 @@ fn parse_one(
     Ok(Parsed { request, logged })
 }
 
-/// Decides one parsed request, logging it when the decision log is on.
-fn decide(state: &AppState, index: &Index, parsed: &Parsed) -> DecisionDoc {
-    let decision =
-        Engine::new(&state.policy, &state.decision_manifest, &index.world).decide(&parsed.request);
-    let doc = decision.to_doc(&state.policy);
-    log(state, parsed, &decision, &doc);
-    doc
+/// The principal a `bearer` secret stands for: its token's, or anonymous for an unknown
+/// secret or a service token.
+fn bearer_principal(token: Option<&crate::index::IndexedToken>) -> Principal {
+    token
+        .and_then(|t| t.principal.clone())
+        .unwrap_or(Principal::Anonymous)
 }
 
-fn log(state: &AppState, parsed: &Parsed, decision: &Decision, doc: &DecisionDoc) {
+/// Decides one request over `index` with the decision manifest.
+fn decide(state: &AppState, index: &Index, request: &Request) -> Decision {
+    Engine::new(&state.policy, &state.decision_manifest, &index.world).decide(request)
+}
+
+/// Writes `decision` of `parsed` to the decision log, when it is on.
+fn log(state: &AppState, parsed: &Parsed, decision: &Decision, doc: Option<&DecisionDoc>) {
     if let (Some(log), Some(request)) = (&state.decision_log, &parsed.logged) {
-        log.write(request, decision, doc, &state.policy_version);
+        match doc {
+            Some(doc) => log.write(request, decision, doc, &state.policy_version),
+            None => log.write(
+                request,
+                decision,
+                &decision.to_doc(&state.policy),
+                &state.policy_version,
+            ),
+        }
     }
 }
 
-/// The fast path: a request parsed straight into typed fields, with no `Value` in between.
-/// Anything unusual (an unknown field, a missing or misplaced one, an unknown scope) falls
-/// back to [`parse_one`], which words the error; so both paths accept the same requests.
+/// The fast path: a request parsed straight into typed, borrowed fields, with no `Value` in
+/// between. Anything unusual (an unknown field, a missing or misplaced one, an unknown
+/// scope, an escaped `kind`, `method` or secret) falls back to [`parse_one`], which words
+/// the error; so both paths accept the same requests.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FastRequest {
-    principal: FastPrincipal,
+struct FastRequest<'a> {
+    #[serde(borrow)]
+    principal: FastPrincipal<'a>,
     endpoint: String,
-    method: String,
+    method: &'a str,
     #[serde(default)]
     organization: Option<String>,
     #[serde(default)]
@@ -208,10 +224,10 @@ struct FastRequest {
 /// Every principal field of §4.1 (and `token` of a bearer), flat.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FastPrincipal {
-    kind: String,
-    #[serde(default)]
-    token: Option<String>,
+struct FastPrincipal<'a> {
+    kind: &'a str,
+    #[serde(default, borrow)]
+    token: Option<&'a str>,
     #[serde(default)]
     user: Option<u64>,
     #[serde(default)]
@@ -220,15 +236,15 @@ struct FastPrincipal {
     staff: Option<bool>,
     #[serde(default)]
     sso_ok: Option<bool>,
-    #[serde(default)]
-    scopes: Option<Vec<String>>,
+    #[serde(default, borrow)]
+    scopes: Option<Vec<&'a str>>,
     #[serde(default)]
     organization: Option<String>,
     #[serde(default)]
     integration: Option<u64>,
 }
 
-impl FastPrincipal {
+impl FastPrincipal<'_> {
     /// Whether only the fields in `allowed` (besides `kind`) are present.
     fn only(&self, allowed: &[&str]) -> bool {
         [
@@ -244,126 +260,269 @@ impl FastPrincipal {
         .iter()
         .all(|(name, present)| !present || allowed.contains(name))
     }
-}
 
-impl FastRequest {
-    /// The request, or `None` to take the slow path.
-    fn convert(self, state: &AppState, index: &Index) -> Option<Parsed> {
-        let p = self.principal;
-        let mut bearer = None;
-        let doc = match p.kind.as_str() {
-            "bearer" if p.only(&["token"]) => {
-                let token = index.token(p.token.as_deref()?);
-                bearer = Some(
-                    token
-                        .and_then(|t| token_principal(t, &state.policy))
-                        .unwrap_or(Principal::Anonymous),
-                );
-                PrincipalDoc::Anonymous
-            }
-            "anonymous" if p.only(&[]) => PrincipalDoc::Anonymous,
-            "system" if p.only(&[]) => PrincipalDoc::System,
-            "session" if p.only(&["user", "superuser", "staff", "sso_ok"]) => {
-                PrincipalDoc::Session {
-                    user: p.user?,
-                    superuser: p.superuser.unwrap_or_default(),
-                    staff: p.staff.unwrap_or(false),
-                    sso_ok: p.sso_ok.unwrap_or(true),
+    /// The scopes, or `None` for an unknown one.
+    fn scopes(&self, policy: &Policy) -> Option<ScopeSet> {
+        let names = self.scopes.as_deref().unwrap_or_default();
+        policy.scopes.parse_set(names.iter().copied()).ok()
+    }
+
+    /// The principal (as `Request::from_doc` converts it), or `None` to take the slow path.
+    fn convert(self, policy: &Policy, index: &Index) -> Option<Principal> {
+        Some(match self.kind {
+            "bearer" if self.only(&["token"]) => bearer_principal(index.token(self.token?)),
+            "anonymous" if self.only(&[]) => Principal::Anonymous,
+            "system" if self.only(&[]) => Principal::System,
+            "session" if self.only(&["user", "superuser", "staff", "sso_ok"]) => {
+                Principal::Session {
+                    user: self.user?,
+                    superuser: match self.superuser.unwrap_or_default() {
+                        SuperuserDoc::None => Superuser::None,
+                        SuperuserDoc::Read => Superuser::Read,
+                        SuperuserDoc::Write => Superuser::Write,
+                    },
+                    staff: self.staff.unwrap_or(false),
+                    sso_ok: self.sso_ok.unwrap_or(true),
                 }
             }
-            "user_token" if p.only(&["user", "scopes", "organization"]) => {
-                PrincipalDoc::UserToken {
-                    user: p.user?,
-                    scopes: p.scopes.unwrap_or_default(),
-                    organization: p.organization,
+            "user_token" if self.only(&["user", "scopes", "organization"]) => {
+                Principal::UserToken {
+                    user: self.user?,
+                    scopes: self.scopes(policy)?,
+                    organization: self.organization,
                 }
             }
-            "org_token" if p.only(&["scopes", "organization"]) => PrincipalDoc::OrgToken {
-                organization: p.organization?,
-                scopes: p.scopes.unwrap_or_default(),
+            "org_token" if self.only(&["scopes", "organization"]) => Principal::OrgToken {
+                scopes: self.scopes(policy)?,
+                organization: self.organization?,
             },
-            "api_key" if p.only(&["scopes", "organization"]) => PrincipalDoc::ApiKey {
-                organization: p.organization?,
-                scopes: p.scopes.unwrap_or_default(),
+            "api_key" if self.only(&["scopes", "organization"]) => Principal::ApiKey {
+                scopes: self.scopes(policy)?,
+                organization: self.organization?,
             },
-            "integration" if p.only(&["integration"]) => PrincipalDoc::Integration {
-                integration: p.integration?,
+            "integration" if self.only(&["integration"]) => Principal::Integration {
+                integration: self.integration?,
             },
             _ => return None,
-        };
-        let doc = RequestDoc {
-            principal: doc,
-            endpoint: self.endpoint,
-            method: self.method,
-            organization: self.organization,
-            project: self.project,
-            team: self.team,
-        };
-        let mut request = Request::from_doc(doc, &state.policy).ok()?;
-        if let Some(b) = bearer {
-            request.principal = b;
-        }
-        Some(Parsed {
-            request,
-            logged: None,
         })
     }
 }
 
-/// The body of a batch, fast path.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FastBatch {
-    requests: Vec<FastRequest>,
+impl FastRequest<'_> {
+    /// The request, or `None` to take the slow path.
+    fn convert(self, state: &AppState, index: &Index) -> Option<Request> {
+        let method = self.method.parse::<Method>().ok()?;
+        Some(Request {
+            principal: self.principal.convert(&state.policy, index)?,
+            endpoint: self.endpoint,
+            method,
+            organization: self.organization,
+            project: self.project,
+            team: self.team,
+        })
+    }
 }
 
 /// Parses one request on the fast path when the decision log is off (the log keeps the
 /// request as sent, which the slow path builds).
-fn fast_one(body: &Bytes, state: &AppState, index: &Index) -> Option<Parsed> {
+fn fast_one(body: &Bytes, state: &AppState, index: &Index) -> Option<Request> {
     if state.decision_log.is_some() {
         return None;
     }
-    serde_json::from_slice::<FastRequest>(body)
+    serde_json::from_slice::<FastRequest<'_>>(body)
         .ok()?
         .convert(state, index)
 }
 
-/// `POST /v1/check`.
-async fn check(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let index = state.index.current();
-    let parsed = match fast_one(&body, &state, &index) {
-        Some(p) => p,
-        None => parse_one(&body_json(&body)?, "", &state, &index)?,
-    };
-    Ok(Json(decide(&state, &index, &parsed)).into_response())
+/// A batch body on the fast path: `{"requests": [...]}` or a bare array, each request
+/// converted as it is read. `None` (or an error) means: take the slow path, which words
+/// the error (and answers 413 past [`MAX_BATCH`]).
+struct FastBatch<'s> {
+    state: &'s AppState,
+    index: &'s Index,
 }
 
-/// The body of a batch answer.
-#[derive(Debug, Serialize)]
-struct Decisions {
-    decisions: Vec<DecisionDoc>,
+/// The array of a batch, on the fast path.
+struct FastList<'s>(FastBatch<'s>);
+
+impl<'de> DeserializeSeed<'de> for FastBatch<'_> {
+    type Value = Option<Vec<Request>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FastBatch<'_> {
+    type Value = Option<Vec<Request>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a batch")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        FastList(self).visit_seq(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let Some("requests") = map.next_key::<&'de str>()? else {
+            return Ok(None);
+        };
+        let requests = map.next_value_seed(FastList(self))?;
+        if map.next_key::<&'de str>()?.is_some() {
+            return Ok(None);
+        }
+        Ok(requests)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for FastList<'_> {
+    type Value = Option<Vec<Request>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FastList<'_> {
+    type Value = Option<Vec<Request>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of requests")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let FastBatch { state, index } = self.0;
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(16).min(MAX_BATCH));
+        while let Some(r) = seq.next_element::<FastRequest<'de>>()? {
+            if out.len() >= MAX_BATCH {
+                return Ok(None);
+            }
+            let Some(request) = r.convert(state, index) else {
+                return Ok(None);
+            };
+            out.push(request);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// A decision in its wire form (product.md §4.1), serialized straight from the decision:
+/// the same JSON as [`Decision::to_doc`] without building the document.
+struct Rendered<'a> {
+    decision: Decision,
+    policy: &'a Policy,
+}
+
+/// A grant path, as a list of one or two codes.
+struct GrantCodes(Grant);
+
+/// Scope names, sorted.
+struct ScopeNames<'a>(ScopeSet, &'a Policy);
+
+impl Serialize for Rendered<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = &self.decision;
+        let mut out = s.serialize_struct("DecisionDoc", 6)?;
+        out.serialize_field("allowed", &d.allowed())?;
+        out.serialize_field("status", &d.status())?;
+        out.serialize_field("reason", d.reason.as_str())?;
+        out.serialize_field("grant", &d.grant.map(GrantCodes))?;
+        out.serialize_field("missing_scopes", &ScopeNames(d.missing_scopes, self.policy))?;
+        out.serialize_field("challenge", &d.challenge_header(self.policy))?;
+        out.end()
+    }
+}
+
+impl Serialize for GrantCodes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let g = self.0;
+        let mut out = s.serialize_seq(Some(1 + usize::from(g.granular.is_some())))?;
+        out.serialize_element(g.path.as_str())?;
+        if let Some(granular) = g.granular {
+            out.serialize_element(granular.as_str())?;
+        }
+        out.end()
+    }
+}
+
+impl Serialize for ScopeNames<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.is_empty() {
+            return s.serialize_seq(Some(0))?.end();
+        }
+        s.collect_seq(self.1.scopes.sorted_names(self.0))
+    }
+}
+
+/// A JSON response from serialized bytes.
+fn json_bytes(body: Vec<u8>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Renders one decision.
+fn render(decision: Decision, policy: &Policy) -> Result<Response, ApiError> {
+    let mut body = Vec::with_capacity(160);
+    serde_json::to_writer(&mut body, &Rendered { decision, policy })
+        .map_err(|e| ApiError::Internal(format!("cannot render a decision: {e}")))?;
+    Ok(json_bytes(body))
+}
+
+/// Renders `{"decisions": [...]}`.
+fn render_all(
+    decisions: impl ExactSizeIterator<Item = Decision>,
+    policy: &Policy,
+) -> Result<Response, ApiError> {
+    let mut body = Vec::with_capacity(24 + decisions.len() * 128);
+    body.extend_from_slice(b"{\"decisions\":[");
+    for (i, decision) in decisions.enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut body, &Rendered { decision, policy })
+            .map_err(|e| ApiError::Internal(format!("cannot render a decision: {e}")))?;
+    }
+    body.extend_from_slice(b"]}");
+    Ok(json_bytes(body))
+}
+
+/// `POST /v1/check`.
+async fn check(
+    State(state): State<AppState>,
+    ServiceCaller { index }: ServiceCaller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if let Some(request) = fast_one(&body, &state, &index) {
+        return render(decide(&state, &index, &request), &state.policy);
+    }
+    let parsed = parse_one(&body_json(&body)?, "", &state, &index)?;
+    let decision = decide(&state, &index, &parsed.request);
+    log(&state, &parsed, &decision, None);
+    render(decision, &state.policy)
 }
 
 /// `POST /v1/check/batch`.
-async fn batch(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn batch(
+    State(state): State<AppState>,
+    ServiceCaller { index }: ServiceCaller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     if state.decision_log.is_none() {
-        let fast = if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-            serde_json::from_slice::<Vec<FastRequest>>(&body).ok()
-        } else {
-            serde_json::from_slice::<FastBatch>(&body)
-                .ok()
-                .map(|b| b.requests)
+        let fast = FastBatch {
+            state: &state,
+            index: &index,
         };
-        if let Some(requests) = fast.filter(|r| r.len() <= MAX_BATCH) {
-            let index = state.index.current();
-            let parsed: Option<Vec<Parsed>> = requests
-                .into_iter()
-                .map(|r| r.convert(&state, &index))
-                .collect();
-            if let Some(parsed) = parsed {
-                let decisions = parsed.iter().map(|p| decide(&state, &index, p)).collect();
-                return Ok(Json(Decisions { decisions }).into_response());
-            }
+        let mut de = serde_json::Deserializer::from_slice(&body);
+        if let Ok(Some(requests)) = fast.deserialize(&mut de).and_then(|r| de.end().map(|()| r)) {
+            let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
+            return render_all(requests.iter().map(|r| engine.decide(r)), &state.policy);
         }
     }
     let value = body_json(&body)?;
@@ -385,27 +544,39 @@ async fn batch(State(state): State<AppState>, body: Bytes) -> Result<Response, A
             items.len()
         )));
     }
-    let index = state.index.current();
     let parsed = items
         .iter()
         .enumerate()
         .map(|(i, v)| parse_one(v, &format!("requests[{i}]"), &state, &index))
         .collect::<Result<Vec<_>, _>>()?;
-    let decisions = parsed.iter().map(|p| decide(&state, &index, p)).collect();
-    Ok(Json(Decisions { decisions }).into_response())
+    let decisions: Vec<Decision> = parsed
+        .iter()
+        .map(|p| {
+            let decision = decide(&state, &index, &p.request);
+            log(&state, p, &decision, None);
+            decision
+        })
+        .collect();
+    render_all(decisions.into_iter(), &state.policy)
 }
 
 /// `POST /v1/explain`.
-async fn explain(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
-    let index = state.index.current();
+async fn explain(
+    State(state): State<AppState>,
+    ServiceCaller { index }: ServiceCaller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let parsed = match fast_one(&body, &state, &index) {
-        Some(p) => p,
+        Some(request) => Parsed {
+            request,
+            logged: None,
+        },
         None => parse_one(&body_json(&body)?, "", &state, &index)?,
     };
     let (decision, trace) =
         Engine::new(&state.policy, &state.decision_manifest, &index.world).explain(&parsed.request);
     let mut doc = decision.to_doc(&state.policy);
-    log(&state, &parsed, &decision, &doc);
+    log(&state, &parsed, &decision, Some(&doc));
     doc.trace = Some(trace);
     Ok(Json(doc).into_response())
 }
@@ -439,6 +610,7 @@ struct Allowed {
 /// would be allowed, by member id.
 async fn who_can(
     State(state): State<AppState>,
+    ServiceCaller { index }: ServiceCaller,
     uri: Uri,
     query: Result<Query<WhoCanQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -451,7 +623,6 @@ async fn who_can(
         return Err(bad("team".into(), "give a project or a team, not both"));
     }
     let paging = Paging::parse(q.cursor.as_deref(), &uri)?;
-    let index = state.index.current();
     let template = Request::from_doc(
         RequestDoc {
             principal: PrincipalDoc::Anonymous,

@@ -139,6 +139,131 @@ async fn only_service_tokens_may_call_v1() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
+/// A service token verified once (and so remembered by the worker thread) stops working at
+/// the first request after the index is rebuilt without it; a bearer principal likewise.
+#[tokio::test]
+async fn a_revoked_service_token_stops_at_the_next_request_after_a_refresh() {
+    let app = app().await;
+    let body = request(bearer(&app, "alice"), "OrganizationDetailsEndpoint", "GET").to_string();
+    for uri in ["/v1/check", "/v1/check/batch", "/v1/explain"] {
+        let body = if uri.ends_with("batch") {
+            format!("[{body}]")
+        } else {
+            body.clone()
+        };
+        for _ in 0..3 {
+            let r = app.call("POST", uri, "service", Some(&body)).await;
+            assert_eq!(r.status, StatusCode::OK, "{uri}: {:?}", r.body);
+        }
+    }
+    let secret = &app.tokens["service"];
+    let id = app.store.token_by_secret(secret).await.unwrap().id;
+    app.store
+        .delete_token(id, &scopegate_store::Actor::system())
+        .await
+        .unwrap();
+    // Revoked by another process: this replica learns of it at its next rebuild.
+    app.state.load_index().await.unwrap();
+    for uri in ["/v1/check", "/v1/check/batch", "/v1/explain"] {
+        let r = app.call("POST", uri, "service", Some(&body)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{uri}: {:?}", r.body);
+    }
+    let r = app
+        .call(
+            "GET",
+            "/v1/who-can?organization=demo&endpoint=OrganizationDetailsEndpoint&method=GET",
+            "service",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+/// A bearer principal decided once is decided again after its token is deleted by another
+/// process and the index rebuilt: as unauthenticated, in check and batch alike.
+#[tokio::test]
+async fn a_deleted_bearer_token_is_unauthenticated_after_a_refresh() {
+    let app = app().await;
+    let q = request(bearer(&app, "alice"), "OrganizationDetailsEndpoint", "GET");
+    let batch = json!({ "requests": [q, q] }).to_string();
+    assert_eq!(decision(&app, &q).await["allowed"], true);
+    let r = app
+        .call("POST", "/v1/check/batch", "service", Some(&batch))
+        .await;
+    assert_eq!(r.body["decisions"][1]["allowed"], true, "{:?}", r.body);
+    let id = app
+        .store
+        .token_by_secret(&app.tokens["alice"])
+        .await
+        .unwrap()
+        .id;
+    app.store
+        .delete_token(id, &scopegate_store::Actor::system())
+        .await
+        .unwrap();
+    // Deleted by another process: this replica sees it at its next rebuild.
+    app.state.load_index().await.unwrap();
+    assert_eq!(decision(&app, &q).await["reason"], "unauthenticated");
+    let r = app
+        .call("POST", "/v1/check/batch", "service", Some(&batch))
+        .await;
+    for d in r.body["decisions"].as_array().unwrap() {
+        assert_eq!(d["reason"], "unauthenticated");
+    }
+}
+
+/// The typed fast path and the field-by-field path answer alike: bodies the fast path
+/// declines (escaped strings, reordered or duplicate keys, a bare array) get the same
+/// decisions as plain ones.
+#[tokio::test]
+async fn unusual_but_valid_bodies_get_the_same_decisions() {
+    let app = app().await;
+    let plain = request(bearer(&app, "owner"), "OrganizationDetailsEndpoint", "PUT");
+    let want = decision(&app, &plain).await;
+    assert_eq!(want["allowed"], true);
+    let secret = &app.tokens["owner"];
+    let escaped = format!(
+        r#"{{"method": "P\u0055T", "organization": "demo", "endpoint": "OrganizationDetailsEndpoint",
+            "principal": {{"token": "{secret}", "kind": "b\u0065arer"}}}}"#
+    );
+    assert_eq!(
+        decision(&app, &serde_json::from_str(&escaped).unwrap()).await,
+        want
+    );
+    let r = app
+        .call("POST", "/v1/check", "service", Some(&escaped))
+        .await;
+    assert_eq!(r.body, want, "{escaped}");
+    for batch in [
+        format!(r#"{{"requests": [{escaped}, {plain}]}}"#),
+        format!(r#"[{plain}, {escaped}]"#),
+        format!(r#"  {{ "requests" : [ {plain} ] , "requests": [{plain}, {plain}] }}"#),
+    ] {
+        let r = app
+            .call("POST", "/v1/check/batch", "service", Some(&batch))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{batch}: {:?}", r.body);
+        let decisions = r.body["decisions"].as_array().unwrap();
+        assert!(!decisions.is_empty());
+        assert!(
+            decisions.iter().all(|d| *d == want),
+            "{batch}: {:?}",
+            r.body
+        );
+    }
+    // Trailing garbage after a valid batch is bad input, not a fast-path answer.
+    let r = app
+        .call(
+            "POST",
+            "/v1/check/batch",
+            "service",
+            Some(&format!("[{plain}] x")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.detail().starts_with("body:"), "{}", r.detail());
+}
+
 #[tokio::test]
 async fn bad_input_names_the_field() {
     let app = app().await;
