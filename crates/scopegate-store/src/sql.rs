@@ -481,9 +481,9 @@ macro_rules! impl_store {
                 entries: &mut Vec<$crate::sql::Entry>,
             ) -> $crate::Result<Option<String>> {
                 use scopegate_core::granular::{plan_member_ids, plan_user_ids, MemberRef};
-                // Two indexed reads joined here rather than a join in SQL: the plan cannot
-                // depend on table statistics (PostgreSQL assumes empty tables until it has
-                // analyzed them, and a correlated EXISTS then costs seconds).
+                // Two plain reads, each an index or a sequential scan, joined here rather
+                // than in SQL: their cost cannot depend on the planner's statistics (right
+                // after a bulk load PostgreSQL assumes empty tables).
                 let ids = sqlx::query_as::<_, $crate::sql::MemberUserRow>(
                     "SELECT id, user_id FROM members WHERE organization_id = $1",
                 )

@@ -55,7 +55,10 @@ impl Bulk for Postgres {
         if members.is_empty() {
             return Ok(());
         }
-        // The unique index (organization_id, kind, member_id, team_id) serves the lookup.
+        // Not a prepared statement: planned for each call with the array as a constant, so
+        // the membership test is hashed (PostgreSQL 14+) whatever the statistics. A cached
+        // generic plan would test each of the organization's grants against the whole array
+        // (quadratic: 0.35 s for 5,000 of 10,000 grants before the tables are analyzed).
         sqlx::query(
             "DELETE FROM granular_grants WHERE organization_id = $1 AND kind = $2 \
              AND member_id = ANY($3)",
@@ -63,6 +66,7 @@ impl Bulk for Postgres {
         .bind(org)
         .bind(kind)
         .bind(members)
+        .persistent(false)
         .execute(conn)
         .await?;
         Ok(())
