@@ -3,7 +3,9 @@
 //! Both dialects accept the same statements here (`$n` placeholders, `RETURNING`,
 //! `ON CONFLICT … DO UPDATE`, `LIMIT … OFFSET …`), so the [`Store`](crate::Store)
 //! implementation is written once, in [`impl_store!`], and instantiated per backend with its
-//! concrete pool type: no generic sqlx bounds, and each backend compiles its own copy.
+//! concrete pool type: no generic sqlx bounds, and each backend compiles its own copy. The
+//! exception is the bulk writes of a granular edit, one implementation per dialect in
+//! [`bulk`].
 //!
 //! INVARIANT: every method taking an `Actor` opens one transaction, makes its change, writes
 //! its audit entry through `audit` in that transaction and commits last.
