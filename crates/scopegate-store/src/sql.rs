@@ -3,7 +3,9 @@
 //! Both dialects accept the same statements here (`$n` placeholders, `RETURNING`,
 //! `ON CONFLICT … DO UPDATE`, `LIMIT … OFFSET …`), so the [`Store`](crate::Store)
 //! implementation is written once, in [`impl_store!`], and instantiated per backend with its
-//! concrete pool type: no generic sqlx bounds, and each backend compiles its own copy.
+//! concrete pool type: no generic sqlx bounds, and each backend compiles its own copy. The
+//! exception is the bulk writes of a granular edit, one implementation per dialect in
+//! [`bulk`].
 //!
 //! INVARIANT: every method taking an `Actor` opens one transaction, makes its change, writes
 //! its audit entry through `audit` in that transaction and commits last.
@@ -12,6 +14,8 @@ use scopegate_core::wire::{
     GrantDoc, MemberDoc, MemberFlagsDoc, MemberTeamDoc, OrganizationDoc, ProjectDoc, TeamDoc,
     UserDoc,
 };
+
+pub(crate) mod bulk;
 
 use crate::{
     AuditEntry, GranularGrant, Member, Organization, Project, Result, StoreError, Team,
@@ -254,10 +258,9 @@ impl From<GrantRow> for GranularGrant {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct MemberGrantRow {
+pub(crate) struct MemberUserRow {
     pub(crate) id: i64,
     pub(crate) user_id: Option<i64>,
-    pub(crate) granted: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -426,7 +429,9 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            /// Writes `entries` inside `tx`, batched.
+            /// Writes `entries` inside `tx`, in order, in bulk ([`Bulk::audit`]).
+            ///
+            /// [`Bulk::audit`]: $crate::sql::bulk::Bulk::audit
             async fn audit_many(
                 &self,
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -443,24 +448,8 @@ macro_rules! impl_store {
                 {
                     return Err($crate::StoreError::Injected);
                 }
-                let now = $crate::now();
-                for chunk in entries.chunks($crate::sql::BATCH) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO audit_log (organization_id, actor_user_id, actor, event, \
-                         target, data, created_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, (event, target, data)| {
-                        b.push_bind(org)
-                            .push_bind(actor.user_id)
-                            .push_bind(actor.label.clone())
-                            .push_bind(*event)
-                            .push_bind(target.clone())
-                            .push_bind(data.to_string())
-                            .push_bind(now);
-                    });
-                    qb.build().execute(&mut **tx).await?;
-                }
-                Ok(())
+                <$db as $crate::sql::bulk::Bulk>::audit(&mut **tx, org, actor, entries, $crate::now())
+                    .await
             }
 
             /// Locks the organization row for the rest of `tx` and returns it: edits of one
@@ -481,8 +470,10 @@ macro_rules! impl_store {
                 .try_into()
             }
 
-            /// Replaces the member grants of `kind` (planned by `scopegate_core::granular`),
-            /// batched; pushes one entry per grant and revoke; returns Sentry's summary text.
+            /// Replaces the member grants of `kind` (planned by `scopegate_core::granular`)
+            /// in bulk ([`Bulk`]); pushes one entry per grant and revoke; returns Sentry's summary text.
+            ///
+            /// [`Bulk`]: $crate::sql::bulk::Bulk
             async fn replace_member_grants(
                 &self,
                 tx: &mut sqlx::Transaction<'_, $db>,
@@ -492,22 +483,32 @@ macro_rules! impl_store {
                 entries: &mut Vec<$crate::sql::Entry>,
             ) -> $crate::Result<Option<String>> {
                 use scopegate_core::granular::{plan_member_ids, plan_user_ids, MemberRef};
-                let rows = sqlx::query_as::<_, $crate::sql::MemberGrantRow>(
-                    "SELECT m.id, m.user_id, EXISTS (SELECT 1 FROM granular_grants g \
-                     WHERE g.organization_id = $1 AND g.kind = $2 AND g.member_id = m.id) AS granted \
-                     FROM members m WHERE m.organization_id = $1",
+                // Two plain reads, each an index or a sequential scan, joined here rather
+                // than in SQL: their cost cannot depend on the planner's statistics (right
+                // after a bulk load PostgreSQL assumes empty tables).
+                let ids = sqlx::query_as::<_, $crate::sql::MemberUserRow>(
+                    "SELECT id, user_id FROM members WHERE organization_id = $1",
+                )
+                .bind(org)
+                .fetch_all(&mut **tx)
+                .await?;
+                let granted: std::collections::HashSet<i64> = sqlx::query_scalar::<_, i64>(
+                    "SELECT member_id FROM granular_grants WHERE organization_id = $1 \
+                     AND kind = $2 AND member_id IS NOT NULL",
                 )
                 .bind(org)
                 .bind(kind)
                 .fetch_all(&mut **tx)
-                .await?;
-                let members = rows
+                .await?
+                .into_iter()
+                .collect();
+                let members = ids
                     .iter()
                     .map(|r| {
                         Ok(MemberRef {
                             member: $crate::sql::uid(r.id)?,
                             user: r.user_id.map($crate::sql::uid).transpose()?,
-                            granted: r.granted,
+                            granted: granted.contains(&r.id),
                         })
                     })
                     .collect::<$crate::Result<Vec<_>>>()?;
@@ -534,31 +535,10 @@ macro_rules! impl_store {
                 };
                 let grant = to_i64(&plan.grant);
                 let revoke = to_i64(&plan.revoke);
-                for chunk in revoke.chunks($crate::sql::BATCH) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "DELETE FROM granular_grants WHERE organization_id = ",
-                    );
-                    qb.push_bind(org).push(" AND kind = ").push_bind(kind.to_string());
-                    qb.push(" AND member_id IN (");
-                    let mut sep = qb.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(*id);
-                    }
-                    sep.push_unseparated(")");
-                    qb.build().execute(&mut **tx).await?;
-                }
-                for chunk in grant.chunks($crate::sql::BATCH) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO granular_grants (organization_id, kind, member_id, team_id) ",
-                    );
-                    qb.push_values(chunk, |mut b, id| {
-                        b.push_bind(org)
-                            .push_bind(kind.to_string())
-                            .push_bind(*id)
-                            .push_bind(None::<i64>);
-                    });
-                    qb.build().execute(&mut **tx).await?;
-                }
+                <$db as $crate::sql::bulk::Bulk>::revoke_members(&mut **tx, org, kind, &revoke)
+                    .await?;
+                <$db as $crate::sql::bulk::Bulk>::grant_members(&mut **tx, org, kind, &grant)
+                    .await?;
                 for (event, ids) in [("granular.grant", &grant), ("granular.revoke", &revoke)] {
                     for id in ids {
                         entries.push((

@@ -10,6 +10,7 @@
 )]
 
 mod conformance;
+mod granular;
 
 use std::sync::Arc;
 
