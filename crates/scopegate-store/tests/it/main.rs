@@ -10,6 +10,8 @@
 )]
 
 mod conformance;
+mod import;
+mod integrations;
 
 use std::sync::Arc;
 
