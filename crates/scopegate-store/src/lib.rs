@@ -21,13 +21,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use scopegate_core::WorldDoc;
+use scopegate_core::{Policy, WorldDoc};
 
+pub mod import;
 mod postgres;
 mod sql;
 mod sqlite;
 pub mod token;
 
+pub use import::ImportSummary;
 pub use postgres::{PostgresStore, CHANGE_CHANNEL};
 pub use sqlite::SqliteStore;
 pub use token::{hash_secret, Secret, TokenKind};
@@ -66,6 +68,23 @@ pub enum StoreError {
         what: Unknown,
         /// The offending ids (or team slugs), sorted.
         ids: Vec<String>,
+    },
+    /// A world document to import is invalid: every problem, as `path: message`
+    /// (`members[3].role: unknown org role `boss``).
+    #[error("invalid world document:\n{}", .0.join("\n"))]
+    InvalidWorld(Vec<String>),
+    /// [`Store::import_world`] needs a store without users, organizations and integrations.
+    #[error(
+        "the store is not empty ({users} user(s), {organizations} organization(s), \
+         {integrations} integration(s)): a world is imported into an empty store only"
+    )]
+    NotEmpty {
+        /// Stored users.
+        users: i64,
+        /// Stored organizations.
+        organizations: i64,
+        /// Stored integrations.
+        integrations: i64,
     },
 }
 
@@ -383,6 +402,35 @@ pub struct GranularGrant {
     pub team_id: Option<i64>,
 }
 
+/// An integration (a Sentry App): an app holding scopes in every organization it is
+/// installed on (with global reach: every team and project).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Integration {
+    /// Id: the `integration` of an `{"kind": "integration"}` principal.
+    pub id: i64,
+    /// Slug, unique.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Stored scopes (implied scopes already added by the caller).
+    pub scopes: Vec<String>,
+    /// The organizations it is installed on, by id, ascending.
+    pub installed_on: Vec<i64>,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+}
+
+/// An integration to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIntegration {
+    /// Slug, unique.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Scopes to store, already validated and expanded by the caller (as for [`NewToken`]).
+    pub scopes: Vec<String>,
+}
+
 /// Everything the service stores. One method per use case; every method that changes
 /// access takes an [`Actor`] and writes the audit entry in the same transaction.
 #[async_trait]
@@ -575,6 +623,39 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Deletes a token.
     async fn delete_token(&self, id: i64, actor: &Actor) -> Result<()>;
 
+    // Integrations.
+
+    /// Creates an integration and installs it on `install_on` (organization ids) in one
+    /// transaction, audited as `integration.create` (no organization) and one
+    /// `integration.install` per organization. An unknown organization is `NotFound`, a
+    /// taken slug `Conflict`; either way nothing is written.
+    async fn create_integration(
+        &self,
+        new: &NewIntegration,
+        install_on: &[i64],
+        actor: &Actor,
+    ) -> Result<Integration>;
+    /// An integration by id.
+    async fn integration(&self, id: i64) -> Result<Integration>;
+    /// Every integration, by id.
+    async fn integrations(&self, page: Page) -> Result<Vec<Integration>>;
+    /// Installs an integration on an organization, audited as `integration.install`.
+    /// `NotFound` when either does not exist, `Conflict` when already installed.
+    async fn install_integration(
+        &self,
+        integration: i64,
+        org: i64,
+        actor: &Actor,
+    ) -> Result<Integration>;
+    /// Uninstalls an integration from an organization, audited as `integration.uninstall`.
+    /// `NotFound` when it is not installed there.
+    async fn uninstall_integration(
+        &self,
+        integration: i64,
+        org: i64,
+        actor: &Actor,
+    ) -> Result<Integration>;
+
     // Audit log.
 
     /// The organization's audit log, newest first.
@@ -583,16 +664,31 @@ pub trait Store: Send + Sync + fmt::Debug {
     // The world.
 
     /// The stored world of one organization as the engine reads it: the organization, its
-    /// members (and their users), teams, projects and grants, plus the user `also_user`
+    /// members (and their users), teams, projects, grants and the integrations installed on
+    /// it (their `installed_on` naming this organization only), plus the user `also_user`
     /// (the caller, so that authentication can find them). An unknown slug gives a world
     /// without organizations.
     async fn world(&self, org_slug: Option<&str>, also_user: Option<i64>) -> Result<WorldDoc>;
 
     // The decision API's index.
 
-    /// The whole stored world: every organization (as [`Store::world`] exports each) and
-    /// every user.
+    /// The whole stored world: every organization (as [`Store::world`] exports each, in id
+    /// order), every user and every integration, read from one snapshot with one query per
+    /// table whatever the number of organizations.
     async fn full_world(&self) -> Result<WorldDoc>;
+    /// Writes a whole world document into an empty store, in one transaction, keeping every
+    /// id (see [`import`] for what is stored and the placeholders it makes up). The document
+    /// is validated first (it must build against `policy`, and fit the schema):
+    /// [`StoreError::InvalidWorld`] lists every problem; a store holding users,
+    /// organizations or integrations is refused ([`StoreError::NotEmpty`]). On any error
+    /// nothing is written. Audited as one `world.import` entry per organization and one
+    /// without organization for the whole document.
+    async fn import_world(
+        &self,
+        doc: &WorldDoc,
+        policy: &Policy,
+        actor: &Actor,
+    ) -> Result<ImportSummary>;
     /// Every stored token (hashes only), by id.
     async fn all_tokens(&self) -> Result<Vec<Token>>;
     /// A feed of changes committed by any process sharing this database (PostgreSQL:

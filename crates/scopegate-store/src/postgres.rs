@@ -48,6 +48,42 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Makes the reads of `tx` one snapshot (its first statement): READ COMMITTED, the
+    /// default, would give each statement its own.
+    async fn read_snapshot(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// After a world import with explicit ids: moves every id sequence past the largest
+    /// stored id, so that the next generated id is free.
+    async fn after_import(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
+        for table in SEQUENCED {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                 COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            ))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The tables whose ids a world import writes explicitly: their identity sequences are
+/// advanced after an import.
+const SEQUENCED: [&str; 6] = [
+    "users",
+    "organizations",
+    "members",
+    "teams",
+    "projects",
+    "integrations",
+];
+
 /// The channel the change triggers notify (migration `…_change_feed.sql`).
 pub const CHANGE_CHANNEL: &str = "scopegate_changes";
 

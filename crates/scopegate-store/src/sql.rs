@@ -10,16 +10,19 @@
 //! INVARIANT: every method taking an `Actor` opens one transaction, makes its change, writes
 //! its audit entry through `audit` in that transaction and commits last.
 
+use std::collections::HashMap;
+
 use scopegate_core::wire::{
-    GrantDoc, MemberDoc, MemberFlagsDoc, MemberTeamDoc, OrganizationDoc, ProjectDoc, TeamDoc,
-    UserDoc,
+    GrantDoc, IntegrationDoc, MemberDoc, MemberFlagsDoc, MemberTeamDoc, OrganizationDoc,
+    ProjectDoc, TeamDoc, UserDoc,
 };
+use scopegate_core::WorldDoc;
 
 pub(crate) mod bulk;
 
 use crate::{
-    AuditEntry, GranularGrant, Member, Organization, Project, Result, StoreError, Team,
-    TeamMembership, Token, TokenKind, User,
+    AuditEntry, GranularGrant, Integration, Member, Organization, Project, Result, StoreError,
+    Team, TeamMembership, Token, TokenKind, User,
 };
 
 pub(crate) const USER_COLS: &str = "id, email, is_superuser, has_2fa";
@@ -330,61 +333,161 @@ pub(crate) fn org_doc(o: &Organization) -> Result<OrganizationDoc> {
     })
 }
 
-pub(crate) fn member_doc(m: &Member, teams: &[TeamMembership]) -> Result<MemberDoc> {
-    Ok(MemberDoc {
-        id: uid(m.id)?,
-        organization: uid(m.organization_id)?,
-        user: m.user_id.map(uid).transpose()?,
-        role: m.role.clone(),
-        teams: teams
-            .iter()
-            .filter(|t| t.member_id == m.id)
-            .map(|t| {
-                Ok(MemberTeamDoc {
-                    team: uid(t.team_id)?,
-                    role: t.role.clone(),
-                })
-            })
-            .collect::<Result<_>>()?,
-        flags: MemberFlagsDoc {
-            member_limit_restricted: m.member_limit_restricted,
-            sso_linked: m.sso_linked,
-        },
-    })
-}
-
-pub(crate) fn team_doc(t: &Team) -> Result<TeamDoc> {
-    Ok(TeamDoc {
-        id: uid(t.id)?,
-        organization: uid(t.organization_id)?,
-        slug: t.slug.clone(),
-    })
-}
-
-pub(crate) fn project_doc(p: &Project) -> Result<ProjectDoc> {
-    Ok(ProjectDoc {
-        id: uid(p.id)?,
-        organization: uid(p.organization_id)?,
-        slug: p.slug.clone(),
-        teams: p.teams.iter().copied().map(uid).collect::<Result<_>>()?,
-        active: p.active,
-    })
-}
-
-pub(crate) fn grant_doc(org: i64, g: &GranularGrant) -> Result<GrantDoc> {
-    Ok(GrantDoc {
-        organization: uid(org)?,
-        kind: g.kind.clone(),
-        member: g.member_id.map(uid).transpose()?,
-        team: g.team_id.map(uid).transpose()?,
-    })
-}
-
 pub(crate) fn user_doc(r: &WorldUserRow) -> Result<UserDoc> {
     Ok(UserDoc {
         id: uid(r.id)?,
         has_2fa: r.has_2fa,
     })
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrgGrantRow {
+    pub(crate) organization_id: i64,
+    pub(crate) kind: String,
+    pub(crate) member_id: Option<i64>,
+    pub(crate) team_id: Option<i64>,
+}
+
+pub(crate) const INTEGRATION_COLS: &str = "id, slug, name, scopes, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IntegrationRow {
+    pub(crate) id: i64,
+    pub(crate) slug: String,
+    pub(crate) name: String,
+    pub(crate) scopes: String,
+    pub(crate) created_at: i64,
+}
+
+impl IntegrationRow {
+    /// The integration, installed on `installed_on` (ascending).
+    pub(crate) fn with_installs(self, installed_on: Vec<i64>) -> Result<Integration> {
+        Ok(Integration {
+            id: self.id,
+            scopes: serde_json::from_str(&self.scopes)
+                .map_err(|e| StoreError::Corrupt(format!("integration scopes: {e}")))?,
+            slug: self.slug,
+            name: self.name,
+            installed_on,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct InstallRow {
+    pub(crate) integration_id: i64,
+    pub(crate) organization_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CountsRow {
+    pub(crate) users: i64,
+    pub(crate) organizations: i64,
+    pub(crate) integrations: i64,
+}
+
+/// The rows of an export ([`Store::world`](crate::Store::world),
+/// [`Store::full_world`](crate::Store::full_world)), one query per table, each in the order
+/// of the document:
+///
+/// - `orgs` by id; `members` by organization, id; `teams` and `projects` by organization,
+///   slug; `grants` by organization, id; `users` and `integrations` by id;
+/// - `links` (team memberships) by the team's organization and slug, then member: each
+///   member's teams come out in team slug order;
+/// - `project_teams` by project, team; `installs` by integration, organization.
+pub(crate) struct Export {
+    pub(crate) orgs: Vec<OrgRow>,
+    pub(crate) users: Vec<WorldUserRow>,
+    pub(crate) members: Vec<MemberRow>,
+    pub(crate) links: Vec<TeamMemberRow>,
+    pub(crate) teams: Vec<TeamRow>,
+    pub(crate) projects: Vec<ProjectRow>,
+    pub(crate) project_teams: Vec<ProjectTeamRow>,
+    pub(crate) integrations: Vec<IntegrationRow>,
+    pub(crate) installs: Vec<InstallRow>,
+    pub(crate) grants: Vec<OrgGrantRow>,
+}
+
+impl Export {
+    /// The world document of these rows.
+    pub(crate) fn into_doc(self) -> Result<WorldDoc> {
+        let mut doc = WorldDoc::default();
+        for o in self.orgs {
+            doc.organizations
+                .push(org_doc(&Organization::try_from(o)?)?);
+        }
+        for u in &self.users {
+            doc.users.push(user_doc(u)?);
+        }
+        let mut links: HashMap<i64, Vec<MemberTeamDoc>> = HashMap::new();
+        for l in self.links {
+            links.entry(l.member_id).or_default().push(MemberTeamDoc {
+                team: uid(l.team_id)?,
+                role: l.role,
+            });
+        }
+        for m in self.members {
+            doc.members.push(MemberDoc {
+                id: uid(m.id)?,
+                organization: uid(m.organization_id)?,
+                user: m.user_id.map(uid).transpose()?,
+                teams: links.remove(&m.id).unwrap_or_default(),
+                role: m.role,
+                flags: MemberFlagsDoc {
+                    member_limit_restricted: m.member_limit_restricted,
+                    sso_linked: m.sso_linked,
+                },
+            });
+        }
+        for t in self.teams {
+            doc.teams.push(TeamDoc {
+                id: uid(t.id)?,
+                organization: uid(t.organization_id)?,
+                slug: t.slug,
+            });
+        }
+        let mut owners: HashMap<i64, Vec<u64>> = HashMap::new();
+        for l in &self.project_teams {
+            owners
+                .entry(l.project_id)
+                .or_default()
+                .push(uid(l.team_id)?);
+        }
+        for p in self.projects {
+            doc.projects.push(ProjectDoc {
+                id: uid(p.id)?,
+                organization: uid(p.organization_id)?,
+                slug: p.slug,
+                teams: owners.remove(&p.id).unwrap_or_default(),
+                active: p.active,
+            });
+        }
+        let mut installs: HashMap<i64, Vec<u64>> = HashMap::new();
+        for i in &self.installs {
+            installs
+                .entry(i.integration_id)
+                .or_default()
+                .push(uid(i.organization_id)?);
+        }
+        for i in self.integrations {
+            doc.integrations.push(IntegrationDoc {
+                id: uid(i.id)?,
+                scopes: serde_json::from_str(&i.scopes)
+                    .map_err(|e| StoreError::Corrupt(format!("integration scopes: {e}")))?,
+                installed_on: installs.remove(&i.id).unwrap_or_default(),
+            });
+        }
+        for g in self.grants {
+            doc.granular_grants.push(GrantDoc {
+                organization: uid(g.organization_id)?,
+                kind: g.kind,
+                member: g.member_id.map(uid).transpose()?,
+                team: g.team_id.map(uid).transpose()?,
+            });
+        }
+        Ok(doc)
+    }
 }
 
 /// The offset and limit of a page, as SQL integers.
@@ -689,6 +792,254 @@ macro_rules! impl_store {
                         r.with_teams(teams)
                     })
                     .collect())
+            }
+
+            /// Takes a consistent snapshot for the reads of `tx` (see the backend's
+            /// `read_snapshot`), so that an export never mixes two states.
+            async fn snapshot(tx: &mut sqlx::Transaction<'_, $db>) -> $crate::Result<()> {
+                Self::read_snapshot(tx).await
+            }
+
+            /// Runs `sql` in `tx`, binding `$1` to `org` when one is given.
+            async fn fetch_scoped<R>(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                sql: &str,
+                org: Option<i64>,
+            ) -> $crate::Result<Vec<R>>
+            where
+                R: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+            {
+                let mut q = sqlx::query_as::<_, R>(sql);
+                if let Some(o) = org {
+                    q = q.bind(o);
+                }
+                Ok(q.fetch_all(&mut **tx).await?)
+            }
+
+            /// The export of one organization (`Some`) or of everything (`None`): one query
+            /// per table, from one snapshot, in document order (see [`Export`]).
+            ///
+            /// [`Export`]: $crate::sql::Export
+            async fn export(&self, org: Option<i64>) -> $crate::Result<$crate::sql::Export> {
+                use $crate::sql::*;
+                let only = |column: &str| match org {
+                    Some(_) => format!("WHERE {column} = $1"),
+                    None => String::new(),
+                };
+                let mut tx = self.pool.begin().await?;
+                Self::snapshot(&mut tx).await?;
+                let orgs = Self::fetch_scoped(
+                    &mut tx,
+                    &format!("SELECT {ORG_COLS} FROM organizations {} ORDER BY id", only("id")),
+                    org,
+                )
+                .await?;
+                let users_sql = match org {
+                    Some(_) => "SELECT u.id, u.has_2fa FROM users u JOIN members m \
+                                ON m.user_id = u.id WHERE m.organization_id = $1 ORDER BY u.id",
+                    None => "SELECT id, has_2fa FROM users ORDER BY id",
+                };
+                let users = Self::fetch_scoped(&mut tx, users_sql, org).await?;
+                let members = Self::fetch_scoped(
+                    &mut tx,
+                    &format!(
+                        "SELECT {MEMBER_COLS} FROM members {} ORDER BY organization_id, id",
+                        only("organization_id")
+                    ),
+                    org,
+                )
+                .await?;
+                let links = Self::fetch_scoped(
+                    &mut tx,
+                    &format!(
+                        "SELECT tm.team_id, tm.member_id, tm.role FROM team_members tm \
+                         JOIN teams t ON t.id = tm.team_id {} \
+                         ORDER BY t.organization_id, t.slug, tm.member_id",
+                        only("t.organization_id")
+                    ),
+                    org,
+                )
+                .await?;
+                let teams = Self::fetch_scoped(
+                    &mut tx,
+                    &format!(
+                        "SELECT {TEAM_COLS} FROM teams {} ORDER BY organization_id, slug",
+                        only("organization_id")
+                    ),
+                    org,
+                )
+                .await?;
+                let projects = Self::fetch_scoped(
+                    &mut tx,
+                    &format!(
+                        "SELECT {PROJECT_COLS} FROM projects {} ORDER BY organization_id, slug",
+                        only("organization_id")
+                    ),
+                    org,
+                )
+                .await?;
+                let project_teams = Self::fetch_scoped(
+                    &mut tx,
+                    &format!(
+                        "SELECT pt.project_id, pt.team_id FROM project_teams pt \
+                         JOIN projects p ON p.id = pt.project_id {} \
+                         ORDER BY pt.project_id, pt.team_id",
+                        only("p.organization_id")
+                    ),
+                    org,
+                )
+                .await?;
+                let integrations_sql = match org {
+                    Some(_) => format!(
+                        "SELECT {INTEGRATION_COLS} FROM integrations WHERE id IN \
+                         (SELECT integration_id FROM integration_installations \
+                         WHERE organization_id = $1) ORDER BY id"
+                    ),
+                    None => format!("SELECT {INTEGRATION_COLS} FROM integrations ORDER BY id"),
+                };
+                let integrations = Self::fetch_scoped(&mut tx, &integrations_sql, org).await?;
+                let installs = Self::fetch_scoped(
+                    &mut tx,
+                    &format!(
+                        "SELECT integration_id, organization_id FROM integration_installations \
+                         {} ORDER BY integration_id, organization_id",
+                        only("organization_id")
+                    ),
+                    org,
+                )
+                .await?;
+                let grants = Self::fetch_scoped(
+                    &mut tx,
+                    &format!(
+                        "SELECT organization_id, kind, member_id, team_id FROM granular_grants \
+                         {} ORDER BY organization_id, id",
+                        only("organization_id")
+                    ),
+                    org,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(Export {
+                    orgs,
+                    users,
+                    members,
+                    links,
+                    teams,
+                    projects,
+                    project_teams,
+                    integrations,
+                    installs,
+                    grants,
+                })
+            }
+
+            /// Inserts `rows` with the statement head `head` (`INSERT INTO t (cols) `),
+            /// [`BATCH`] rows per statement.
+            ///
+            /// [`BATCH`]: $crate::sql::BATCH
+            async fn insert_rows<T, F>(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                head: &str,
+                rows: &[T],
+                bind: F,
+            ) -> $crate::Result<()>
+            where
+                T: Sync,
+                F: Fn(&mut sqlx::query_builder::Separated<'_, '_, $db, &'static str>, &T) + Sync,
+            {
+                for chunk in rows.chunks($crate::sql::BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(head);
+                    qb.push_values(chunk, |mut b, row| bind(&mut b, row));
+                    qb.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            /// Writes audit entries of several organizations inside `tx`, batched.
+            async fn audit_each(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                actor: &$crate::Actor,
+                entries: &[(Option<i64>, $crate::sql::Entry)],
+            ) -> $crate::Result<()> {
+                if self
+                    .fail_audit
+                    .swap(false, std::sync::atomic::Ordering::SeqCst)
+                {
+                    return Err($crate::StoreError::Injected);
+                }
+                let now = $crate::now();
+                Self::insert_rows(
+                    tx,
+                    "INSERT INTO audit_log (organization_id, actor_user_id, actor, event, \
+                     target, data, created_at) ",
+                    entries,
+                    |b, (org, (event, target, data))| {
+                        b.push_bind(*org)
+                            .push_bind(actor.user_id)
+                            .push_bind(actor.label.clone())
+                            .push_bind(*event)
+                            .push_bind(target.clone())
+                            .push_bind(data.to_string())
+                            .push_bind(now);
+                    },
+                )
+                .await
+            }
+
+            /// Integration `id` with its installations, read in `tx`.
+            async fn integration_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                id: i64,
+            ) -> $crate::Result<$crate::Integration> {
+                let row = sqlx::query_as::<_, $crate::sql::IntegrationRow>(&format!(
+                    "SELECT {} FROM integrations WHERE id = $1",
+                    $crate::sql::INTEGRATION_COLS
+                ))
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+                let installs = sqlx::query_as::<_, $crate::sql::InstallRow>(
+                    "SELECT integration_id, organization_id FROM integration_installations \
+                     WHERE integration_id = $1 ORDER BY organization_id",
+                )
+                .bind(id)
+                .fetch_all(&mut **tx)
+                .await?;
+                row.with_installs(installs.into_iter().map(|i| i.organization_id).collect())
+            }
+
+            /// Installs `integration` (named `slug`) on `org` inside `tx`, audited.
+            async fn install_in(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                integration: i64,
+                slug: &str,
+                org: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<()> {
+                sqlx::query_as::<_, $crate::sql::IdRow>("SELECT id FROM organizations WHERE id = $1")
+                    .bind(org)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO integration_installations (integration_id, organization_id, \
+                     created_at) VALUES ($1, $2, $3)",
+                )
+                .bind(integration)
+                .bind(org)
+                .bind($crate::now())
+                .execute(&mut **tx)
+                .await?;
+                self.audit(
+                    tx,
+                    Some(org),
+                    actor,
+                    "integration.install",
+                    &format!("integration:{integration}"),
+                    serde_json::json!({"integration": integration, "slug": slug}),
+                )
+                .await
             }
         }
 
@@ -1701,6 +2052,139 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn create_integration(
+                &self,
+                new: &$crate::NewIntegration,
+                install_on: &[i64],
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Integration> {
+                let scopes = serde_json::to_string(&new.scopes)
+                    .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                let mut tx = self.pool.begin().await?;
+                let id = sqlx::query_as::<_, $crate::sql::IdRow>(
+                    "INSERT INTO integrations (slug, name, scopes, created_at) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(&new.slug)
+                .bind(&new.name)
+                .bind(scopes)
+                .bind($crate::now())
+                .fetch_one(&mut *tx)
+                .await?
+                .id;
+                self.audit(
+                    &mut tx,
+                    None,
+                    actor,
+                    "integration.create",
+                    &format!("integration:{id}"),
+                    serde_json::json!({"slug": new.slug, "name": new.name, "scopes": new.scopes}),
+                )
+                .await?;
+                let mut orgs = install_on.to_vec();
+                orgs.sort_unstable();
+                orgs.dedup();
+                for org in orgs {
+                    self.install_in(&mut tx, id, &new.slug, org, actor).await?;
+                }
+                let created = Self::integration_in(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(created)
+            }
+
+            async fn integration(&self, id: i64) -> $crate::Result<$crate::Integration> {
+                let mut tx = self.pool.begin().await?;
+                let found = Self::integration_in(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(found)
+            }
+
+            async fn integrations(
+                &self,
+                page: $crate::Page,
+            ) -> $crate::Result<Vec<$crate::Integration>> {
+                let (limit, offset) = $crate::sql::page_binds(page);
+                let mut tx = self.pool.begin().await?;
+                Self::snapshot(&mut tx).await?;
+                let rows = sqlx::query_as::<_, $crate::sql::IntegrationRow>(&format!(
+                    "SELECT {} FROM integrations ORDER BY id LIMIT $1 OFFSET $2",
+                    $crate::sql::INTEGRATION_COLS
+                ))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut *tx)
+                .await?;
+                let installs = sqlx::query_as::<_, $crate::sql::InstallRow>(
+                    "SELECT integration_id, organization_id FROM integration_installations \
+                     WHERE integration_id IN (SELECT id FROM integrations ORDER BY id \
+                     LIMIT $1 OFFSET $2) ORDER BY integration_id, organization_id",
+                )
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                let mut by_integration: std::collections::HashMap<i64, Vec<i64>> =
+                    std::collections::HashMap::new();
+                for i in installs {
+                    by_integration
+                        .entry(i.integration_id)
+                        .or_default()
+                        .push(i.organization_id);
+                }
+                rows.into_iter()
+                    .map(|r| {
+                        let on = by_integration.remove(&r.id).unwrap_or_default();
+                        r.with_installs(on)
+                    })
+                    .collect()
+            }
+
+            async fn install_integration(
+                &self,
+                integration: i64,
+                org: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Integration> {
+                let mut tx = self.pool.begin().await?;
+                let current = Self::integration_in(&mut tx, integration).await?;
+                self.install_in(&mut tx, integration, &current.slug, org, actor)
+                    .await?;
+                let updated = Self::integration_in(&mut tx, integration).await?;
+                tx.commit().await?;
+                Ok(updated)
+            }
+
+            async fn uninstall_integration(
+                &self,
+                integration: i64,
+                org: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Integration> {
+                let mut tx = self.pool.begin().await?;
+                let current = Self::integration_in(&mut tx, integration).await?;
+                sqlx::query_as::<_, $crate::sql::InstallRow>(
+                    "DELETE FROM integration_installations WHERE integration_id = $1 \
+                     AND organization_id = $2 RETURNING integration_id, organization_id",
+                )
+                .bind(integration)
+                .bind(org)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "integration.uninstall",
+                    &format!("integration:{integration}"),
+                    serde_json::json!({"integration": integration, "slug": current.slug}),
+                )
+                .await?;
+                let updated = Self::integration_in(&mut tx, integration).await?;
+                tx.commit().await?;
+                Ok(updated)
+            }
+
             async fn audit_log(&self, org: i64, page: $crate::Page) -> $crate::Result<Vec<$crate::AuditEntry>> {
                 let (limit, offset) = $crate::sql::page_binds(page);
                 let rows = sqlx::query_as::<_, $crate::sql::AuditRow>(&format!(
@@ -1721,90 +2205,215 @@ macro_rules! impl_store {
                 org_slug: Option<&str>,
                 also_user: Option<i64>,
             ) -> $crate::Result<scopegate_core::WorldDoc> {
-                use $crate::sql::*;
-                let mut doc = scopegate_core::WorldDoc::default();
-                let mut users: Vec<WorldUserRow> = Vec::new();
                 let org = match org_slug {
                     Some(slug) => match self.org_by_slug(slug).await {
-                        Ok(o) => Some(o),
+                        Ok(o) => Some(o.id),
                         Err($crate::StoreError::NotFound) => None,
                         Err(e) => return Err(e),
                     },
                     None => None,
                 };
-                if let Some(org) = org {
-                    let all = $crate::Page { offset: 0, limit: u32::MAX >> 1 };
-                    let members = self.members(org.id, all).await?;
-                    let teams = self.teams(org.id, all).await?;
-                    let mut links = Vec::new();
-                    for t in &teams {
-                        links.extend(self.team_members(t.id).await?);
-                    }
-                    let projects = self.projects(org.id, all).await?;
-                    let grants = self.grants(org.id).await?;
-                    users = sqlx::query_as::<_, WorldUserRow>(
-                        "SELECT u.id, u.has_2fa FROM users u JOIN members m ON m.user_id = u.id \
-                         WHERE m.organization_id = $1 ORDER BY u.id",
-                    )
-                    .bind(org.id)
-                    .fetch_all(&self.pool)
-                    .await?;
-                    doc.organizations.push(org_doc(&org)?);
-                    for m in &members {
-                        doc.members.push(member_doc(m, &links)?);
-                    }
-                    for t in &teams {
-                        doc.teams.push(team_doc(t)?);
-                    }
-                    for p in &projects {
-                        doc.projects.push(project_doc(p)?);
-                    }
-                    for g in &grants {
-                        doc.granular_grants.push(grant_doc(org.id, g)?);
-                    }
-                }
+                let mut doc = match org {
+                    Some(id) => self.export(Some(id)).await?.into_doc()?,
+                    None => scopegate_core::WorldDoc::default(),
+                };
                 if let Some(u) = also_user {
-                    if !users.iter().any(|r| r.id == u) {
-                        users.extend(
-                            sqlx::query_as::<_, WorldUserRow>(
-                                "SELECT id, has_2fa FROM users WHERE id = $1",
-                            )
-                            .bind(u)
-                            .fetch_optional(&self.pool)
-                            .await?,
-                        );
+                    if !doc.users.iter().any(|r| i64::try_from(r.id).ok() == Some(u)) {
+                        let row = sqlx::query_as::<_, $crate::sql::WorldUserRow>(
+                            "SELECT id, has_2fa FROM users WHERE id = $1",
+                        )
+                        .bind(u)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                        if let Some(row) = row {
+                            doc.users.push($crate::sql::user_doc(&row)?);
+                        }
                     }
-                }
-                for u in &users {
-                    doc.users.push(user_doc(u)?);
                 }
                 Ok(doc)
             }
 
             async fn full_world(&self) -> $crate::Result<scopegate_core::WorldDoc> {
-                use $crate::sql::*;
-                let slugs: Vec<(String,)> =
-                    sqlx::query_as("SELECT slug FROM organizations ORDER BY id")
-                        .fetch_all(&self.pool)
-                        .await?;
-                let mut doc = scopegate_core::WorldDoc::default();
-                for (slug,) in &slugs {
-                    let part = self.world(Some(slug), None).await?;
-                    doc.organizations.extend(part.organizations);
-                    doc.members.extend(part.members);
-                    doc.teams.extend(part.teams);
-                    doc.projects.extend(part.projects);
-                    doc.granular_grants.extend(part.granular_grants);
-                }
-                let users = sqlx::query_as::<_, WorldUserRow>(
-                    "SELECT id, has_2fa FROM users ORDER BY id",
+                self.export(None).await?.into_doc()
+            }
+
+            async fn import_world(
+                &self,
+                doc: &scopegate_core::WorldDoc,
+                policy: &scopegate_core::Policy,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::ImportSummary> {
+                let rows = $crate::import::Rows::new(doc, policy)?;
+                let mut tx = self.pool.begin().await?;
+                let counts = sqlx::query_as::<_, $crate::sql::CountsRow>(
+                    "SELECT (SELECT COUNT(*) FROM users) AS users, \
+                     (SELECT COUNT(*) FROM organizations) AS organizations, \
+                     (SELECT COUNT(*) FROM integrations) AS integrations",
                 )
-                .fetch_all(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?;
-                for u in &users {
-                    doc.users.push(user_doc(u)?);
+                if counts.users != 0 || counts.organizations != 0 || counts.integrations != 0 {
+                    return Err($crate::StoreError::NotEmpty {
+                        users: counts.users,
+                        organizations: counts.organizations,
+                        integrations: counts.integrations,
+                    });
                 }
-                Ok(doc)
+                let now = $crate::now();
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO users (id, email, is_superuser, has_2fa, created_at) ",
+                    &rows.users,
+                    |b, (id, email, has_2fa)| {
+                        b.push_bind(*id)
+                            .push_bind(email.clone())
+                            .push_bind(false)
+                            .push_bind(*has_2fa)
+                            .push_bind(now);
+                    },
+                )
+                .await?;
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO organizations (id, slug, name, options, features, \
+                     open_membership, require_2fa, require_sso, created_at) ",
+                    &rows.orgs,
+                    |b, (id, slug, options, features, open, tfa, sso)| {
+                        b.push_bind(*id)
+                            .push_bind(slug.clone())
+                            .push_bind(slug.clone())
+                            .push_bind(options.clone())
+                            .push_bind(features.clone())
+                            .push_bind(*open)
+                            .push_bind(*tfa)
+                            .push_bind(*sso)
+                            .push_bind(now);
+                    },
+                )
+                .await?;
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO members (id, organization_id, user_id, email, role, \
+                     member_limit_restricted, sso_linked, created_at) ",
+                    &rows.members,
+                    |b, (id, org, user, email, role, limit, sso)| {
+                        b.push_bind(*id)
+                            .push_bind(*org)
+                            .push_bind(*user)
+                            .push_bind(email.clone())
+                            .push_bind(role.clone())
+                            .push_bind(*limit)
+                            .push_bind(*sso)
+                            .push_bind(now);
+                    },
+                )
+                .await?;
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO teams (id, organization_id, slug, name, created_at) ",
+                    &rows.teams,
+                    |b, (id, org, slug)| {
+                        b.push_bind(*id)
+                            .push_bind(*org)
+                            .push_bind(slug.clone())
+                            .push_bind(slug.clone())
+                            .push_bind(now);
+                    },
+                )
+                .await?;
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO team_members (team_id, member_id, role) ",
+                    &rows.team_members,
+                    |b, (team, member, role)| {
+                        b.push_bind(*team).push_bind(*member).push_bind(role.clone());
+                    },
+                )
+                .await?;
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO projects (id, organization_id, slug, name, active, created_at) ",
+                    &rows.projects,
+                    |b, (id, org, slug, active)| {
+                        b.push_bind(*id)
+                            .push_bind(*org)
+                            .push_bind(slug.clone())
+                            .push_bind(slug.clone())
+                            .push_bind(*active)
+                            .push_bind(now);
+                    },
+                )
+                .await?;
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO project_teams (project_id, team_id) ",
+                    &rows.project_teams,
+                    |b, (project, team)| {
+                        b.push_bind(*project).push_bind(*team);
+                    },
+                )
+                .await?;
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO integrations (id, slug, name, scopes, created_at) ",
+                    &rows.integrations,
+                    |b, (id, slug, scopes)| {
+                        b.push_bind(*id)
+                            .push_bind(slug.clone())
+                            .push_bind(slug.clone())
+                            .push_bind(scopes.clone())
+                            .push_bind(now);
+                    },
+                )
+                .await?;
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO integration_installations (integration_id, organization_id, \
+                     created_at) ",
+                    &rows.installs,
+                    |b, (integration, org)| {
+                        b.push_bind(*integration).push_bind(*org).push_bind(now);
+                    },
+                )
+                .await?;
+                Self::insert_rows(
+                    &mut tx,
+                    "INSERT INTO granular_grants (organization_id, kind, member_id, team_id) ",
+                    &rows.grants,
+                    |b, (org, kind, member, team)| {
+                        b.push_bind(*org)
+                            .push_bind(kind.clone())
+                            .push_bind(*member)
+                            .push_bind(*team);
+                    },
+                )
+                .await?;
+                Self::after_import(&mut tx).await?;
+                let summary = rows.summary;
+                let mut entries: Vec<(Option<i64>, $crate::sql::Entry)> = rows
+                    .audit
+                    .into_iter()
+                    .map(|(org, slug, data)| (Some(org), ("world.import", format!("org:{slug}"), data)))
+                    .collect();
+                entries.push((
+                    None,
+                    (
+                        "world.import",
+                        "world".to_string(),
+                        serde_json::json!({
+                            "organizations": summary.organizations,
+                            "users": summary.users,
+                            "members": summary.members,
+                            "teams": summary.teams,
+                            "projects": summary.projects,
+                            "integrations": summary.integrations,
+                            "grants": summary.grants,
+                        }),
+                    ),
+                ));
+                self.audit_each(&mut tx, actor, &entries).await?;
+                tx.commit().await?;
+                Ok(summary)
             }
 
             async fn all_tokens(&self) -> $crate::Result<Vec<$crate::Token>> {

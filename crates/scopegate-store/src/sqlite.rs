@@ -51,4 +51,18 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A SQLite transaction reads one snapshot already (from its first read, in WAL mode).
+    #[allow(clippy::unused_async, reason = "the same signature as PostgreSQL's")]
+    async fn read_snapshot(_tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<()> {
+        Ok(())
+    }
+
+    /// SQLite generates the next rowid past the largest one: nothing to advance.
+    #[allow(clippy::unused_async, reason = "the same signature as PostgreSQL's")]
+    async fn after_import(_tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<()> {
+        Ok(())
+    }
+}
+
 impl_store!(SqliteStore, Sqlite);

@@ -75,6 +75,12 @@ pub enum Command {
     /// Manage service tokens (callers of the decision API).
     #[command(subcommand)]
     Token(commands::token::TokenCommand),
+    /// Manage integrations (Sentry Apps): create, install, uninstall, list.
+    #[command(subcommand)]
+    Integration(commands::integration::IntegrationCommand),
+    /// Import a world document into an empty database, or export the stored world.
+    #[command(subcommand)]
+    World(commands::world::WorldCommand),
 }
 
 /// Runs a parsed command line.
@@ -93,6 +99,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::User(cmd) => commands::user::run(&cmd),
         Command::Org(cmd) => commands::org::run(&cmd),
         Command::Token(cmd) => commands::token::run(&cmd),
+        Command::Integration(cmd) => commands::integration::run(&cmd),
+        Command::World(cmd) => commands::world::run(&cmd),
     }
 }
 

@@ -13,7 +13,9 @@
 mod bad_input;
 mod corpora;
 mod differential;
-mod gen;
 mod golden;
 mod properties;
-mod reference;
+
+// The generators and the reference evaluator live in `scopegate-testkit`, shared with the
+// store's round-trip test.
+use scopegate_testkit::{gen, reference};

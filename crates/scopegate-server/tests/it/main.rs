@@ -11,6 +11,7 @@
 
 mod access;
 mod granular;
+mod integrations;
 mod manifest;
 mod members;
 mod organizations;

@@ -11,6 +11,8 @@
 
 mod conformance;
 mod granular;
+mod import;
+mod integrations;
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod diff;
 pub mod explain;
+pub mod integration;
 pub mod lint;
 pub mod matrix;
 pub mod migrate;
@@ -13,3 +14,4 @@ pub mod rule;
 pub mod serve;
 pub mod token;
 pub mod user;
+pub mod world;

@@ -12,6 +12,7 @@
 )]
 
 mod serve;
+mod world;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

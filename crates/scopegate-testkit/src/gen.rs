@@ -1,4 +1,5 @@
-//! Random worlds, manifests and requests for the differential test and the properties.
+//! Random worlds, manifests and requests for the core's differential test and properties, and
+//! the store's import → export round trip.
 //!
 //! Everything is generated against the Sentry policy. References are generated as raw
 //! indexes and mapped onto what exists (modulo), so every world is valid and shrinks well;
