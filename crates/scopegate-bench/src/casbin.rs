@@ -1,22 +1,30 @@
-//! The model in casbin (casbin crate): a `model.conf` and policy lines.
+//! The model in casbin (casbin crate): a `model.conf` and policy lines, over every
+//! organization.
 //!
-//! Requests are `(sub, obj, act, tok)`: the user, the object (`org:<slug>` or
-//! `project:<slug>`), the action (`"<METHOD> <endpoint>"`) and the credential (`session` or
-//! a stored token id). Policy lines (`p`) are one allow line per scope for the role path and
-//! per (team role, scope) for the team-role path, and two deny lines (restricted members,
-//! the replay allowlist). The facts are role-manager links, which is what an application
-//! feeds casbin in practice:
+//! Requests are `(sub, obj, act, tok)`: the user acting in the organization called
+//! (`m:<org>/<user>`), the object (`org:<org>` or `project:<org>/<slug>`), the action
+//! (`"<METHOD> <endpoint>"`) and the credential (`session` or a stored token id). Every name
+//! about an organization's members, teams and projects is prefixed with the organization's
+//! slug, so a user who is not a member of the organization called has no links at all.
+//! Policy lines (`p`) are one allow line per scope for the role path and per (team role
+//! variant, scope) for the team-role path, and two deny lines (restricted members, the
+//! replay allowlist). The facts are role-manager links, which is what an application feeds
+//! casbin in practice:
 //!
-//! - `g`: user → role-scope group → scope (role scopes after option trimming); user →
-//!   `restricted`; user → `replay:listed`, directly or through a listed team;
+//! - `g`: member → role-scope group `rs:<k>` → scope (the org role's scopes after the
+//!   organization's option trimming; one group per distinct scope set); member →
+//!   `restricted`; member → `replay:listed`, directly or through a listed team;
 //! - `g2`: action → scope (the scope map), action → `granular:replay`;
 //! - `g3`: credential → scope (a session holds every scope; a token its own);
-//! - `g4`: reach: user → org, user → team → project, user → `reach:global` → project;
-//! - `g5`: user has team role `tr:<role>` in domain `project:<slug>` (a team of the user with
-//!   that effective role owns the project);
+//! - `g4`: reach: member → org, member → team → project, member → `reach:<org>` → project
+//!   (global reach);
+//! - `g5`: member has team role `tr:<role>/v<k>` in domain `project:<org>/<slug>` (a team of
+//!   the member with that effective role owns the project; `v<k>` names the role's scope set
+//!   after the organization's trimming);
 //! - `g6`: object → org → `replay:enforced` / `replay:nonempty`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use casbin::prelude::*;
 
@@ -69,8 +77,8 @@ fn credential(r: &PeerRequest) -> String {
 /// The policy lines for `facts` and the tokens of `requests`.
 pub fn policy_text(facts: &Facts, requests: &[PeerRequest]) -> String {
     let mut out = String::new();
-    let mut line = |s: String| {
-        out.push_str(&s);
+    let mut line = |s: std::fmt::Arguments<'_>| {
+        let _ = out.write_fmt(s);
         out.push('\n');
     };
     // A scope that no scope map names cannot grant anything: no policy line for it.
@@ -80,91 +88,114 @@ pub fn policy_text(facts: &Facts, requests: &[PeerRequest]) -> String {
         .iter()
         .filter(|s| used.contains(s.as_str()))
     {
-        line(format!("p, role, {s}, allow"));
+        line(format_args!("p, role, {s}, allow"));
     }
-    for (role, scopes) in &facts.team_roles {
+    // Team roles: one variant per distinct scope set over the organizations.
+    let mut variants: BTreeMap<(&str, &[String]), usize> = BTreeMap::new();
+    for o in facts.orgs.values() {
+        for (role, scopes) in &o.team_roles {
+            let n = variants.len();
+            variants
+                .entry((role.as_str(), scopes.as_slice()))
+                .or_insert(n);
+        }
+    }
+    for ((role, scopes), k) in &variants {
         for s in scopes.iter().filter(|s| used.contains(s.as_str())) {
-            line(format!("p, tr:{role}, {s}, allow"));
+            line(format_args!("p, tr:{role}/v{k}, {s}, allow"));
         }
     }
-    line("p, restricted, -, deny".into());
-    line("p, replay, -, deny".into());
+    line(format_args!("p, restricted, -, deny"));
+    line(format_args!("p, replay, -, deny"));
 
-    let org = format!("org:{}", facts.org);
     let mut groups: BTreeMap<&[String], usize> = BTreeMap::new();
-    let mut owned_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (p, owners) in &facts.projects {
-        for t in owners {
-            owned_by.entry(t.as_str()).or_default().push(p.as_str());
-        }
-    }
-    for (user, m) in &facts.members {
-        let n = groups.len();
-        let g = *groups.entry(m.role_scopes.as_slice()).or_insert(n);
-        line(format!("g, user:{user}, rs:{g}"));
-        if m.restricted {
-            line(format!("g, user:{user}, restricted"));
-        }
-        if m.replay_listed {
-            line(format!("g, user:{user}, replay:listed"));
-        }
-        line(format!("g4, user:{user}, {org}"));
-        if m.global {
-            line(format!("g4, user:{user}, reach:global"));
-        }
-        let mut team_role_lines = BTreeSet::new();
-        for (t, role) in &m.teams {
-            line(format!("g, user:{user}, t:{t}"));
-            line(format!("g4, user:{user}, t:{t}"));
-            if let Some(role) = role {
-                for p in owned_by.get(t.as_str()).into_iter().flatten() {
-                    team_role_lines.insert(format!("g5, user:{user}, tr:{role}, project:{p}"));
-                }
+    for (org, o) in &facts.orgs {
+        let mut owned_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (p, owners) in &o.projects {
+            for t in owners {
+                owned_by.entry(t.as_str()).or_default().push(p.as_str());
             }
         }
-        for l in team_role_lines {
-            line(l);
+        let mut role_group: BTreeMap<&str, usize> = BTreeMap::new();
+        for (role, scopes) in &o.roles {
+            let n = groups.len();
+            let g = *groups.entry(scopes.as_slice()).or_insert(n);
+            role_group.insert(role, g);
+        }
+        let team_variant = |role: &str| -> Option<usize> {
+            let scopes = o.team_roles.get(role)?;
+            variants.get(&(role, scopes.as_slice())).copied()
+        };
+        for (user, m) in &o.members {
+            let sub = format!("m:{org}/{user}");
+            if let Some(g) = role_group.get(m.role.as_str()) {
+                line(format_args!("g, {sub}, rs:{g}"));
+            }
+            if m.restricted {
+                line(format_args!("g, {sub}, restricted"));
+            }
+            if m.replay_listed {
+                line(format_args!("g, {sub}, replay:listed"));
+            }
+            line(format_args!("g4, {sub}, org:{org}"));
+            if m.global {
+                line(format_args!("g4, {sub}, reach:{org}"));
+            }
+            let mut team_role_lines = BTreeSet::new();
+            for (t, role) in &m.teams {
+                line(format_args!("g, {sub}, t:{org}/{t}"));
+                line(format_args!("g4, {sub}, t:{org}/{t}"));
+                if let Some(k) = role.as_deref().and_then(team_variant) {
+                    let role = role.as_deref().unwrap_or_default();
+                    for p in owned_by.get(t.as_str()).into_iter().flatten() {
+                        team_role_lines.insert((role, k, *p));
+                    }
+                }
+            }
+            for (role, k, p) in team_role_lines {
+                line(format_args!("g5, {sub}, tr:{role}/v{k}, project:{org}/{p}"));
+            }
+        }
+        for t in &o.replay.teams {
+            line(format_args!("g, t:{org}/{t}, replay:listed"));
+        }
+        for (p, owners) in &o.projects {
+            for t in owners {
+                line(format_args!("g4, t:{org}/{t}, project:{org}/{p}"));
+            }
+            line(format_args!("g4, reach:{org}, project:{org}/{p}"));
+            line(format_args!("g6, project:{org}/{p}, org:{org}"));
+        }
+        if o.replay.enforced {
+            line(format_args!("g6, org:{org}, replay:enforced"));
+        }
+        if o.replay.nonempty {
+            line(format_args!("g6, org:{org}, replay:nonempty"));
         }
     }
     for (scopes, g) in &groups {
         for s in scopes.iter() {
-            line(format!("g, rs:{g}, {s}"));
+            line(format_args!("g, rs:{g}, {s}"));
         }
-    }
-    for t in &facts.replay.teams {
-        line(format!("g, t:{t}, replay:listed"));
     }
     for a in facts.actions.values() {
         for s in &a.scopes {
-            line(format!("g2, {}, {s}", a.id));
+            line(format_args!("g2, {}, {s}", a.id));
         }
         if a.granular {
-            line(format!("g2, {}, granular:replay", a.id));
+            line(format_args!("g2, {}, granular:replay", a.id));
         }
     }
     for s in &facts.all_scopes {
-        line(format!("g3, session, {s}"));
+        line(format_args!("g3, session, {s}"));
     }
     for r in requests {
         if let Some(scopes) = &r.token {
             let c = credential(r);
             for s in scopes {
-                line(format!("g3, {c}, {s}"));
+                line(format_args!("g3, {c}, {s}"));
             }
         }
-    }
-    for (p, owners) in &facts.projects {
-        for t in owners {
-            line(format!("g4, t:{t}, project:{p}"));
-        }
-        line(format!("g4, reach:global, project:{p}"));
-        line(format!("g6, project:{p}, {org}"));
-    }
-    if facts.replay.enforced {
-        line(format!("g6, {org}, replay:enforced"));
-    }
-    if facts.replay.nonempty {
-        line(format!("g6, {org}, replay:nonempty"));
     }
     out
 }
@@ -183,10 +214,10 @@ impl CasbinModel {
     }
 
     /// Builds casbin's native request for `r`.
-    pub fn request(&self, facts: &Facts, r: &PeerRequest) -> CasbinRequest {
+    pub fn request(&self, r: &PeerRequest) -> CasbinRequest {
         [
-            format!("user:{}", r.user),
-            r.resource(&facts.org),
+            format!("m:{}/{}", r.org, r.user),
+            r.resource(),
             r.action.clone(),
             credential(r),
         ]

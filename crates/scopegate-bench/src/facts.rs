@@ -4,8 +4,10 @@
 //! These facts are derived from the world document and the policy's role definitions here,
 //! independently of scopegate's world index (`scopegate_core::World`), so that an indexing
 //! bug in scopegate shows up as a disagreement rather than being copied into the peers.
-//! Derived: each member's org-role scopes after option trimming, global reach, each team
-//! membership's effective team role, each project's owning teams, the replay state.
+//! Derived per organization: each org and team role's scopes after the organization's option
+//! trimming, each member's org role, global reach, restricted flag and direct replay listing,
+//! each team membership's effective team role, each project's owning teams, the replay
+//! state.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,7 +15,7 @@ use scopegate_core::manifest::ObjectKind;
 use scopegate_core::world::truthy;
 use scopegate_core::{Manifest, Method, Policy, PrincipalDoc, RequestDoc, ScopeSet, WorldDoc};
 
-use crate::world::{ORG, REPLAY_FEATURE, REPLAY_TOGGLE};
+use crate::world::{REPLAY_FEATURE, REPLAY_TOGGLE};
 
 /// The object kind a peer action is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +39,11 @@ pub struct Action {
     pub granular: bool,
 }
 
-/// A member of the organization, by user.
+/// A member of an organization, by user.
 #[derive(Debug, Clone)]
 pub struct MemberFacts {
-    /// Org-role scopes after the organization's options trimmed them.
-    pub role_scopes: Vec<String>,
+    /// The org role id (its scopes after trimming are in [`OrgFacts::roles`]).
+    pub role: String,
     /// Reaches every project (global role or open membership).
     pub global: bool,
     /// Disabled over the member limit.
@@ -53,7 +55,7 @@ pub struct MemberFacts {
     pub teams: Vec<(String, Option<String>)>,
 }
 
-/// The replay state of the organization.
+/// The replay state of an organization.
 #[derive(Debug, Clone, Default)]
 pub struct ReplayFacts {
     /// Feature on and toggle on: the allowlist is enforced.
@@ -64,25 +66,32 @@ pub struct ReplayFacts {
     pub teams: Vec<String>,
 }
 
+/// One organization.
+#[derive(Debug, Clone, Default)]
+pub struct OrgFacts {
+    /// Replay state.
+    pub replay: ReplayFacts,
+    /// Org roles: id → scopes after this organization's options trimmed them.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Team roles: id → scopes after this organization's options trimmed them.
+    pub team_roles: BTreeMap<String, Vec<String>>,
+    /// Members by user id (pending invites have no user and are left out).
+    pub members: BTreeMap<u64, MemberFacts>,
+    /// Active projects: slug → owning team slugs.
+    pub projects: BTreeMap<String, Vec<String>>,
+    /// Teams (slugs).
+    pub teams: Vec<String>,
+}
+
 /// Everything a peer needs.
 #[derive(Debug, Clone)]
 pub struct Facts {
     /// Every scope of the policy.
     pub all_scopes: Vec<String>,
-    /// Organization slug.
-    pub org: String,
-    /// Replay state.
-    pub replay: ReplayFacts,
+    /// Organizations by slug.
+    pub orgs: BTreeMap<String, OrgFacts>,
     /// Users (every id).
-    pub users: Vec<u64>,
-    /// Members by user id.
-    pub members: BTreeMap<u64, MemberFacts>,
-    /// Projects: slug → owning team slugs.
-    pub projects: BTreeMap<String, Vec<String>>,
-    /// Teams (slugs).
-    pub teams: Vec<String>,
-    /// Team roles: id → scopes after option trimming.
-    pub team_roles: BTreeMap<String, Vec<String>>,
+    pub users: BTreeSet<u64>,
     /// Actions by id.
     pub actions: BTreeMap<String, Action>,
 }
@@ -92,6 +101,8 @@ pub struct Facts {
 pub struct PeerRequest {
     /// Index into the full request list.
     pub index: usize,
+    /// The organization slug named by the request.
+    pub org: String,
     /// The user.
     pub user: u64,
     /// The action id.
@@ -105,11 +116,11 @@ pub struct PeerRequest {
 }
 
 impl PeerRequest {
-    /// The resource the request is about, as `org:<slug>` or `project:<slug>`.
-    pub fn resource(&self, org: &str) -> String {
+    /// The resource the request is about, as `org:<org>` or `project:<org>/<project>`.
+    pub fn resource(&self) -> String {
         match (&self.project, self.object) {
-            (Some(p), Object::Project) => format!("project:{p}"),
-            _ => format!("org:{org}"),
+            (Some(p), Object::Project) => format!("project:{}/{p}", self.org),
+            _ => format!("org:{}", self.org),
         }
     }
 }
@@ -124,65 +135,12 @@ fn names(policy: &Policy, set: ScopeSet) -> Vec<String> {
 }
 
 impl Facts {
-    /// Derives the facts of organization [`ORG`] from the world, policy and manifest.
+    /// Derives the facts of every organization from the world, policy and manifest.
     pub fn derive(world: &WorldDoc, policy: &Policy, manifest: &Manifest) -> anyhow::Result<Facts> {
-        let org = world
-            .organizations
-            .iter()
-            .find(|o| o.slug == ORG)
-            .ok_or_else(|| anyhow::anyhow!("the world has no organization `{ORG}`"))?;
-        let option = |key: &str| org.options.get(key).map(truthy);
-        // Sentry's Organization.get_scopes, written out again from docs/decision.md §4.
-        let trim = |scopes: ScopeSet| {
-            let mut out = scopes;
-            for opt in &policy.org_options {
-                if !scopes.intersects(opt.unless_role_has_any)
-                    && !option(&opt.key).unwrap_or(opt.default)
-                {
-                    out = out.difference(opt.when_false_remove);
-                }
-            }
-            out
-        };
-        let team_roles_on = org.features.contains(&policy.team_roles_feature);
-        let team_slug: BTreeMap<u64, String> = world
-            .teams
-            .iter()
-            .filter(|t| t.organization == org.id)
-            .map(|t| (t.id, t.slug.clone()))
-            .collect();
-        let listed_members: BTreeSet<u64> = world
-            .granular_grants
-            .iter()
-            .filter(|g| g.organization == org.id && g.kind == "replay")
-            .filter_map(|g| g.member)
-            .collect();
-        let listed_teams: Vec<String> = world
-            .granular_grants
-            .iter()
-            .filter(|g| g.organization == org.id && g.kind == "replay")
-            .filter_map(|g| g.team.and_then(|t| team_slug.get(&t).cloned()))
-            .collect();
-        let has_grant = world
-            .granular_grants
-            .iter()
-            .any(|g| g.organization == org.id && g.kind == "replay");
-        let replay = ReplayFacts {
-            enforced: org.features.iter().any(|f| f == REPLAY_FEATURE)
-                && option(REPLAY_TOGGLE).unwrap_or(false),
-            nonempty: has_grant,
-            teams: listed_teams,
-        };
-
         let top_org_role = policy.org_roles.len().saturating_sub(1);
-        let mut members = BTreeMap::new();
-        for m in world.members.iter().filter(|m| m.organization == org.id) {
-            let Some(user) = m.user else { continue };
-            let (role_idx, role) = policy
-                .org_role(&m.role)
-                .ok_or_else(|| anyhow::anyhow!("unknown org role `{}`", m.role))?;
-            // The minimum team role of the org role (docs/decision.md §4).
-            let minimum = if role_idx == top_org_role {
+        // The minimum team role of each org role (docs/decision.md §4).
+        let minimum = |role_idx: usize| {
+            if role_idx == top_org_role {
                 policy.team_roles.len().saturating_sub(1)
             } else {
                 policy
@@ -193,7 +151,84 @@ impl Facts {
                     .map(|(i, _)| i)
                     .max()
                     .unwrap_or(0)
+            }
+        };
+
+        // Per organization (by id): its facts under construction, and whether team-role
+        // scopes count there.
+        let mut orgs: BTreeMap<u64, (String, OrgFacts, bool)> = BTreeMap::new();
+        for org in &world.organizations {
+            let option = |key: &str| org.options.get(key).map(truthy);
+            // Sentry's Organization.get_scopes, written out again from docs/decision.md §4.
+            let trim = |scopes: ScopeSet| {
+                let mut out = scopes;
+                for opt in &policy.org_options {
+                    if !scopes.intersects(opt.unless_role_has_any)
+                        && !option(&opt.key).unwrap_or(opt.default)
+                    {
+                        out = out.difference(opt.when_false_remove);
+                    }
+                }
+                out
             };
+            let facts = OrgFacts {
+                replay: ReplayFacts {
+                    enforced: org.features.iter().any(|f| f == REPLAY_FEATURE)
+                        && option(REPLAY_TOGGLE).unwrap_or(false),
+                    nonempty: false,
+                    teams: Vec::new(),
+                },
+                roles: policy
+                    .org_roles
+                    .iter()
+                    .map(|r| (r.id.clone(), names(policy, trim(r.scopes))))
+                    .collect(),
+                team_roles: policy
+                    .team_roles
+                    .iter()
+                    .map(|t| (t.id.clone(), names(policy, trim(t.scopes))))
+                    .collect(),
+                ..OrgFacts::default()
+            };
+            let team_roles_on = org.features.contains(&policy.team_roles_feature);
+            orgs.insert(org.id, (org.slug.clone(), facts, team_roles_on));
+        }
+        let open_membership: BTreeMap<u64, bool> = world
+            .organizations
+            .iter()
+            .map(|o| (o.id, o.open_membership))
+            .collect();
+
+        let mut team_slug: BTreeMap<u64, String> = BTreeMap::new();
+        for t in &world.teams {
+            if let Some((_, o, _)) = orgs.get_mut(&t.organization) {
+                o.teams.push(t.slug.clone());
+                team_slug.insert(t.id, t.slug.clone());
+            }
+        }
+        let mut listed_members: BTreeSet<u64> = BTreeSet::new();
+        for g in world.granular_grants.iter().filter(|g| g.kind == "replay") {
+            let Some((_, o, _)) = orgs.get_mut(&g.organization) else {
+                continue;
+            };
+            o.replay.nonempty = true;
+            if let Some(m) = g.member {
+                listed_members.insert(m);
+            }
+            if let Some(slug) = g.team.and_then(|t| team_slug.get(&t)) {
+                o.replay.teams.push(slug.clone());
+            }
+        }
+
+        for m in &world.members {
+            let Some(user) = m.user else { continue };
+            let Some((_, org, team_roles_on)) = orgs.get_mut(&m.organization) else {
+                continue;
+            };
+            let (role_idx, role) = policy
+                .org_role(&m.role)
+                .ok_or_else(|| anyhow::anyhow!("unknown org role `{}`", m.role))?;
+            let minimum = minimum(role_idx);
             let mut teams = Vec::new();
             for mt in &m.teams {
                 let Some(slug) = team_slug.get(&mt.team) else {
@@ -205,17 +240,21 @@ impl Facts {
                     .and_then(|r| policy.team_role(r))
                     .map(|(i, _)| i);
                 let effective = match explicit {
-                    Some(e) if team_roles_on && e > minimum => e,
+                    Some(e) if *team_roles_on && e > minimum => e,
                     _ => minimum,
                 };
                 let role_id = policy.team_roles.get(effective).map(|t| t.id.clone());
-                teams.push((slug.clone(), role_id.filter(|_| team_roles_on)));
+                teams.push((slug.clone(), role_id.filter(|_| *team_roles_on)));
             }
-            members.insert(
+            org.members.insert(
                 user,
                 MemberFacts {
-                    role_scopes: names(policy, trim(role.scopes)),
-                    global: role.global || org.open_membership,
+                    role: role.id.clone(),
+                    global: role.global
+                        || open_membership
+                            .get(&m.organization)
+                            .copied()
+                            .unwrap_or(false),
                     restricted: m.flags.member_limit_restricted,
                     replay_listed: listed_members.contains(&m.id),
                     teams,
@@ -223,24 +262,17 @@ impl Facts {
             );
         }
 
-        let projects = world
-            .projects
-            .iter()
-            .filter(|p| p.organization == org.id && p.active)
-            .map(|p| {
-                let owners = p
-                    .teams
-                    .iter()
-                    .filter_map(|t| team_slug.get(t).cloned())
-                    .collect();
-                (p.slug.clone(), owners)
-            })
-            .collect();
-        let team_roles = policy
-            .team_roles
-            .iter()
-            .map(|t| (t.id.clone(), names(policy, trim(t.scopes))))
-            .collect();
+        for p in world.projects.iter().filter(|p| p.active) {
+            let Some((_, org, _)) = orgs.get_mut(&p.organization) else {
+                continue;
+            };
+            let owners = p
+                .teams
+                .iter()
+                .filter_map(|t| team_slug.get(t).cloned())
+                .collect();
+            org.projects.insert(p.slug.clone(), owners);
+        }
 
         let mut actions = BTreeMap::new();
         for e in &manifest.endpoints {
@@ -286,13 +318,11 @@ impl Facts {
 
         Ok(Facts {
             all_scopes: policy.scopes.names().map(String::from).collect(),
-            org: org.slug.clone(),
-            replay,
+            orgs: orgs
+                .into_values()
+                .map(|(slug, facts, _)| (slug, facts))
+                .collect(),
             users: world.users.iter().map(|u| u.id).collect(),
-            members,
-            projects,
-            teams: team_slug.into_values().collect(),
-            team_roles,
             actions,
         })
     }
@@ -306,9 +336,10 @@ impl Facts {
     }
 
     /// The requests the peers decide: sessions (no superuser, no staff, SSO done) and user
-    /// tokens not bound to an organization, of known users, on organization and project
-    /// endpoints of organization [`ORG`] (with and without the replay guard), naming an
-    /// active project when the endpoint is about a project.
+    /// tokens not bound to an organization, of known users (members of the organization
+    /// called or not), on organization and project endpoints of a known organization (with
+    /// and without the replay guard), naming an active project of that organization when
+    /// the endpoint is about a project.
     pub fn peer_requests(&self, requests: &[RequestDoc]) -> Vec<PeerRequest> {
         requests
             .iter()
@@ -328,35 +359,27 @@ impl Facts {
                     } => (*user, Some(scopes.clone())),
                     _ => return None,
                 };
-                if !self.users.contains(&user) || r.organization.as_deref() != Some(&self.org) {
+                if !self.users.contains(&user) {
                     return None;
                 }
+                let org_slug = r.organization.as_deref()?;
+                let org = self.orgs.get(org_slug)?;
                 let action = self.actions.get(&format!("{} {}", r.method, r.endpoint))?;
                 let project = match action.object {
                     Object::Project => {
-                        let p = r.project.clone()?;
-                        self.projects.contains_key(&p).then_some(p)?
+                        let p = r.project.as_deref()?;
+                        Some(org.projects.get_key_value(p)?.0.clone())
                     }
-                    Object::Organization => {
-                        if r.project.is_some() {
-                            return None;
-                        }
-                        return Some(PeerRequest {
-                            index,
-                            user,
-                            action: action.id.clone(),
-                            object: action.object,
-                            project: None,
-                            token,
-                        });
-                    }
+                    Object::Organization if r.project.is_some() => return None,
+                    Object::Organization => None,
                 };
                 Some(PeerRequest {
                     index,
+                    org: org_slug.to_string(),
                     user,
                     action: action.id.clone(),
                     object: action.object,
-                    project: Some(project),
+                    project,
                     token,
                 })
             })

@@ -14,8 +14,10 @@ pub mod measure;
 pub mod rego;
 pub mod world;
 
+use std::time::Instant;
+
 use anyhow::Context;
-use scopegate_core::{Engine, Manifest, Policy, Request, World, WorldDoc};
+use scopegate_core::{Engine, Manifest, Policy, Request, RequestDoc, World, WorldDoc};
 
 use crate::facts::{Facts, PeerRequest};
 
@@ -34,7 +36,9 @@ pub struct Setup {
     pub world: World,
     /// Every request, pre-parsed for scopegate.
     pub requests: Vec<Request>,
-    /// Every request as its wire JSON (product.md §4.1), for timing parse + decide.
+    /// Every request as its wire document (product.md §4.1).
+    pub request_docs: Vec<RequestDoc>,
+    /// Every request as its wire JSON, for timing parse + decide.
     pub request_json: Vec<String>,
     /// The plain facts the peers are given.
     pub facts: Facts,
@@ -70,6 +74,8 @@ pub struct Peers {
     pub rego: rego::RegoModel,
     /// regorus inputs.
     pub rego_requests: Vec<regorus::Value>,
+    /// How long each peer's model and requests took to build.
+    pub build_times: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Setup {
@@ -87,8 +93,8 @@ impl Setup {
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()?;
         let requests = docs
-            .into_iter()
-            .map(|d| Request::from_doc(d, &policy))
+            .iter()
+            .map(|d| Request::from_doc(d.clone(), &policy))
             .collect::<Result<Vec<_>, _>>()
             .context("generated request")?;
         Ok(Setup {
@@ -98,6 +104,7 @@ impl Setup {
             world_doc,
             world,
             requests,
+            request_docs: docs,
             request_json,
             facts,
             peer_requests,
@@ -125,20 +132,26 @@ impl Setup {
     /// Builds every peer's model from `facts` (normally [`Setup::facts`]; the tests pass
     /// altered facts to show that the agreement check catches a wrong model).
     pub fn peers_for(&self, facts: &Facts) -> anyhow::Result<Peers> {
+        let t = Instant::now();
         let cedar = cedar::CedarModel::new(facts)?;
         let cedar_requests = self
             .peer_requests
             .iter()
-            .map(|r| cedar.request(facts, r))
+            .map(|r| cedar.request(r))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut build_times = vec![("cedar", t.elapsed())];
+        let t = Instant::now();
         let casbin = casbin::CasbinModel::new(facts, &self.peer_requests)?;
         let casbin_requests = self
             .peer_requests
             .iter()
-            .map(|r| casbin.request(facts, r))
+            .map(|r| casbin.request(r))
             .collect();
+        build_times.push(("casbin", t.elapsed()));
+        let t = Instant::now();
         let rego = rego::RegoModel::new(facts)?;
         let rego_requests = self.peer_requests.iter().map(|r| rego.request(r)).collect();
+        build_times.push(("regorus", t.elapsed()));
         Ok(Peers {
             cedar,
             cedar_requests,
@@ -146,6 +159,7 @@ impl Setup {
             casbin_requests,
             rego,
             rego_requests,
+            build_times,
         })
     }
 

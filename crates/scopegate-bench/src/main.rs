@@ -68,16 +68,30 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     };
     let t = Instant::now();
     let setup = Setup::new(Size::BENCH, args.seed)?;
-    let mut peers = setup.peers()?;
+    let world = &setup.world_doc;
     eprintln!(
-        "setup: {} members, {} teams, {} projects, {} requests ({} compared with the peers), manifest: {}; {:.1} s",
-        setup.world_doc.members.len(),
-        setup.world_doc.teams.len(),
-        setup.world_doc.projects.len(),
+        "setup: {} organizations, {} users, {} members, {} teams, {} projects, {} integrations; {} requests ({} compared with the peers); manifest: {}; {:.1} s",
+        world.organizations.len(),
+        world.users.len(),
+        world.members.len(),
+        world.teams.len(),
+        world.projects.len(),
+        world.integrations.len(),
         setup.requests.len(),
         setup.peer_requests.len(),
         setup.manifest_origin,
         t.elapsed().as_secs_f64()
+    );
+    eprintln!("world: {}", scopegate_bench::world::summary(world));
+    let mut peers = setup.peers()?;
+    eprintln!(
+        "peer setup: {}",
+        peers
+            .build_times
+            .iter()
+            .map(|(name, d)| format!("{name} {:.1} s", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 
     let cedar_text = scopegate_bench::cedar::policies_text(&setup.facts);
@@ -174,6 +188,13 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             "all_principals_median_ns": (all.median_ns * 10.0).round() / 10.0,
             "all_principals_requests": setup.requests.len(),
             "with_json_parsing_median_ns": (parsed.median_ns * 10.0).round() / 10.0,
+            "world": {
+                "organizations": world.organizations.len(),
+                "users": world.users.len(),
+                "members": world.members.len(),
+                "teams": world.teams.len(),
+                "projects": world.projects.len(),
+            },
         }),
     );
     for (name, m) in [("cedar", cedar), ("casbin", casbin), ("regorus", rego)] {

@@ -1,9 +1,12 @@
-//! The model in Rego, evaluated by regorus (Microsoft's Rust OPA interpreter).
+//! The model in Rego, evaluated by regorus (Microsoft's Rust OPA interpreter), over every
+//! organization.
 //!
-//! Data: actions (object kind, scope map as a set, replay guard), members (role scopes after
-//! option trimming, global reach, restricted, replay listing, team → effective team role),
-//! team roles → scopes, projects → owning teams, the replay state. Input: the user, the
-//! action, the project, and either `session: true` or the token's scopes.
+//! Data: actions (object kind, scope map as a set, replay guard) and, keyed by organization
+//! slug: org roles and team roles → scopes after the organization's option trimming,
+//! members keyed by user (org role, global reach, restricted, replay listing, team →
+//! effective team role), projects → owning teams, the replay state. Input: the
+//! organization, the user, the action, the project, and either `session: true` or the
+//! token's scopes. A user who is not a member of the organization called has no entry there.
 
 use regorus::{Engine, Value};
 use serde_json::{json, Map};
@@ -17,7 +20,11 @@ default allow := false
 
 action := data.actions[input.action]
 
-member := data.members[input.user]
+org := data.orgs[input.org]
+
+member := org.members[input.user]
+
+role_scopes := org.roles[member.role]
 
 bounded(s) if input.session
 
@@ -26,14 +33,14 @@ bounded(s) if input.token_scopes[s]
 reach if member.global
 
 reach if {
-	some t in data.projects[input.project]
+	some t in org.projects[input.project]
 	member.teams[t]
 }
 
 class_ok if {
 	action.object == "organization"
 	some s, _ in action.scopes
-	member.role_scopes[s]
+	role_scopes[s]
 	bounded(s)
 }
 
@@ -41,16 +48,16 @@ class_ok if {
 	action.object == "project"
 	reach
 	some s, _ in action.scopes
-	member.role_scopes[s]
+	role_scopes[s]
 	bounded(s)
 }
 
 class_ok if {
 	action.object == "project"
-	some t in data.projects[input.project]
+	some t in org.projects[input.project]
 	role := member.teams[t]
 	some s, _ in action.scopes
-	data.team_roles[role][s]
+	org.team_roles[role][s]
 	bounded(s)
 }
 
@@ -58,15 +65,15 @@ listed if member.replay_listed
 
 listed if {
 	some t, _ in member.teams
-	data.replay.teams[t]
+	org.replay.teams[t]
 }
 
 granular_ok if not action.granular
 
-granular_ok if not data.replay.enforced
+granular_ok if not org.replay.enforced
 
 granular_ok if {
-	data.replay.nonempty
+	org.replay.nonempty
 	listed
 }
 
@@ -110,45 +117,55 @@ pub fn data_json(facts: &Facts) -> serde_json::Value {
             )
         })
         .collect();
-    let members: Map<String, serde_json::Value> = facts
-        .members
+    let orgs: Map<String, serde_json::Value> = facts
+        .orgs
         .iter()
-        .map(|(user, m)| {
-            // A team membership without a team role (team-roles feature off) maps to the
-            // empty role "", which has no scopes.
-            let teams: Map<String, serde_json::Value> = m
-                .teams
+        .map(|(slug, o)| {
+            let members: Map<String, serde_json::Value> = o
+                .members
                 .iter()
-                .map(|(t, r)| (t.clone(), json!(r.clone().unwrap_or_default())))
+                .map(|(user, m)| {
+                    // A team membership without a team role (team-roles feature off) maps to
+                    // the empty role "", which has no scopes.
+                    let teams: Map<String, serde_json::Value> = m
+                        .teams
+                        .iter()
+                        .map(|(t, r)| (t.clone(), json!(r.clone().unwrap_or_default())))
+                        .collect();
+                    (
+                        user.to_string(),
+                        json!({
+                            "role": m.role,
+                            "global": m.global,
+                            "restricted": m.restricted,
+                            "replay_listed": m.replay_listed,
+                            "teams": teams,
+                        }),
+                    )
+                })
                 .collect();
+            let roles = |r: &std::collections::BTreeMap<String, Vec<String>>| {
+                r.iter()
+                    .map(|(id, s)| (id.clone(), set(s)))
+                    .collect::<Map<String, serde_json::Value>>()
+            };
             (
-                user.to_string(),
+                slug.clone(),
                 json!({
-                    "role_scopes": set(&m.role_scopes),
-                    "global": m.global,
-                    "restricted": m.restricted,
-                    "replay_listed": m.replay_listed,
-                    "teams": teams,
+                    "roles": roles(&o.roles),
+                    "team_roles": roles(&o.team_roles),
+                    "members": members,
+                    "projects": o.projects,
+                    "replay": {
+                        "enforced": o.replay.enforced,
+                        "nonempty": o.replay.nonempty,
+                        "teams": set(&o.replay.teams),
+                    },
                 }),
             )
         })
         .collect();
-    let team_roles: Map<String, serde_json::Value> = facts
-        .team_roles
-        .iter()
-        .map(|(r, s)| (r.clone(), set(s)))
-        .collect();
-    json!({
-        "actions": actions,
-        "members": members,
-        "team_roles": team_roles,
-        "projects": facts.projects,
-        "replay": {
-            "enforced": facts.replay.enforced,
-            "nonempty": facts.replay.nonempty,
-            "teams": set(&facts.replay.teams),
-        },
-    })
+    json!({"actions": actions, "orgs": orgs})
 }
 
 impl RegoModel {
@@ -165,7 +182,7 @@ impl RegoModel {
 
     /// Builds regorus's native input for `r`.
     pub fn request(&self, r: &PeerRequest) -> Value {
-        let mut input = json!({"user": r.user.to_string(), "action": r.action});
+        let mut input = json!({"org": r.org, "user": r.user.to_string(), "action": r.action});
         if let Some(obj) = input.as_object_mut() {
             if let Some(p) = &r.project {
                 obj.insert("project".into(), json!(p));

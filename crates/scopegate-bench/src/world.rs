@@ -1,63 +1,75 @@
-//! A deterministic Sentry-shaped world, manifest and request set.
+//! A deterministic Sentry-shaped world of many organizations, manifest and request set.
 //!
-//! One organization with the team-roles and granular-replay features (enforcement on, one
-//! option trimming member scopes), a few hundred members across the four org roles, tens of
-//! teams, about a hundred projects owned by teams, an integration and replay grants (members
-//! and teams). Requests mix sessions and user tokens of members and non-members with org
-//! tokens, API keys, the integration, superusers and anonymous callers, over every endpoint
-//! and method of the manifest.
+//! Organization sizes are skewed (Zipf-like: a few large organizations, many small ones);
+//! features (team roles, granular replay), the replay toggle, the scope-trimming options and
+//! open membership vary by organization; members take the four org roles in a realistic mix,
+//! with pending invites and members over the member limit; teams and team-owned projects are
+//! apportioned by organization size; some users belong to several organizations; integrations
+//! are installed on several organizations; replay grants (members and teams) exist where the
+//! feature or the toggle is on. Requests mix sessions and user tokens of members and
+//! non-members with org tokens, API keys, integrations, superusers and anonymous callers,
+//! over every endpoint and method of the manifest and across organizations (cross-organization
+//! calls included, which must be denied).
+
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
 use scopegate_core::manifest::ObjectKind;
 use scopegate_core::wire::{
     GrantDoc, IntegrationDoc, MemberDoc, MemberFlagsDoc, MemberTeamDoc, OrganizationDoc,
-    ProjectDoc, TeamDoc, UserDoc,
+    ProjectDoc, SuperuserDoc, TeamDoc, UserDoc,
 };
 use scopegate_core::{Manifest, Method, Policy, PrincipalDoc, RequestDoc, Source, WorldDoc};
 
-/// The organization slug of the generated world.
-pub const ORG: &str = "acme";
 /// The replay feature of the Sentry policy.
 pub const REPLAY_FEATURE: &str = "organizations:granular-replay-permissions";
 /// The replay toggle option of the Sentry policy.
 pub const REPLAY_TOGGLE: &str = "sentry:granular-replay-permissions";
 /// The team-roles feature of the Sentry policy.
 pub const TEAM_ROLES_FEATURE: &str = "organizations:team-roles";
+/// The two scope-trimming options of the Sentry policy.
+pub const TRIMMING_OPTIONS: [&str; 2] =
+    ["sentry:events_member_admin", "sentry:alerts_member_write"];
 
 /// The built-in manifest: a copy of `shared/corpora/sentry/sentry-manifest.json`.
 const BUILTIN_MANIFEST: &str = include_str!("../data/sentry-manifest.json");
 
 /// How big a world to generate.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Size {
-    /// Members of the organization.
+    /// Organizations.
+    pub orgs: u64,
+    /// Members over all organizations (pending invites included).
     pub members: u64,
-    /// Users that are not members.
-    pub outsiders: u64,
-    /// Teams.
+    /// Teams over all organizations.
     pub teams: u64,
-    /// Projects.
+    /// Projects over all organizations.
     pub projects: u64,
+    /// Integrations (Sentry apps), each installed on one or more organizations.
+    pub integrations: u64,
     /// Requests.
     pub requests: usize,
 }
 
 impl Size {
-    /// The benchmark's size: a Sentry-shaped organization and a few thousand requests.
+    /// The benchmark's size (the issue's world): 1,000 organizations, 100,000 members,
+    /// 10,000 teams, 20,000 projects, and 8,000 requests.
     pub const BENCH: Size = Size {
-        members: 400,
-        outsiders: 40,
-        teams: 40,
-        projects: 120,
-        requests: 4000,
+        orgs: 1_000,
+        members: 100_000,
+        teams: 10_000,
+        projects: 20_000,
+        integrations: 40,
+        requests: 8_000,
     };
-    /// A smaller world for the agreement test in debug builds.
+    /// A smaller world of the same shape for the agreement test in debug builds.
     pub const TEST: Size = Size {
-        members: 80,
-        outsiders: 8,
-        teams: 10,
-        projects: 20,
-        requests: 1500,
+        orgs: 12,
+        members: 600,
+        teams: 60,
+        projects: 120,
+        integrations: 4,
+        requests: 3_000,
     };
 }
 
@@ -102,64 +114,207 @@ impl Rng {
 }
 
 /// Member ids start here; user ids start at 1.
-const MEMBER_BASE: u64 = 100_000;
+const MEMBER_BASE: u64 = 1_000_000;
 /// Team ids start here.
-const TEAM_BASE: u64 = 5_000;
+const TEAM_BASE: u64 = 5_000_000;
 /// Project ids start here.
-const PROJECT_BASE: u64 = 50_000;
-/// The integration's id.
-pub const INTEGRATION: u64 = 7;
+const PROJECT_BASE: u64 = 8_000_000;
+/// Integration ids start here.
+const INTEGRATION_BASE: u64 = 7;
 
-/// The user id of member number `i`.
-fn member_user(i: u64) -> u64 {
-    i + 1
+/// The slug of organization number `i` (id `i + 1`).
+pub fn org_slug(i: usize) -> String {
+    format!("org-{i}")
+}
+
+/// Splits `total` over `weights` in proportion, each part at least `min` (when `total`
+/// allows), by the largest-remainder method in integers (no floating point: the same on
+/// every machine).
+pub fn apportion(total: u64, weights: &[u64], min: u64) -> Vec<u64> {
+    let n = weights.len() as u64;
+    let base = if min.saturating_mul(n) <= total {
+        min
+    } else {
+        0
+    };
+    let rest = u128::from(total - base * n);
+    let sum: u128 = weights.iter().map(|&w| u128::from(w)).sum::<u128>().max(1);
+    let mut parts: Vec<u64> = Vec::with_capacity(weights.len());
+    let mut remainders: Vec<(u128, usize)> = Vec::with_capacity(weights.len());
+    for (i, &w) in weights.iter().enumerate() {
+        let q = rest * u128::from(w);
+        parts.push(base + u64::try_from(q / sum).unwrap_or(0));
+        remainders.push((q % sum, i));
+    }
+    let given: u64 = parts.iter().sum();
+    // Largest remainders first; ties to the lower index.
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in remainders
+        .into_iter()
+        .take(usize::try_from(total.saturating_sub(given)).unwrap_or(0))
+    {
+        if let Some(p) = parts.get_mut(i) {
+            *p += 1;
+        }
+    }
+    parts
+}
+
+/// Organization `i`'s settings, drawn once. Organization 0 (the largest) has everything on,
+/// so that every path of the model is exercised whatever the seed.
+struct OrgShape {
+    team_roles: bool,
+    replay_feature: bool,
+    replay_toggle: bool,
+    /// Replay grants exist (members and teams).
+    grants: bool,
+    /// `false` values of the trimming options.
+    trimmed: [bool; 2],
+    open_membership: bool,
+}
+
+fn org_shape(i: usize, rng: &mut Rng) -> OrgShape {
+    if i == 0 {
+        return OrgShape {
+            team_roles: true,
+            replay_feature: true,
+            replay_toggle: true,
+            grants: true,
+            trimmed: [true, false],
+            open_membership: false,
+        };
+    }
+    let replay_feature = rng.chance(30);
+    let replay_toggle = rng.chance(if replay_feature { 70 } else { 10 });
+    OrgShape {
+        team_roles: rng.chance(40),
+        replay_feature,
+        replay_toggle,
+        // Some organizations enforce an empty allowlist (everyone denied).
+        grants: (replay_feature || replay_toggle) && rng.chance(80),
+        trimmed: [rng.chance(25), rng.chance(15)],
+        open_membership: rng.chance(35),
+    }
 }
 
 /// Generates the world.
 pub fn world(size: Size, seed: u64) -> WorldDoc {
     let mut rng = Rng::new(seed);
-    let mut options = serde_json::Map::new();
-    options.insert(REPLAY_TOGGLE.into(), serde_json::Value::Bool(true));
-    // Members lose event:admin: the option trimming of the Sentry policy is exercised.
-    options.insert(
-        "sentry:events_member_admin".into(),
-        serde_json::Value::Bool(false),
-    );
-    let org = OrganizationDoc {
-        id: 1,
-        slug: ORG.into(),
-        features: vec![REPLAY_FEATURE.into(), TEAM_ROLES_FEATURE.into()],
-        options,
-        open_membership: false,
-        require_2fa: false,
-        require_sso: false,
-    };
-    let teams: Vec<TeamDoc> = (0..size.teams)
-        .map(|t| TeamDoc {
-            id: TEAM_BASE + t,
-            organization: 1,
-            slug: format!("team-{t}"),
-        })
-        .collect();
-    let users: Vec<UserDoc> = (0..size.members + size.outsiders)
-        .map(|i| UserDoc {
-            id: member_user(i),
-            has_2fa: true,
-        })
-        .collect();
-    let members: Vec<MemberDoc> = (0..size.members)
-        .map(|i| {
-            let role = match rng.below(100) {
-                0..=69 => "member",
-                70..=79 => "admin",
-                80..=91 => "manager",
-                _ => "owner",
+    let n_orgs = usize::try_from(size.orgs.max(1)).unwrap_or(1);
+    // Zipf-like sizes: organization i weighs 1 / (i + 1).
+    let zipf: Vec<u64> = (0..n_orgs as u64).map(|i| 1_000_000 / (i + 1)).collect();
+    let member_counts = apportion(size.members, &zipf, 2);
+    // Teams and projects grow more slowly than members: small organizations have
+    // relatively more of them per member.
+    let avg = size.members / size.orgs.max(1);
+    let flat: Vec<u64> = member_counts.iter().map(|&m| m + avg).collect();
+    let team_counts = apportion(size.teams, &flat, 1);
+    let project_counts = apportion(size.projects, &flat, 1);
+
+    let mut doc = WorldDoc::default();
+    let mut next_user = 1u64;
+    // Users created so far (candidates for membership of several organizations).
+    let mut known_users: Vec<u64> = Vec::new();
+    let mut memberships: HashSet<(usize, u64)> = HashSet::new();
+    for (i, ((&n_members, &n_teams), &n_projects)) in member_counts
+        .iter()
+        .zip(&team_counts)
+        .zip(&project_counts)
+        .enumerate()
+    {
+        let shape = org_shape(i, &mut rng);
+        let org_id = i as u64 + 1;
+        let mut options = serde_json::Map::new();
+        if shape.replay_toggle {
+            options.insert(REPLAY_TOGGLE.into(), serde_json::Value::Bool(true));
+        }
+        for (key, off) in TRIMMING_OPTIONS.iter().zip(shape.trimmed) {
+            if off {
+                options.insert((*key).into(), serde_json::Value::Bool(false));
+            }
+        }
+        let mut features = Vec::new();
+        if shape.replay_feature {
+            features.push(REPLAY_FEATURE.to_string());
+        }
+        if shape.team_roles {
+            features.push(TEAM_ROLES_FEATURE.to_string());
+        }
+        doc.organizations.push(OrganizationDoc {
+            id: org_id,
+            slug: org_slug(i),
+            features,
+            options,
+            open_membership: shape.open_membership,
+            require_2fa: false,
+            require_sso: false,
+        });
+        let first_team = TEAM_BASE + doc.teams.len() as u64;
+        for t in 0..n_teams {
+            doc.teams.push(TeamDoc {
+                id: first_team + t,
+                organization: org_id,
+                // Slugs are unique within an organization only: the same slugs recur.
+                slug: format!("team-{t}"),
+            });
+        }
+        for p in 0..n_projects {
+            let first = first_team + rng.below(n_teams);
+            let mut owners = vec![first];
+            if rng.chance(25) {
+                let second = first_team + rng.below(n_teams);
+                if second != first {
+                    owners.push(second);
+                }
+            }
+            doc.projects.push(ProjectDoc {
+                id: PROJECT_BASE + doc.projects.len() as u64,
+                organization: org_id,
+                slug: format!("project-{p}"),
+                teams: owners,
+                active: !rng.chance(1),
+            });
+        }
+        let first_member = doc.members.len();
+        for k in 0..n_members {
+            let role = if k == 0 {
+                "owner"
+            } else {
+                match rng.below(100) {
+                    0..=69 => "member",
+                    70..=79 => "admin",
+                    80..=91 => "manager",
+                    _ => "owner",
+                }
             };
-            let n_teams = rng.below(4);
-            let mut my_teams: Vec<MemberTeamDoc> = Vec::new();
-            for _ in 0..n_teams {
-                let team = TEAM_BASE + rng.below(size.teams);
-                if my_teams.iter().any(|t| t.team == team) {
+            let user = if k > 0 && rng.chance(2) {
+                // A pending invite.
+                None
+            } else {
+                let mut reused = None;
+                if rng.chance(12) {
+                    for _ in 0..4 {
+                        if let Some(&u) = rng.pick(&known_users) {
+                            if !memberships.contains(&(i, u)) {
+                                reused = Some(u);
+                                break;
+                            }
+                        }
+                    }
+                }
+                let u = reused.unwrap_or_else(|| {
+                    let u = next_user;
+                    next_user += 1;
+                    known_users.push(u);
+                    u
+                });
+                memberships.insert((i, u));
+                Some(u)
+            };
+            let mut teams: Vec<MemberTeamDoc> = Vec::new();
+            for _ in 0..rng.below(4) {
+                let team = first_team + rng.below(n_teams);
+                if teams.iter().any(|t| t.team == team) {
                     continue;
                 }
                 let role = rng
@@ -172,74 +327,83 @@ pub fn world(size: Size, seed: u64) -> WorldDoc {
                         }
                     })
                     .map(String::from);
-                my_teams.push(MemberTeamDoc { team, role });
+                teams.push(MemberTeamDoc { team, role });
             }
-            MemberDoc {
-                id: MEMBER_BASE + i,
-                organization: 1,
-                user: Some(member_user(i)),
+            doc.members.push(MemberDoc {
+                id: MEMBER_BASE + doc.members.len() as u64,
+                organization: org_id,
+                user,
                 role: role.into(),
-                teams: my_teams,
+                teams,
                 flags: MemberFlagsDoc {
-                    member_limit_restricted: rng.chance(3),
+                    member_limit_restricted: k > 0 && rng.chance(3),
                     sso_linked: true,
                 },
-            }
-        })
-        .collect();
-    let projects: Vec<ProjectDoc> = (0..size.projects)
-        .map(|p| {
-            let first = TEAM_BASE + rng.below(size.teams);
-            let mut owners = vec![first];
-            if rng.chance(25) {
-                let second = TEAM_BASE + rng.below(size.teams);
-                if second != first {
-                    owners.push(second);
+            });
+        }
+        if shape.grants {
+            for m in doc.members.iter().skip(first_member) {
+                if rng.chance(5) {
+                    doc.granular_grants.push(GrantDoc {
+                        organization: org_id,
+                        kind: "replay".into(),
+                        member: Some(m.id),
+                        team: None,
+                    });
                 }
             }
-            ProjectDoc {
-                id: PROJECT_BASE + p,
-                organization: 1,
-                slug: format!("project-{p}"),
-                teams: owners,
-                active: true,
+            for _ in 0..1 + rng.below(2) {
+                doc.granular_grants.push(GrantDoc {
+                    organization: org_id,
+                    kind: "replay".into(),
+                    member: None,
+                    team: Some(first_team + rng.below(n_teams)),
+                });
             }
-        })
+            doc.granular_grants.dedup();
+        }
+    }
+    // Users who belong to no organization.
+    let outsiders = (size.members / 100).max(4);
+    let n_users = next_user - 1 + outsiders;
+    doc.users = (1..=n_users)
+        .map(|id| UserDoc { id, has_2fa: true })
         .collect();
-    let mut grants: Vec<GrantDoc> = (0..size.members)
-        .filter(|_| rng.chance(5))
-        .map(|i| GrantDoc {
-            organization: 1,
-            kind: "replay".into(),
-            member: Some(MEMBER_BASE + i),
-            team: None,
-        })
-        .collect();
-    for t in [0, size.teams / 2] {
-        grants.push(GrantDoc {
-            organization: 1,
-            kind: "replay".into(),
-            member: None,
-            team: Some(TEAM_BASE + t),
+
+    let integration_scopes = [
+        "org:read",
+        "project:read",
+        "event:read",
+        "event:write",
+        "project:write",
+        "team:read",
+        "member:read",
+        "alerts:read",
+        "project:releases",
+    ];
+    for k in 0..size.integrations {
+        let mut scopes: Vec<String> = Vec::new();
+        for _ in 0..1 + rng.below(4) {
+            if let Some(s) = rng.pick(&integration_scopes) {
+                if !scopes.iter().any(|x| x == s) {
+                    scopes.push((*s).to_string());
+                }
+            }
+        }
+        let mut installed_on: Vec<u64> = if k == 0 { vec![1] } else { Vec::new() };
+        for _ in 0..1 + rng.below(size.orgs / 10 + 1) {
+            let o = 1 + rng.below(size.orgs.max(1));
+            if !installed_on.contains(&o) {
+                installed_on.push(o);
+            }
+        }
+        doc.integrations.push(IntegrationDoc {
+            id: INTEGRATION_BASE + k,
+            scopes,
+            installed_on,
         });
     }
-    WorldDoc {
-        organizations: vec![org],
-        users,
-        members,
-        teams,
-        projects,
-        integrations: vec![IntegrationDoc {
-            id: INTEGRATION,
-            scopes: vec![
-                "org:read".into(),
-                "project:read".into(),
-                "event:read".into(),
-            ],
-            installed_on: vec![1],
-        }],
-        granular_grants: grants,
-    }
+    doc
 }
 
 /// The manifest text and where it came from: `shared/corpora/sentry/sentry-manifest.json`
@@ -357,11 +521,17 @@ pub fn manifest(policy: &Policy) -> anyhow::Result<(String, Manifest)> {
     Ok((origin, m))
 }
 
-/// Generates `size.requests` requests over every (endpoint, method) of `manifest`.
+/// Generates `size.requests` requests over every (endpoint, method) of `manifest`, across the
+/// organizations of `world`.
 ///
-/// About three quarters are sessions and unbound user tokens of users (members and
-/// non-members): the subset every peer decides. The rest are org tokens, API keys, the
-/// integration, superuser and staff sessions, bound user tokens and anonymous callers.
+/// About three quarters are sessions and unbound user tokens of users (the subset every peer
+/// decides): a member, mostly calling its own organization (and there mostly its own teams'
+/// projects), sometimes another organization it belongs to, sometimes an organization it
+/// does not belong to; a few users who belong to no organization. The rest are org tokens
+/// and API keys (sometimes of another organization), integrations (sometimes not installed
+/// there), superuser and staff sessions, user tokens bound to an organization (sometimes
+/// another one), the system and anonymous callers. Requests fall on organizations in
+/// proportion to their members.
 pub fn requests(
     world: &WorldDoc,
     manifest: &Manifest,
@@ -392,26 +562,70 @@ pub fn requests(
                 .collect::<Vec<_>>()
         })
         .collect();
+    // Most of Sentry's traffic is about projects: two in five requests pick a project
+    // endpoint.
+    let project_ops: Vec<(String, Method, bool)> =
+        ops.iter().filter(|(_, _, p)| *p).cloned().collect();
     let scopes: Vec<String> = policy.scopes.names().map(String::from).collect();
-    let user_ids: Vec<u64> = world.users.iter().map(|u| u.id).collect();
-    let projects: Vec<String> = world.projects.iter().map(|p| p.slug.clone()).collect();
-    // Users mostly call their own teams' projects.
-    let own_projects = |user: u64| -> Vec<String> {
-        let teams: Vec<u64> = world
-            .members
-            .iter()
-            .filter(|m| m.user == Some(user))
-            .flat_map(|m| m.teams.iter().map(|t| t.team))
-            .collect();
-        world
-            .projects
-            .iter()
-            .filter(|p| p.teams.iter().any(|t| teams.contains(t)))
-            .map(|p| p.slug.clone())
-            .collect()
-    };
+
+    // Indexes of the world document.
+    let org_index: HashMap<u64, usize> = world
+        .organizations
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.id, i))
+        .collect();
+    let slugs: Vec<&str> = world
+        .organizations
+        .iter()
+        .map(|o| o.slug.as_str())
+        .collect();
+    let mut org_projects: Vec<Vec<&str>> = vec![Vec::new(); slugs.len()];
+    let mut team_projects: HashMap<u64, Vec<&str>> = HashMap::new();
+    for p in &world.projects {
+        if let Some(list) = org_index
+            .get(&p.organization)
+            .and_then(|&i| org_projects.get_mut(i))
+        {
+            list.push(&p.slug);
+        }
+        for t in &p.teams {
+            team_projects.entry(*t).or_default().push(&p.slug);
+        }
+    }
+    // Members with a user, as (org index, member index); and (org index, user) → member.
+    let mut with_user: Vec<(usize, usize)> = Vec::new();
+    let mut member_of: HashMap<(usize, u64), usize> = HashMap::new();
+    let mut orgs_of: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (mi, m) in world.members.iter().enumerate() {
+        let (Some(u), Some(&oi)) = (m.user, org_index.get(&m.organization)) else {
+            continue;
+        };
+        with_user.push((oi, mi));
+        member_of.insert((oi, u), mi);
+        orgs_of.entry(u).or_default().push(oi);
+    }
+    let outsiders: Vec<u64> = world
+        .users
+        .iter()
+        .map(|u| u.id)
+        .filter(|u| !orgs_of.contains_key(u))
+        .collect();
+    let integrations: Vec<(u64, Vec<usize>)> = world
+        .integrations
+        .iter()
+        .map(|it| {
+            let on = it
+                .installed_on
+                .iter()
+                .filter_map(|o| org_index.get(o).copied())
+                .collect();
+            (it.id, on)
+        })
+        .collect();
+
     let token_scopes = |rng: &mut Rng| -> Vec<String> {
-        // Realistic tokens: a handful of scopes, often read-only ones.
+        // Realistic tokens: a handful of scopes.
         let n = 1 + rng.below(5);
         let mut out: Vec<String> = Vec::new();
         for _ in 0..n {
@@ -423,10 +637,10 @@ pub fn requests(
         }
         out
     };
-    // Most of Sentry's traffic is about projects: two in five requests pick a project
-    // endpoint.
-    let project_ops: Vec<(String, Method, bool)> =
-        ops.iter().filter(|(_, _, p)| *p).cloned().collect();
+    // An organization weighted by its members (the org of a random member).
+    let weighted_org = |rng: &mut Rng| -> usize { rng.pick(&with_user).map_or(0, |(o, _)| *o) };
+    let slug = |o: usize| -> String { slugs.get(o).map_or_else(String::new, |s| s.to_string()) };
+
     let mut out = Vec::with_capacity(size.requests);
     while out.len() < size.requests {
         let pool = if rng.chance(40) && !project_ops.is_empty() {
@@ -437,11 +651,33 @@ pub fn requests(
         let Some((endpoint, method, project)) = rng.pick(pool).cloned() else {
             break;
         };
-        let user = rng.pick(&user_ids).copied().unwrap_or(1);
+        // The caller: a random member's user (so callers, like traffic, follow organization
+        // size), or a user of no organization.
+        let (user, home) = if rng.chance(3) {
+            (
+                rng.pick(&outsiders).copied().unwrap_or(1),
+                weighted_org(&mut rng),
+            )
+        } else {
+            let (o, mi) = rng.pick(&with_user).copied().unwrap_or((0, 0));
+            let u = world.members.get(mi).and_then(|m| m.user).unwrap_or(1);
+            (u, o)
+        };
+        // The organization called: mostly the caller's own; sometimes another of its
+        // organizations; sometimes one it does not belong to (denied).
+        let mut org = match rng.below(100) {
+            0..=84 => home,
+            85..=91 => orgs_of
+                .get(&user)
+                .and_then(|os| rng.pick(os).copied())
+                .unwrap_or(home),
+            _ => weighted_org(&mut rng),
+        };
+        let other_org = |rng: &mut Rng| -> String { slug(weighted_org(rng)) };
         let principal = match rng.below(100) {
             0..=44 => PrincipalDoc::Session {
                 user,
-                superuser: scopegate_core::wire::SuperuserDoc::None,
+                superuser: SuperuserDoc::None,
                 staff: false,
                 sso_ok: true,
             },
@@ -453,25 +689,44 @@ pub fn requests(
             75..=79 => PrincipalDoc::UserToken {
                 user,
                 scopes: token_scopes(&mut rng),
-                organization: Some(if rng.chance(80) { ORG } else { "other" }.into()),
+                organization: Some(if rng.chance(80) {
+                    slug(org)
+                } else {
+                    other_org(&mut rng)
+                }),
             },
             80..=86 => PrincipalDoc::OrgToken {
-                organization: if rng.chance(90) { ORG } else { "other" }.into(),
+                organization: if rng.chance(90) {
+                    slug(org)
+                } else {
+                    other_org(&mut rng)
+                },
                 scopes: token_scopes(&mut rng),
             },
             87..=89 => PrincipalDoc::ApiKey {
-                organization: ORG.into(),
+                organization: if rng.chance(95) {
+                    slug(org)
+                } else {
+                    other_org(&mut rng)
+                },
                 scopes: token_scopes(&mut rng),
             },
-            90..=93 => PrincipalDoc::Integration {
-                integration: INTEGRATION,
-            },
+            90..=93 => {
+                let (id, on) = rng.pick(&integrations).cloned().unwrap_or_default();
+                // Mostly called on an organization it is installed on.
+                if rng.chance(80) {
+                    if let Some(&o) = rng.pick(&on) {
+                        org = o;
+                    }
+                }
+                PrincipalDoc::Integration { integration: id }
+            }
             94..=97 => PrincipalDoc::Session {
                 user,
                 superuser: if rng.chance(50) {
-                    scopegate_core::wire::SuperuserDoc::Read
+                    SuperuserDoc::Read
                 } else {
-                    scopegate_core::wire::SuperuserDoc::Write
+                    SuperuserDoc::Write
                 },
                 staff: rng.chance(50),
                 sso_ok: true,
@@ -479,23 +734,127 @@ pub fn requests(
             98 => PrincipalDoc::System,
             _ => PrincipalDoc::Anonymous,
         };
-        out.push(RequestDoc {
-            principal,
-            endpoint,
-            method: method.as_str().into(),
-            organization: Some(ORG.into()),
-            project: if project {
-                let own = own_projects(user);
-                if !own.is_empty() && rng.chance(60) {
-                    rng.pick(&own).cloned()
-                } else {
-                    rng.pick(&projects).cloned()
-                }
-            } else {
-                None
-            },
-            team: None,
-        });
+        let project = if project {
+            let own: Vec<&str> = member_of
+                .get(&(org, user))
+                .and_then(|&mi| world.members.get(mi))
+                .map(|m| {
+                    m.teams
+                        .iter()
+                        .filter_map(|t| team_projects.get(&t.team))
+                        .flatten()
+                        .copied()
+                        .collect()
+                })
+                .unwrap_or_default();
+            let in_org = org_projects.get(org).map(Vec::as_slice).unwrap_or(&[]);
+            match rng.below(100) {
+                // A project of one of the caller's teams.
+                0..=59 if !own.is_empty() => rng.pick(&own).map(|p| p.to_string()),
+                // A project of another organization, named on this one (most often unknown
+                // here: slugs are unique only within an organization).
+                97..=99 => org_projects
+                    .get(weighted_org(&mut rng))
+                    .and_then(|ps| rng.pick(ps))
+                    .map(|p| p.to_string()),
+                _ => rng.pick(in_org).map(|p| p.to_string()),
+            }
+        } else {
+            None
+        };
+        out.push(request(principal, &endpoint, method, slug(org), project));
     }
     out
+}
+
+fn request(
+    principal: PrincipalDoc,
+    endpoint: &str,
+    method: Method,
+    organization: String,
+    project: Option<String>,
+) -> RequestDoc {
+    RequestDoc {
+        principal,
+        endpoint: endpoint.to_string(),
+        method: method.as_str().into(),
+        organization: Some(organization),
+        project,
+        team: None,
+    }
+}
+
+/// A one-line description of the shape of `world`: organization sizes and settings, users
+/// in several organizations, invites, members over the limit, integrations.
+pub fn summary(world: &WorldDoc) -> String {
+    let mut per_org: HashMap<u64, u64> = HashMap::new();
+    let mut orgs_of: HashMap<u64, u64> = HashMap::new();
+    let mut roles: std::collections::BTreeMap<&str, u64> = Default::default();
+    let (mut invites, mut restricted, mut team_memberships) = (0u64, 0u64, 0u64);
+    for m in &world.members {
+        *per_org.entry(m.organization).or_default() += 1;
+        *roles.entry(m.role.as_str()).or_default() += 1;
+        match m.user {
+            Some(u) => *orgs_of.entry(u).or_default() += 1,
+            None => invites += 1,
+        }
+        restricted += u64::from(m.flags.member_limit_restricted);
+        team_memberships += m.teams.len() as u64;
+    }
+    let mut sizes: Vec<u64> = per_org.values().copied().collect();
+    sizes.sort_unstable();
+    let at = |q: usize| -> u64 {
+        sizes
+            .get((sizes.len().saturating_sub(1)) * q / 100)
+            .copied()
+            .unwrap_or(0)
+    };
+    let top10: u64 = sizes.iter().rev().take(10).sum();
+    let count = |f: &dyn Fn(&OrganizationDoc) -> bool| -> usize {
+        world.organizations.iter().filter(|o| f(o)).count()
+    };
+    let option_off = |o: &OrganizationDoc, k: &str| o.options.get(k).is_some_and(|v| v == false);
+    let enforced = count(&|o| {
+        o.features.iter().any(|f| f == REPLAY_FEATURE)
+            && o.options.get(REPLAY_TOGGLE).is_some_and(|v| v == true)
+    });
+    let grant_orgs: HashSet<u64> = world
+        .granular_grants
+        .iter()
+        .map(|g| g.organization)
+        .collect();
+    let [events, alerts] = TRIMMING_OPTIONS;
+    let installs: usize = world
+        .integrations
+        .iter()
+        .map(|i| i.installed_on.len())
+        .sum();
+    format!(
+        "members per organization: min {}, median {}, p90 {}, p99 {}, max {} (largest 10 hold {}); \
+         roles {:?}; {} pending invites, {} over the member limit, {} team memberships; \
+         {} users in 2+ organizations; organizations with team roles {}, replay feature {}, \
+         replay toggle {}, replay enforced {}, replay grants {}, events_member_admin off {}, \
+         alerts_member_write off {}, open membership {}; {} integrations on {} organizations in all",
+        at(0),
+        at(50),
+        at(90),
+        at(99),
+        at(100),
+        top10,
+        roles,
+        invites,
+        restricted,
+        team_memberships,
+        orgs_of.values().filter(|&&n| n > 1).count(),
+        count(&|o| o.features.iter().any(|f| f == TEAM_ROLES_FEATURE)),
+        count(&|o| o.features.iter().any(|f| f == REPLAY_FEATURE)),
+        count(&|o| o.options.get(REPLAY_TOGGLE).is_some_and(|v| v == true)),
+        enforced,
+        grant_orgs.len(),
+        count(&|o| option_off(o, events)),
+        count(&|o| option_off(o, alerts)),
+        count(&|o| o.open_membership),
+        world.integrations.len(),
+        installs,
+    )
 }

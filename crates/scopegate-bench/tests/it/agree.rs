@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use scopegate_bench::world::Size;
 use scopegate_bench::Setup;
-use scopegate_core::{GrantPath, GranularPath, Reason};
+use scopegate_core::{GrantPath, GranularPath, PrincipalDoc, Reason};
 
 fn setup() -> anyhow::Result<Setup> {
     Setup::new(Size::TEST, 1)
@@ -56,10 +56,95 @@ fn compared_requests_cover_every_modelled_path() {
 }
 
 #[test]
+fn the_world_spans_many_organizations_and_compared_requests_cross_them() {
+    let setup = setup().expect("setup");
+    let world = &setup.world_doc;
+    assert_eq!(world.organizations.len() as u64, Size::TEST.orgs);
+    assert_eq!(world.members.len() as u64, Size::TEST.members);
+    assert_eq!(world.teams.len() as u64, Size::TEST.teams);
+    assert_eq!(world.projects.len() as u64, Size::TEST.projects);
+    // Some users belong to several organizations; some members are pending invites.
+    let mut orgs_of = std::collections::BTreeMap::<u64, BTreeSet<u64>>::new();
+    for m in &world.members {
+        if let Some(u) = m.user {
+            orgs_of.entry(u).or_default().insert(m.organization);
+        }
+    }
+    assert!(orgs_of.values().any(|o| o.len() > 1));
+    assert!(world.members.iter().any(|m| m.user.is_none()));
+    assert!(world.integrations.iter().any(|i| i.installed_on.len() > 1));
+    // The compared requests call several organizations, each with members of it and with
+    // members of other organizations only (who must be denied).
+    let slug_to_id: std::collections::BTreeMap<&str, u64> = world
+        .organizations
+        .iter()
+        .map(|o| (o.slug.as_str(), o.id))
+        .collect();
+    let engine = setup.engine();
+    let mut orgs_called = BTreeSet::new();
+    let mut cross = 0;
+    for r in &setup.peer_requests {
+        orgs_called.insert(r.org.clone());
+        let org_id = slug_to_id[r.org.as_str()];
+        let member_elsewhere = orgs_of
+            .get(&r.user)
+            .is_some_and(|o| !o.contains(&org_id) && !o.is_empty());
+        if member_elsewhere {
+            cross += 1;
+            let d = engine.decide(&setup.requests[r.index]);
+            assert!(
+                !d.allowed(),
+                "cross-organization request {} allowed",
+                r.index
+            );
+        }
+    }
+    assert!(orgs_called.len() > 3, "{orgs_called:?}");
+    assert!(cross > 10, "only {cross} cross-organization requests");
+    // Not only sessions and user tokens: every principal kind is generated.
+    let kinds: BTreeSet<&str> = setup
+        .request_docs
+        .iter()
+        .map(|r| match &r.principal {
+            PrincipalDoc::Anonymous => "anonymous",
+            PrincipalDoc::Session { .. } => "session",
+            PrincipalDoc::UserToken { .. } => "user_token",
+            PrincipalDoc::OrgToken { .. } => "org_token",
+            PrincipalDoc::ApiKey { .. } => "api_key",
+            PrincipalDoc::Integration { .. } => "integration",
+            PrincipalDoc::System => "system",
+        })
+        .collect();
+    assert_eq!(kinds.len(), 7, "{kinds:?}");
+}
+
+#[test]
+fn apportion_keeps_totals_and_minimums() {
+    let zipf: Vec<u64> = (0..1000u64).map(|i| 1_000_000 / (i + 1)).collect();
+    let parts = scopegate_bench::world::apportion(100_000, &zipf, 2);
+    assert_eq!(parts.iter().sum::<u64>(), 100_000);
+    assert!(parts.iter().all(|&p| p >= 2));
+    assert!(
+        parts[0] > 10_000 && parts[999] < 30,
+        "{} {}",
+        parts[0],
+        parts[999]
+    );
+    assert_eq!(
+        scopegate_bench::world::apportion(3, &[1, 1, 1, 1], 1)
+            .iter()
+            .sum::<u64>(),
+        3
+    );
+}
+
+#[test]
 fn agreement_check_catches_a_peer_model_without_the_replay_guard() {
     let setup = setup().expect("setup");
     let mut facts = setup.facts.clone();
-    facts.replay.enforced = false;
+    for org in facts.orgs.values_mut() {
+        org.replay.enforced = false;
+    }
     let mut peers = setup.peers_for(&facts).expect("peers");
     let disagreements = setup.check_agreement(&mut peers).expect("agreement pass");
     for engine in ["cedar", "casbin", "regorus"] {
@@ -76,7 +161,7 @@ fn agreement_check_catches_a_peer_model_without_the_replay_guard() {
 fn agreement_check_catches_a_peer_model_without_team_roles() {
     let setup = setup().expect("setup");
     let mut facts = setup.facts.clone();
-    for m in facts.members.values_mut() {
+    for m in facts.orgs.values_mut().flat_map(|o| o.members.values_mut()) {
         for (_, role) in &mut m.teams {
             *role = None;
         }
