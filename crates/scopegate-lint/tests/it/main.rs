@@ -10,6 +10,7 @@
 )]
 
 mod corpora;
+mod json;
 mod malformed;
 mod openapi;
 mod rules;
