@@ -20,28 +20,111 @@ pub const MAX_DEPTH: usize = 256;
 
 /// Parses JSON text into a [`Node`] tree whose spans are byte offsets into `text`.
 pub fn parse(text: &str) -> Result<Node, Problem> {
-    let mut p = Parser {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-        depth: 0,
-        entries: Vec::new(),
-        items: Vec::new(),
-        scratch: String::new(),
-    };
-    p.skip_ws();
-    if p.pos >= p.bytes.len() {
-        return Err(Problem::new(
-            0..0,
-            "invalid JSON: the document is empty".to_string(),
-        ));
+    parse_keeping(text, Keep::All).map(|p| p.root)
+}
+
+/// Which parts of a document [`parse_keeping`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Everything.
+    All,
+    /// What the OpenAPI rules read ([`crate::openapi::Api::read`]): every root entry except
+    /// that under `components` only `securitySchemes` is built, and under `paths` only the
+    /// operations' `security`, `operationId` and `x-readonly-mutation-exception`. The rest
+    /// is validated exactly as with [`Keep::All`], and every key is kept (so child indices
+    /// and JSON pointers are the same as in the whole tree), but the values are left empty:
+    /// objects, arrays and strings without content.
+    ///
+    /// A document with a `$ref` anywhere, or that turns out not to be an OpenAPI document
+    /// (no `openapi` or `swagger` at the root), is built whole: a reference may point into
+    /// any part and every reference is checked, and a native manifest is read whole.
+    OpenApi,
+}
+
+/// A parsed document.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The tree.
+    pub root: Node,
+    /// Whether parts were left out ([`Keep::OpenApi`]).
+    pub pruned: bool,
+}
+
+/// Parses JSON text, building only the parts `keep` says (every part is validated).
+pub fn parse_keeping(text: &str, keep: Keep) -> Result<Parsed, Problem> {
+    if keep == Keep::OpenApi {
+        let mut p = Parser::new(text);
+        let root = p.document(Shape::Root)?;
+        let openapi = root.get("openapi").is_some() || root.get("swagger").is_some();
+        if !p.pruned || (openapi && !p.has_ref) {
+            return Ok(Parsed {
+                pruned: p.pruned,
+                root,
+            });
+        }
     }
-    let root = p.value()?;
-    p.skip_ws();
-    if p.pos < p.bytes.len() {
-        return Err(p.error_here("Text cannot contain more than one JSON value"));
+    let root = Parser::new(text).document(Shape::Full)?;
+    Ok(Parsed {
+        root,
+        pruned: false,
+    })
+}
+
+/// What is built of the value at a position (see [`Keep::OpenApi`]). A position whose value
+/// is not an object is built whole, unless it is [`Shape::Skip`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Everything.
+    Full,
+    /// Validated only.
+    Skip,
+    /// The document root.
+    Root,
+    /// `/components`.
+    Components,
+    /// `/paths`.
+    Paths,
+    /// `/paths/{path}`.
+    PathItem,
+    /// `/paths/{path}/{method}`.
+    Operation,
+}
+
+impl Shape {
+    /// The shape of the entry `key` of an object of this shape.
+    fn child(self, key: &[u8]) -> Shape {
+        match self {
+            Shape::Full | Shape::Skip => self,
+            Shape::Root => match key {
+                b"paths" => Shape::Paths,
+                b"components" => Shape::Components,
+                _ => Shape::Full,
+            },
+            Shape::Components => match key {
+                b"securitySchemes" => Shape::Full,
+                _ => Shape::Skip,
+            },
+            Shape::Paths => Shape::PathItem,
+            Shape::PathItem => match key {
+                b"get" | b"put" | b"post" | b"delete" | b"options" | b"head" | b"patch" => {
+                    Shape::Operation
+                }
+                _ => Shape::Skip,
+            },
+            Shape::Operation => match key {
+                b"security" | b"operationId" | b"x-readonly-mutation-exception" => Shape::Full,
+                _ => Shape::Skip,
+            },
+        }
     }
-    Ok(root)
+
+    /// The shape of the items of an array of this shape.
+    fn item(self) -> Shape {
+        match self {
+            Shape::Skip => Shape::Skip,
+            _ => Shape::Full,
+        }
+    }
 }
 
 struct Parser<'a> {
@@ -56,6 +139,10 @@ struct Parser<'a> {
     items: Vec<Node>,
     /// The unescaped text of the string being read, when it has escapes.
     scratch: String,
+    /// Whether a part was skipped.
+    pruned: bool,
+    /// Whether some object has a `$ref` key.
+    has_ref: bool,
 }
 
 /// Whether a byte is JSON whitespace.
@@ -63,7 +150,38 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\n' | b'\r' | b'\t')
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        Parser {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            depth: 0,
+            entries: Vec::new(),
+            items: Vec::new(),
+            scratch: String::new(),
+            pruned: false,
+            has_ref: false,
+        }
+    }
+
+    /// The whole text: one value, with whitespace around it.
+    fn document(&mut self, shape: Shape) -> Result<Node, Problem> {
+        self.skip_ws();
+        if self.pos >= self.bytes.len() {
+            return Err(Problem::new(
+                0..0,
+                "invalid JSON: the document is empty".to_string(),
+            ));
+        }
+        let root = self.value(shape)?;
+        self.skip_ws();
+        if self.pos < self.bytes.len() {
+            return Err(self.error_here("Text cannot contain more than one JSON value"));
+        }
+        Ok(root)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -114,13 +232,18 @@ impl Parser<'_> {
         self.error_at(self.pos, message)
     }
 
-    fn value(&mut self) -> Result<Node, Problem> {
+    fn value(&mut self, shape: Shape) -> Result<Node, Problem> {
         match self.peek() {
-            Some(b'{') => self.object(),
-            Some(b'[') => self.array(),
+            Some(b'{') => self.object(shape),
+            Some(b'[') => self.array(shape),
             Some(b'"') => {
                 let start = self.pos;
-                let s = self.string()?;
+                let s = if shape == Shape::Skip {
+                    self.skip_string()?;
+                    String::new()
+                } else {
+                    self.string()?
+                };
                 Ok(Node {
                     span: start..self.pos,
                     value: Value::String(s),
@@ -160,11 +283,12 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn object(&mut self) -> Result<Node, Problem> {
+    fn object(&mut self, shape: Shape) -> Result<Node, Problem> {
         let start = self.pos;
         self.enter()?;
         self.pos += 1;
         let base = self.entries.len();
+        let mut count = 0usize;
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -174,17 +298,29 @@ impl Parser<'_> {
                 match self.peek() {
                     Some(b'"') => {}
                     None => return Err(self.error_at(start, "Unterminated object")),
-                    Some(b'}') if self.entries.len() > base => {
+                    Some(b'}') if count > 0 => {
                         return Err(self.error_at(key_start, "Trailing commas are not allowed"))
                     }
                     Some(_) => {
                         return Err(self.error_at(key_start, "Expected string for object property"))
                     }
                 }
-                let name = self.string()?;
-                let key = Key {
-                    name,
-                    span: key_start..self.pos,
+                let (key, child) = if shape == Shape::Skip {
+                    if self.skip_string()? {
+                        self.has_ref = true;
+                    }
+                    (None, Shape::Skip)
+                } else {
+                    let name = self.string()?;
+                    if name == "$ref" {
+                        self.has_ref = true;
+                    }
+                    let child = shape.child(name.as_bytes());
+                    let key = Key {
+                        name,
+                        span: key_start..self.pos,
+                    };
+                    (Some(key), child)
                 };
                 self.skip_ws();
                 if self.peek() != Some(b':') {
@@ -200,8 +336,14 @@ impl Parser<'_> {
                         self.error_at(self.pos, "Expected value after colon in object property")
                     );
                 }
-                let value = self.value()?;
-                self.entries.push((key, value));
+                let value = self.value(child)?;
+                if child == Shape::Skip && shape != Shape::Skip {
+                    self.pruned = true;
+                }
+                if let Some(key) = key {
+                    self.entries.push((key, value));
+                }
+                count += 1;
                 self.skip_ws();
                 match self.peek() {
                     Some(b',') => {
@@ -218,18 +360,23 @@ impl Parser<'_> {
             }
         }
         self.depth -= 1;
-        let entries: Vec<(Key, Node)> = self.entries.drain(base..).collect();
+        let entries: Vec<(Key, Node)> = if shape == Shape::Skip {
+            Vec::new()
+        } else {
+            self.entries.drain(base..).collect()
+        };
         Ok(Node {
             span: start..self.pos,
             value: Value::Table(entries),
         })
     }
 
-    fn array(&mut self) -> Result<Node, Problem> {
+    fn array(&mut self, shape: Shape) -> Result<Node, Problem> {
         let start = self.pos;
         self.enter()?;
         self.pos += 1;
         let base = self.items.len();
+        let mut count = 0usize;
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
@@ -237,13 +384,16 @@ impl Parser<'_> {
             loop {
                 match self.peek() {
                     None => return Err(self.error_at(start, "Unterminated array")),
-                    Some(b']') if self.items.len() > base => {
+                    Some(b']') if count > 0 => {
                         return Err(self.error_at(self.pos, "Trailing commas are not allowed"))
                     }
                     _ => {}
                 }
-                let item = self.value()?;
-                self.items.push(item);
+                let item = self.value(shape.item())?;
+                count += 1;
+                if shape != Shape::Skip {
+                    self.items.push(item);
+                }
                 self.skip_ws();
                 match self.peek() {
                     Some(b',') => {
@@ -269,8 +419,27 @@ impl Parser<'_> {
 
     /// Reads the string starting at the current `"`; leaves `pos` after its closing quote.
     fn string(&mut self) -> Result<String, Problem> {
+        match self.string_body()? {
+            Ok(body) => Ok(body.to_string()),
+            Err(()) => Ok(self.scratch.as_str().to_string()),
+        }
+    }
+
+    /// Validates the string starting at the current `"`, without keeping it; leaves `pos`
+    /// after its closing quote. Whether it reads `$ref`.
+    fn skip_string(&mut self) -> Result<bool, Problem> {
+        match self.string_body()? {
+            Ok(body) => Ok(body == "$ref"),
+            Err(()) => Ok(self.scratch == "$ref"),
+        }
+    }
+
+    /// Reads the string starting at the current `"`: its body when it has no escape (a
+    /// slice of the input), else `Err(())` with the unescaped text in `scratch`.
+    fn string_body(&mut self) -> Result<Result<&'a str, ()>, Problem> {
         let start = self.pos;
         let body = start + 1;
+        let text: &'a str = self.text;
         // Fast path: no escape before the closing quote.
         let rest = self.bytes.get(body..).unwrap_or_default();
         let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
@@ -283,16 +452,15 @@ impl Parser<'_> {
         let i = body + k;
         if rest.get(k) == Some(&b'"') {
             self.pos = i + 1;
-            return Ok(self.text.get(body..i).unwrap_or_default().to_string());
+            return Ok(Ok(text.get(body..i).unwrap_or_default()));
         }
         // Slow path: unescape into `scratch`.
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
-        out.push_str(self.text.get(body..i).unwrap_or_default());
+        out.push_str(text.get(body..i).unwrap_or_default());
         let result = self.unescape(start, i, &mut out);
-        let s = result.map(|()| out.as_str().to_string());
         self.scratch = out;
-        s
+        result.map(|()| Err(()))
     }
 
     /// Unescapes from `i` (at a backslash) to the closing quote, appending to `out`.

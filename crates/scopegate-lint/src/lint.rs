@@ -111,7 +111,7 @@ pub fn lint_text(
     let mut loader = Loader::new();
     let mut report = Report::default();
     let ctx = Context { policy, options };
-    let doc = loader.add(scopegate_core::Source::new(name, text), None)?;
+    let doc = loader.add_root(scopegate_core::Source::new(name, text), None)?;
     lint_doc(&mut loader, doc, ctx, &mut report)?;
     report.findings.retain(|f| options.enabled(f.code));
     report.summary.files = loader.docs().len();
@@ -127,7 +127,7 @@ fn lint_one(
     ctx: Context<'_>,
     report: &mut Report,
 ) -> Result<(), InputError> {
-    let doc = loader.load_file(path, name)?;
+    let doc = loader.load_root(path, name)?;
     lint_doc(loader, doc, ctx, report)
 }
 

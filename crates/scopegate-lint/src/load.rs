@@ -9,6 +9,8 @@ use std::rc::Rc;
 use scopegate_core::source::{Diagnostic, Location, Node, Problem, Value};
 use scopegate_core::Source;
 
+use crate::json::Keep;
+
 /// Errors in the inputs: each located (file, line, column). The CLI exits 2 on them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError(pub Vec<Diagnostic>);
@@ -170,6 +172,10 @@ pub struct Doc {
     pub root: Node,
     /// Its path on disk, when read from one.
     pub path: Option<PathBuf>,
+    /// Whether only what the OpenAPI rules read was built ([`crate::json::Keep::OpenApi`]):
+    /// then the other values are empty, and the document is read again whole when a
+    /// `$ref` from another document points into it.
+    pub pruned: bool,
 }
 
 /// A position in a loaded document: the document, the child indices from its root, and
@@ -309,15 +315,37 @@ impl Loader {
     /// Reads and parses the file at `path` (once; later calls return the same document).
     /// `name` is how findings name the file.
     pub fn load_file(&mut self, path: &Path, name: &str) -> Result<Rc<Doc>, InputError> {
+        self.load(path, name, Keep::All)
+    }
+
+    /// Like [`Loader::load_file`], for a document linted in its own right: of an OpenAPI
+    /// document in JSON without `$ref`s, only what the rules read is built.
+    pub fn load_root(&mut self, path: &Path, name: &str) -> Result<Rc<Doc>, InputError> {
+        self.load(path, name, Keep::OpenApi)
+    }
+
+    fn load(&mut self, path: &Path, name: &str, keep: Keep) -> Result<Rc<Doc>, InputError> {
         let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if let Some(doc) = self.by_path.get(&key).and_then(|&i| self.docs.get(i)) {
-            return Ok(Rc::clone(doc));
+        if let Some(&i) = self.by_path.get(&key) {
+            if let Some(doc) = self.docs.get_mut(i) {
+                if doc.pruned && keep == Keep::All {
+                    // A `$ref` points into it: read it again whole.
+                    let source = doc.source.clone();
+                    *doc = Rc::new(Self::parse_doc(source, Some(key), Keep::All)?);
+                }
+                return Ok(Rc::clone(doc));
+            }
         }
         let bytes = std::fs::read(path)
             .map_err(|e| InputError::file(name, format!("cannot read file: {e}")))?;
         let text = String::from_utf8(bytes)
             .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
-        let doc = self.add(Source::new(name, text), Some(key.clone()))?;
+        let doc = Rc::new(Self::parse_doc(
+            Source::new(name, text),
+            Some(key.clone()),
+            keep,
+        )?);
+        self.docs.push(Rc::clone(&doc));
         self.by_path.insert(key, self.docs.len() - 1);
         Ok(doc)
     }
@@ -325,11 +353,46 @@ impl Loader {
     /// Parses an in-memory document (refs to other files resolve from the current
     /// directory).
     pub fn add(&mut self, source: Source, path: Option<PathBuf>) -> Result<Rc<Doc>, InputError> {
-        let syntax = syntax(source.name(), source.text());
-        let root = parse(&source, syntax)?;
-        let doc = Rc::new(Doc { source, root, path });
+        self.add_keeping(source, path, Keep::All)
+    }
+
+    /// Like [`Loader::add`], for a document linted in its own right (see
+    /// [`Loader::load_root`]).
+    pub fn add_root(
+        &mut self,
+        source: Source,
+        path: Option<PathBuf>,
+    ) -> Result<Rc<Doc>, InputError> {
+        self.add_keeping(source, path, Keep::OpenApi)
+    }
+
+    fn add_keeping(
+        &mut self,
+        source: Source,
+        path: Option<PathBuf>,
+        keep: Keep,
+    ) -> Result<Rc<Doc>, InputError> {
+        let doc = Rc::new(Self::parse_doc(source, path, keep)?);
         self.docs.push(Rc::clone(&doc));
         Ok(doc)
+    }
+
+    fn parse_doc(source: Source, path: Option<PathBuf>, keep: Keep) -> Result<Doc, InputError> {
+        let syntax = syntax(source.name(), source.text());
+        let (root, pruned) = match syntax {
+            Syntax::Json => {
+                let parsed = crate::json::parse_keeping(source.text(), keep)
+                    .map_err(|p| InputError::problems(&source, vec![p]))?;
+                (parsed.root, parsed.pruned)
+            }
+            _ => (parse(&source, syntax)?, false),
+        };
+        Ok(Doc {
+            source,
+            root,
+            path,
+            pruned,
+        })
     }
 
     /// Follows `$ref`s from `loc` until a node that is not a reference. A missing file or

@@ -13,6 +13,7 @@ mod corpora;
 mod json;
 mod malformed;
 mod openapi;
+mod prune;
 mod rules;
 
 use std::path::{Path, PathBuf};
