@@ -10,6 +10,7 @@ use scopegate_core::source::{Diagnostic, Location, Node, Problem, Value};
 use scopegate_core::Source;
 
 use crate::json::Keep;
+use crate::text::{Locate, Text};
 
 /// Errors in the inputs: each located (file, line, column). The CLI exits 2 on them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub struct InputError(pub Vec<Diagnostic>);
 
 impl InputError {
     /// One error at an offset of `source`.
-    pub fn at(source: &Source, offset: usize, message: impl Into<String>) -> Self {
+    pub fn at(source: &impl Locate, offset: usize, message: impl Into<String>) -> Self {
         InputError(vec![Diagnostic {
             file: source.name().to_string(),
             location: source.location(offset),
@@ -34,14 +35,19 @@ impl InputError {
         }])
     }
 
-    /// Located problems of `source`.
-    pub fn problems(source: &Source, problems: Vec<Problem>) -> Self {
-        InputError(
-            scopegate_core::Diagnostics::new(source, problems)
-                .items
-                .into_iter()
-                .collect(),
-        )
+    /// Located problems of `source`, sorted by position (as `scopegate_core::Diagnostics`).
+    pub fn problems(source: &impl Locate, problems: Vec<Problem>) -> Self {
+        let mut items: Vec<Diagnostic> = problems
+            .into_iter()
+            .map(|p| Diagnostic {
+                file: source.name().to_string(),
+                location: source.location(p.span.start),
+                message: p.message,
+            })
+            .collect();
+        items.sort_by_key(|d| d.location);
+        items.dedup();
+        InputError(items)
     }
 }
 
@@ -122,7 +128,7 @@ pub fn parse(source: &Source, syntax: Syntax) -> Result<Node, InputError> {
 }
 
 /// Detects what a parsed document is.
-pub fn kind(source: &Source, root: &Node) -> Result<Kind, InputError> {
+pub fn kind(source: &impl Locate, root: &Node) -> Result<Kind, InputError> {
     if root.as_table().is_none() {
         return Err(InputError::at(
             source,
@@ -167,7 +173,7 @@ pub fn kind(source: &Source, root: &Node) -> Result<Kind, InputError> {
 #[derive(Debug)]
 pub struct Doc {
     /// The text and its name (as shown in findings).
-    pub source: Source,
+    pub source: Text,
     /// The parsed tree.
     pub root: Node,
     /// Its path on disk, when read from one.
@@ -330,8 +336,8 @@ impl Loader {
             if let Some(doc) = self.docs.get_mut(i) {
                 if doc.pruned && keep == Keep::All {
                     // A `$ref` points into it: read it again whole.
-                    let source = doc.source.clone();
-                    *doc = Rc::new(Self::parse_doc(source, Some(key), Keep::All)?);
+                    let text = Text::new(doc.source.name(), doc.source.text());
+                    *doc = Rc::new(Self::parse_doc(text, Some(key), Keep::All)?);
                 }
                 return Ok(Rc::clone(doc));
             }
@@ -341,7 +347,7 @@ impl Loader {
         let text = String::from_utf8(bytes)
             .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
         let doc = Rc::new(Self::parse_doc(
-            Source::new(name, text),
+            Text::new(name, text),
             Some(key.clone()),
             keep,
         )?);
@@ -353,39 +359,51 @@ impl Loader {
     /// Parses an in-memory document (refs to other files resolve from the current
     /// directory).
     pub fn add(&mut self, source: Source, path: Option<PathBuf>) -> Result<Rc<Doc>, InputError> {
-        self.add_keeping(source, path, Keep::All)
+        self.add_keeping(Text::from_source(source), path, Keep::All)
     }
 
     /// Like [`Loader::add`], for a document linted in its own right (see
     /// [`Loader::load_root`]).
-    pub fn add_root(
-        &mut self,
-        source: Source,
-        path: Option<PathBuf>,
-    ) -> Result<Rc<Doc>, InputError> {
-        self.add_keeping(source, path, Keep::OpenApi)
+    pub fn add_root(&mut self, text: Text, path: Option<PathBuf>) -> Result<Rc<Doc>, InputError> {
+        self.add_keeping(text, path, Keep::OpenApi)
     }
 
     fn add_keeping(
         &mut self,
-        source: Source,
+        text: Text,
         path: Option<PathBuf>,
         keep: Keep,
     ) -> Result<Rc<Doc>, InputError> {
-        let doc = Rc::new(Self::parse_doc(source, path, keep)?);
+        let doc = Rc::new(Self::parse_doc(text, path, keep)?);
         self.docs.push(Rc::clone(&doc));
         Ok(doc)
     }
 
-    fn parse_doc(source: Source, path: Option<PathBuf>, keep: Keep) -> Result<Doc, InputError> {
-        let syntax = syntax(source.name(), source.text());
-        let (root, pruned) = match syntax {
+    fn parse_doc(text: Text, path: Option<PathBuf>, keep: Keep) -> Result<Doc, InputError> {
+        let syntax = syntax(text.name(), text.text());
+        let (text, root, pruned) = match syntax {
             Syntax::Json => {
-                let parsed = crate::json::parse_keeping(source.text(), keep)
-                    .map_err(|p| InputError::problems(&source, vec![p]))?;
-                (parsed.root, parsed.pruned)
+                let parsed = crate::json::parse_keeping(text.text(), keep)
+                    .map_err(|p| InputError::problems(&text, vec![p]))?;
+                (text, parsed.root, parsed.pruned)
             }
-            _ => (parse(&source, syntax)?, false),
+            Syntax::Yaml => {
+                let root = crate::yaml::parse(text.text())
+                    .map_err(|p| InputError::problems(&text, vec![p]))?;
+                (text, root, false)
+            }
+            Syntax::Toml => {
+                let source = text.into_source();
+                let root = parse(&source, syntax)?;
+                (Text::from_source(source), root, false)
+            }
+        };
+        // Anything but an OpenAPI document is read with the core's `Source`.
+        let openapi = root.get("openapi").is_some() || root.get("swagger").is_some();
+        let source = if openapi {
+            text
+        } else {
+            Text::from_source(text.into_source())
         };
         Ok(Doc {
             source,
