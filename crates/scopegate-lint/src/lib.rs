@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod output;
 pub mod readonly;
 pub mod rules;
+pub mod text;
 pub mod yaml;
 
 pub use finding::{Finding, Report, Summary};

@@ -111,7 +111,7 @@ pub fn lint_text(
     let mut loader = Loader::new();
     let mut report = Report::default();
     let ctx = Context { policy, options };
-    let doc = loader.add(scopegate_core::Source::new(name, text), None)?;
+    let doc = loader.add_root(crate::text::Text::new(name, text), None)?;
     lint_doc(&mut loader, doc, ctx, &mut report)?;
     report.findings.retain(|f| options.enabled(f.code));
     report.summary.files = loader.docs().len();
@@ -127,7 +127,7 @@ fn lint_one(
     ctx: Context<'_>,
     report: &mut Report,
 ) -> Result<(), InputError> {
-    let doc = loader.load_file(path, name)?;
+    let doc = loader.load_root(path, name)?;
     lint_doc(loader, doc, ctx, report)
 }
 
@@ -140,10 +140,11 @@ fn lint_doc(
     let kind = crate::load::kind(&doc.source, &doc.root)?;
     match kind {
         Kind::Native => {
+            let source = doc.source.source();
             let manifest =
-                ManifestDoc::from_node(&doc.root, &doc.source).map_err(|d| InputError(d.items))?;
+                ManifestDoc::from_node(&doc.root, &source).map_err(|d| InputError(d.items))?;
             let input = native::Input {
-                source: &doc.source,
+                source: &source,
                 doc: &manifest,
             };
             native::count(&input, ctx, &mut report.summary);

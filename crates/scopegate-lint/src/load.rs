@@ -9,13 +9,16 @@ use std::rc::Rc;
 use scopegate_core::source::{Diagnostic, Location, Node, Problem, Value};
 use scopegate_core::Source;
 
+use crate::json::Keep;
+use crate::text::{Locate, Text};
+
 /// Errors in the inputs: each located (file, line, column). The CLI exits 2 on them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError(pub Vec<Diagnostic>);
 
 impl InputError {
     /// One error at an offset of `source`.
-    pub fn at(source: &Source, offset: usize, message: impl Into<String>) -> Self {
+    pub fn at(source: &impl Locate, offset: usize, message: impl Into<String>) -> Self {
         InputError(vec![Diagnostic {
             file: source.name().to_string(),
             location: source.location(offset),
@@ -32,14 +35,19 @@ impl InputError {
         }])
     }
 
-    /// Located problems of `source`.
-    pub fn problems(source: &Source, problems: Vec<Problem>) -> Self {
-        InputError(
-            scopegate_core::Diagnostics::new(source, problems)
-                .items
-                .into_iter()
-                .collect(),
-        )
+    /// Located problems of `source`, sorted by position (as `scopegate_core::Diagnostics`).
+    pub fn problems(source: &impl Locate, problems: Vec<Problem>) -> Self {
+        let mut items: Vec<Diagnostic> = problems
+            .into_iter()
+            .map(|p| Diagnostic {
+                file: source.name().to_string(),
+                location: source.location(p.span.start),
+                message: p.message,
+            })
+            .collect();
+        items.sort_by_key(|d| d.location);
+        items.dedup();
+        InputError(items)
     }
 }
 
@@ -120,7 +128,7 @@ pub fn parse(source: &Source, syntax: Syntax) -> Result<Node, InputError> {
 }
 
 /// Detects what a parsed document is.
-pub fn kind(source: &Source, root: &Node) -> Result<Kind, InputError> {
+pub fn kind(source: &impl Locate, root: &Node) -> Result<Kind, InputError> {
     if root.as_table().is_none() {
         return Err(InputError::at(
             source,
@@ -165,11 +173,15 @@ pub fn kind(source: &Source, root: &Node) -> Result<Kind, InputError> {
 #[derive(Debug)]
 pub struct Doc {
     /// The text and its name (as shown in findings).
-    pub source: Source,
+    pub source: Text,
     /// The parsed tree.
     pub root: Node,
     /// Its path on disk, when read from one.
     pub path: Option<PathBuf>,
+    /// Whether only what the OpenAPI rules read was built ([`crate::json::Keep::OpenApi`]):
+    /// then the other values are empty, and the document is read again whole when a
+    /// `$ref` from another document points into it.
+    pub pruned: bool,
 }
 
 /// A position in a loaded document: the document, the child indices from its root, and
@@ -309,15 +321,37 @@ impl Loader {
     /// Reads and parses the file at `path` (once; later calls return the same document).
     /// `name` is how findings name the file.
     pub fn load_file(&mut self, path: &Path, name: &str) -> Result<Rc<Doc>, InputError> {
+        self.load(path, name, Keep::All)
+    }
+
+    /// Like [`Loader::load_file`], for a document linted in its own right: of an OpenAPI
+    /// document in JSON without `$ref`s, only what the rules read is built.
+    pub fn load_root(&mut self, path: &Path, name: &str) -> Result<Rc<Doc>, InputError> {
+        self.load(path, name, Keep::OpenApi)
+    }
+
+    fn load(&mut self, path: &Path, name: &str, keep: Keep) -> Result<Rc<Doc>, InputError> {
         let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        if let Some(doc) = self.by_path.get(&key).and_then(|&i| self.docs.get(i)) {
-            return Ok(Rc::clone(doc));
+        if let Some(&i) = self.by_path.get(&key) {
+            if let Some(doc) = self.docs.get_mut(i) {
+                if doc.pruned && keep == Keep::All {
+                    // A `$ref` points into it: read it again whole.
+                    let text = Text::new(doc.source.name(), doc.source.text());
+                    *doc = Rc::new(Self::parse_doc(text, Some(key), Keep::All)?);
+                }
+                return Ok(Rc::clone(doc));
+            }
         }
         let bytes = std::fs::read(path)
             .map_err(|e| InputError::file(name, format!("cannot read file: {e}")))?;
         let text = String::from_utf8(bytes)
             .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
-        let doc = self.add(Source::new(name, text), Some(key.clone()))?;
+        let doc = Rc::new(Self::parse_doc(
+            Text::new(name, text),
+            Some(key.clone()),
+            keep,
+        )?);
+        self.docs.push(Rc::clone(&doc));
         self.by_path.insert(key, self.docs.len() - 1);
         Ok(doc)
     }
@@ -325,11 +359,58 @@ impl Loader {
     /// Parses an in-memory document (refs to other files resolve from the current
     /// directory).
     pub fn add(&mut self, source: Source, path: Option<PathBuf>) -> Result<Rc<Doc>, InputError> {
-        let syntax = syntax(source.name(), source.text());
-        let root = parse(&source, syntax)?;
-        let doc = Rc::new(Doc { source, root, path });
+        self.add_keeping(Text::from_source(source), path, Keep::All)
+    }
+
+    /// Like [`Loader::add`], for a document linted in its own right (see
+    /// [`Loader::load_root`]).
+    pub fn add_root(&mut self, text: Text, path: Option<PathBuf>) -> Result<Rc<Doc>, InputError> {
+        self.add_keeping(text, path, Keep::OpenApi)
+    }
+
+    fn add_keeping(
+        &mut self,
+        text: Text,
+        path: Option<PathBuf>,
+        keep: Keep,
+    ) -> Result<Rc<Doc>, InputError> {
+        let doc = Rc::new(Self::parse_doc(text, path, keep)?);
         self.docs.push(Rc::clone(&doc));
         Ok(doc)
+    }
+
+    fn parse_doc(text: Text, path: Option<PathBuf>, keep: Keep) -> Result<Doc, InputError> {
+        let syntax = syntax(text.name(), text.text());
+        let (text, root, pruned) = match syntax {
+            Syntax::Json => {
+                let parsed = crate::json::parse_keeping(text.text(), keep)
+                    .map_err(|p| InputError::problems(&text, vec![p]))?;
+                (text, parsed.root, parsed.pruned)
+            }
+            Syntax::Yaml => {
+                let root = crate::yaml::parse(text.text())
+                    .map_err(|p| InputError::problems(&text, vec![p]))?;
+                (text, root, false)
+            }
+            Syntax::Toml => {
+                let source = text.into_source();
+                let root = parse(&source, syntax)?;
+                (Text::from_source(source), root, false)
+            }
+        };
+        // Anything but an OpenAPI document is read with the core's `Source`.
+        let openapi = root.get("openapi").is_some() || root.get("swagger").is_some();
+        let source = if openapi {
+            text
+        } else {
+            Text::from_source(text.into_source())
+        };
+        Ok(Doc {
+            source,
+            root,
+            path,
+            pruned,
+        })
     }
 
     /// Follows `$ref`s from `loc` until a node that is not a reference. A missing file or

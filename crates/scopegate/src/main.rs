@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: cheaper allocation and freeing of the many small nodes a large document parses
+/// into (`scopegate lint`: about half of its CPU time on a 3.9 MB OpenAPI document).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = scopegate::Cli::parse();
     match scopegate::run(cli) {

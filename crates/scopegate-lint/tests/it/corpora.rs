@@ -8,7 +8,7 @@ use scopegate_lint::{Options, ReadonlyScopes, ScopeList};
 
 use crate::lint_with;
 
-fn corpus(name: &str) -> Option<PathBuf> {
+pub fn corpus(name: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sentry");
     let path = dir.join(name);
     if path.exists() {

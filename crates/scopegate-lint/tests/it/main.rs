@@ -10,8 +10,10 @@
 )]
 
 mod corpora;
+mod json;
 mod malformed;
 mod openapi;
+mod prune;
 mod rules;
 
 use std::path::{Path, PathBuf};
