@@ -3,7 +3,7 @@
 //! - [`gen`] — proptest strategies for random worlds (valid against the Sentry policy),
 //!   manifests and requests: the core's differential test and properties, and the store's
 //!   import/export round trip.
-//! - [`reference`] — the deliberately naive reference evaluator the engine is compared with.
+//! - [`mod@reference`] — the deliberately naive reference evaluator the engine is compared with.
 
 #![allow(
     clippy::unwrap_used,
