@@ -182,6 +182,21 @@ async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
 }
 
 impl App {
+    /// The same service with the decision log on (a file in its temporary directory,
+    /// [`App::decision_log`]): every `/v1/` request then takes the field-by-field parsing
+    /// path instead of the typed fast path.
+    pub fn with_decision_log(mut self) -> App {
+        let log = scopegate_server::routes::v1::DecisionLog::open(&self.decision_log()).unwrap();
+        self.state = self.state.clone().with_decision_log(log);
+        self.router = router(self.state.clone());
+        self
+    }
+
+    /// The decision log's path ([`App::with_decision_log`]).
+    pub fn decision_log(&self) -> std::path::PathBuf {
+        self._dir.path().join("decisions.log")
+    }
+
     /// Sends a request as `who` (a key of `tokens`, a raw `Bearer` secret, or `""` for none).
     pub async fn call(&self, method: &str, uri: &str, who: &str, body: Option<&str>) -> Resp {
         let mut req = Request::builder().method(method).uri(uri);

@@ -7,7 +7,9 @@
 //!   on PostgreSQL when `SCOPEGATE_TEST_DATABASE_URL` is set;
 //! - random worlds, manifests and policies (`scopegate_testkit::gen`): `/v1/check` ≡ each
 //!   element of `/v1/check/batch` ≡ `/v1/explain` (decision and trace) ≡ the engine, and
-//!   `/v1/who-can` (every page) lists exactly the members whose session `/v1/check` allows.
+//!   `/v1/who-can` (every page) lists exactly the members whose session `/v1/check` allows;
+//!   half the worlds with the decision log on, which takes the field-by-field parsing path
+//!   rather than the typed fast path.
 //!
 //! Random cases: `SCOPEGATE_PROPTEST_CASES` worlds (default [`RANDOM_WORLDS`]) from
 //! `SCOPEGATE_PROPTEST_SEED` (fixed by default: a failure reproduces by rerunning; its
@@ -287,7 +289,12 @@ async fn one_world(
 ) -> Result<(), String> {
     let text = manifest.json.to_string();
     let policy = policy_variant(variant);
-    let app = imported_app(doc, policy.clone(), &text).await;
+    // Half the worlds with the decision log on: the field-by-field parsing path.
+    let logged = variant % 2 == 1;
+    let mut app = imported_app(doc, policy.clone(), &text).await;
+    if logged {
+        app = app.with_decision_log();
+    }
     let engine = InProcess::new(doc, policy, &text);
     let generated: Vec<RequestDoc> = specs
         .iter()
@@ -350,6 +357,19 @@ async fn one_world(
             .allowed
             .set(counts.allowed.get() + u64::from(want["allowed"] == true));
         checked.push(c.body);
+    }
+    if logged {
+        // One line per decision of check, batch and explain: that path did decide them.
+        let lines = std::fs::read_to_string(app.decision_log())
+            .unwrap()
+            .lines()
+            .count();
+        if lines != 3 * requests.len() {
+            return Err(format!(
+                "{lines} decision log lines for {} requests",
+                requests.len()
+            ));
+        }
     }
     for (probe, members, first) in asked {
         let listed = who_can(&app, probe).await?;
