@@ -41,6 +41,33 @@ const OBJECTS: [&str; 4] = ["organization", "project", "team", "none"];
 /// A user id no world has.
 pub const UNKNOWN_USER: u64 = 9_999;
 
+/// The policy of a generated case: Sentry's own for `which % 4` 0 and 1. With Sentry's
+/// roles the minimum team roles are invisible (every org role holds its minimum team role's
+/// scopes), so 2 and 3 weaken the non-top org roles to the read-only scopes plus
+/// `org:write`, leaving project, team and event writes to team roles; and 3 makes team
+/// admin the minimum for `manager` instead of `admin`. The scope names are Sentry's in
+/// every variant.
+pub fn policy_variant(which: u8) -> Policy {
+    let mut policy = Policy::sentry();
+    if which % 4 < 2 {
+        return policy;
+    }
+    let keep = policy.readonly.union(
+        policy
+            .scopes
+            .parse_set(["org:write"])
+            .expect("a Sentry scope"),
+    );
+    let top = policy.org_roles.len() - 1;
+    for role in &mut policy.org_roles[..top] {
+        role.scopes = role.scopes.intersection(keep);
+    }
+    if which % 4 == 3 {
+        policy.team_roles[1].minimum_for = policy.org_role("manager").map(|(i, _)| i);
+    }
+    policy
+}
+
 /// The Sentry policy's scope names, in declaration order.
 pub fn scope_names() -> Vec<String> {
     Policy::sentry()

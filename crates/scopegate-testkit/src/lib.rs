@@ -1,9 +1,14 @@
 //! Test support shared by scopegate's test suites (`publish = false`, a dev-dependency only).
 //!
 //! - [`gen`] — proptest strategies for random worlds (valid against the Sentry policy),
-//!   manifests and requests: the core's differential test and properties, and the store's
-//!   import/export round trip.
+//!   manifests and requests, and the policy variants: the core's differential test and
+//!   properties, the store's import/export round trip and the server's `/v1/` consistency
+//!   test.
+//! - [`run`] — how many random cases a suite runs and from which seed
+//!   (`SCOPEGATE_PROPTEST_CASES`, `SCOPEGATE_PROPTEST_SEED`).
 //! - [`mod@reference`] — the deliberately naive reference evaluator the engine is compared with.
+//! - [`golden`] — the golden decisions derived from Sentry's behaviour, as data: the core
+//!   checks the engine and the reference against them, the server checks `/v1/check/batch`.
 
 #![allow(
     clippy::unwrap_used,
@@ -14,4 +19,6 @@
 )]
 
 pub mod gen;
+pub mod golden;
 pub mod reference;
+pub mod run;

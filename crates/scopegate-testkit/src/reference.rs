@@ -82,6 +82,19 @@ impl RefDecision {
     pub fn allowed(&self) -> bool {
         self.reason == "allowed"
     }
+
+    /// The whole decision as the wire shows it (product.md §4.1, without `trace`):
+    /// `allowed`, `status`, `reason`, `grant`, `missing_scopes`, `challenge`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "allowed": self.allowed(),
+            "status": self.status,
+            "reason": self.reason,
+            "grant": self.grant,
+            "missing_scopes": self.missing_scopes,
+            "challenge": self.challenge,
+        })
+    }
 }
 
 /// The status of each reason code (product.md §4.1, reason table).

@@ -13,65 +13,16 @@ use std::collections::BTreeMap;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestRunner};
+use proptest::test_runner::TestRunner;
 
-use scopegate_core::{Engine, Manifest, Policy, Request, Source, World};
+use scopegate_core::{Engine, Manifest, Request, Source, World};
 
-use crate::gen;
+use crate::gen::{self, policy_variant};
 use crate::reference::{self, RefDecision};
+use crate::run::{cases, config};
 
 /// Cases of the normal run.
 const DEFAULT_CASES: u32 = 1_000;
-
-/// The number of cases: `SCOPEGATE_PROPTEST_CASES`, else `PROPTEST_CASES`, else the default.
-pub fn cases(default: u32) -> u32 {
-    ["SCOPEGATE_PROPTEST_CASES", "PROPTEST_CASES"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok()?.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The proptest configuration of this suite: `cases` cases, and a fixed seed so that every
-/// run decides the same requests (`SCOPEGATE_PROPTEST_SEED` picks another seed for a long
-/// run).
-pub fn config(cases: u32) -> Config {
-    let seed = std::env::var("SCOPEGATE_PROPTEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5C0_9E6A7E);
-    Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    }
-}
-
-/// The policy of a case. Sentry's own in half the cases. With Sentry's roles the minimum
-/// team roles are invisible (every org role holds its minimum team role's scopes), so the
-/// other half weakens the non-top org roles to the read-only scopes plus `org:write`,
-/// leaving project, team and event writes to team roles; and in a quarter, team admin
-/// becomes the minimum for `manager` instead of `admin`.
-pub fn policy_variant(which: u8) -> Policy {
-    let mut policy = Policy::sentry();
-    if which % 4 < 2 {
-        return policy;
-    }
-    let keep = policy.readonly.union(
-        policy
-            .scopes
-            .parse_set(["org:write"])
-            .expect("a Sentry scope"),
-    );
-    let top = policy.org_roles.len() - 1;
-    for role in &mut policy.org_roles[..top] {
-        role.scopes = role.scopes.intersection(keep);
-    }
-    if which % 4 == 3 {
-        policy.team_roles[1].minimum_for = policy.org_role("manager").map(|(i, _)| i);
-    }
-    policy
-}
 
 #[test]
 fn engine_agrees_with_reference_on_random_worlds() {

@@ -18,4 +18,4 @@ mod properties;
 
 // The generators and the reference evaluator live in `scopegate-testkit`, shared with the
 // store's round-trip test.
-use scopegate_testkit::{gen, reference};
+use scopegate_testkit::{gen, reference, run};

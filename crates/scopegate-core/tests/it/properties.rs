@@ -16,11 +16,11 @@ use scopegate_core::{
     Decision, Engine, Manifest, Policy, PrincipalDoc, Request, RequestDoc, Source, World, WorldDoc,
 };
 
-use crate::differential::cases;
 use crate::gen::{self, GenManifest};
+use crate::run::cases;
 
 fn config() -> Config {
-    crate::differential::config(cases(200))
+    crate::run::config(cases(200))
 }
 
 /// Compiles the generated manifest and world against `policy`.

@@ -1,5 +1,6 @@
 //! The service's HTTP tests: the router driven with `oneshot`, over a fresh SQLite store
-//! seeded with the demo organization.
+//! seeded with the demo organization ([`app`]) or holding an imported world
+//! ([`imported_app`]).
 
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +19,7 @@ mod organizations;
 mod teams_projects;
 mod tokens;
 mod v1;
+mod v1_worlds;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +28,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use scopegate_core::Policy;
+use scopegate_core::{Manifest, Policy, Source, WorldDoc};
 use scopegate_server::{demo, router, AppState};
 use scopegate_store::Store;
 use serde_json::Value;
@@ -76,16 +78,82 @@ pub async fn app() -> App {
 
 /// The same on a fresh PostgreSQL database, when `SCOPEGATE_TEST_DATABASE_URL` is set.
 pub async fn postgres_app() -> Option<App> {
+    let url = fresh_postgres_url().await?;
+    let mut app = app_on(&url, tempfile::tempdir().unwrap()).await;
+    app.postgres_url = Some(url);
+    Some(app)
+}
+
+/// A fresh PostgreSQL database on `SCOPEGATE_TEST_DATABASE_URL`'s server, or `None` (and a
+/// skip message) when it is unset.
+pub async fn fresh_postgres_url() -> Option<String> {
     let Ok(base) = std::env::var("SCOPEGATE_TEST_DATABASE_URL") else {
         eprintln!("skipped: SCOPEGATE_TEST_DATABASE_URL unset");
         return None;
     };
-    let url = scopegate_store::testing::fresh_postgres_database(&base)
+    Some(
+        scopegate_store::testing::fresh_postgres_database(&base)
+            .await
+            .unwrap(),
+    )
+}
+
+/// A service over a fresh SQLite store holding exactly `world` (imported, ids kept), under
+/// `policy`, deciding `/v1/` with `manifest` (a manifest document's text, compiled against
+/// `policy`). Its one token is `service`.
+pub async fn imported_app(world: &WorldDoc, policy: Policy, manifest: &str) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    imported_app_on(&url, dir, world, policy, manifest).await
+}
+
+/// [`imported_app`] on the database at `url` (a fresh one).
+pub async fn imported_app_on(
+    url: &str,
+    dir: tempfile::TempDir,
+    world: &WorldDoc,
+    policy: Policy,
+    manifest: &str,
+) -> App {
+    let store = scopegate_store::connect(url).await.unwrap();
+    store
+        .import_world(world, &policy, &scopegate_store::Actor::system())
         .await
         .unwrap();
-    let mut app = app_on(&url, tempfile::tempdir().unwrap()).await;
-    app.postgres_url = Some(url);
-    Some(app)
+    let mut tokens = HashMap::new();
+    tokens.insert("service", service_token(&*store).await);
+    let compiled = Manifest::load(&Source::new("manifest.json", manifest), &policy)
+        .unwrap_or_else(|d| panic!("the manifest compiles: {d}\n{manifest}"));
+    let state = AppState::new(store.clone(), policy)
+        .unwrap()
+        .with_decision_manifest(compiled, manifest);
+    state.load_index().await.unwrap();
+    App {
+        state: state.clone(),
+        router: router(state),
+        store,
+        tokens,
+        postgres_url: url.starts_with("postgres").then(|| url.to_string()),
+        _dir: dir,
+    }
+}
+
+/// A new service token's secret.
+async fn service_token(store: &dyn Store) -> String {
+    let (_, secret) = store
+        .create_token(
+            &scopegate_store::NewToken {
+                kind: scopegate_store::TokenKind::Service,
+                user_id: None,
+                organization_id: None,
+                name: "tests".into(),
+                scopes: Vec::new(),
+            },
+            &scopegate_store::Actor::system(),
+        )
+        .await
+        .unwrap();
+    secret.expose().to_string()
 }
 
 async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
@@ -100,20 +168,7 @@ async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
         tokens.insert(name, account.token.expose().to_string());
     }
     tokens.insert("ci", seeded.org_token.expose().to_string());
-    let (_, service) = store
-        .create_token(
-            &scopegate_store::NewToken {
-                kind: scopegate_store::TokenKind::Service,
-                user_id: None,
-                organization_id: None,
-                name: "tests".into(),
-                scopes: Vec::new(),
-            },
-            &scopegate_store::Actor::system(),
-        )
-        .await
-        .unwrap();
-    tokens.insert("service", service.expose().to_string());
+    tokens.insert("service", service_token(&*store).await);
     let state = AppState::new(store.clone(), policy).unwrap();
     state.load_index().await.unwrap();
     App {
@@ -127,6 +182,21 @@ async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
 }
 
 impl App {
+    /// The same service with the decision log on (a file in its temporary directory,
+    /// [`App::decision_log`]): every `/v1/` request then takes the field-by-field parsing
+    /// path instead of the typed fast path.
+    pub fn with_decision_log(mut self) -> App {
+        let log = scopegate_server::routes::v1::DecisionLog::open(&self.decision_log()).unwrap();
+        self.state = self.state.clone().with_decision_log(log);
+        self.router = router(self.state.clone());
+        self
+    }
+
+    /// The decision log's path ([`App::with_decision_log`]).
+    pub fn decision_log(&self) -> std::path::PathBuf {
+        self._dir.path().join("decisions.log")
+    }
+
     /// Sends a request as `who` (a key of `tokens`, a raw `Bearer` secret, or `""` for none).
     pub async fn call(&self, method: &str, uri: &str, who: &str, body: Option<&str>) -> Resp {
         let mut req = Request::builder().method(method).uri(uri);
