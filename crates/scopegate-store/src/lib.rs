@@ -599,14 +599,6 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// The organization's granular grants.
     async fn grants(&self, org: i64) -> Result<Vec<GranularGrant>>;
-    /// Replaces the grants of `kind` with `grants`.
-    async fn set_grants(
-        &self,
-        org: i64,
-        kind: &str,
-        grants: &[GranularGrant],
-        actor: &Actor,
-    ) -> Result<()>;
 
     // Tokens.
 

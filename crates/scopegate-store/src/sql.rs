@@ -1868,52 +1868,6 @@ macro_rules! impl_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
-            async fn set_grants(
-                &self,
-                org: i64,
-                kind: &str,
-                grants: &[$crate::GranularGrant],
-                actor: &$crate::Actor,
-            ) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
-                sqlx::query("DELETE FROM granular_grants WHERE organization_id = $1 AND kind = $2")
-                    .bind(org)
-                    .bind(kind)
-                    .execute(&mut *tx)
-                    .await?;
-                for g in grants {
-                    if let Some(m) = g.member_id {
-                        Self::ensure_in_org(&mut tx, "members", m, org).await?;
-                    }
-                    if let Some(t) = g.team_id {
-                        Self::ensure_in_org(&mut tx, "teams", t, org).await?;
-                    }
-                    sqlx::query(
-                        "INSERT INTO granular_grants (organization_id, kind, member_id, team_id) \
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(org)
-                    .bind(kind)
-                    .bind(g.member_id)
-                    .bind(g.team_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let members: Vec<i64> = grants.iter().filter_map(|g| g.member_id).collect();
-                let teams: Vec<i64> = grants.iter().filter_map(|g| g.team_id).collect();
-                self.audit(
-                    &mut tx,
-                    Some(org),
-                    actor,
-                    "granular-access.edit",
-                    &format!("granular:{kind}"),
-                    serde_json::json!({"members": members, "teams": teams}),
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
             async fn create_token(
                 &self,
                 new: &$crate::NewToken,

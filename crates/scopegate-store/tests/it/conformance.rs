@@ -2,7 +2,8 @@
 
 use scopegate_core::{Policy, World};
 use scopegate_store::{
-    hash_secret, Actor, GranularGrant, NewToken, OrgUpdate, Page, Store, StoreError, TokenKind,
+    hash_secret, Actor, GrantSelection, GranularEdit, NewToken, OrgUpdate, Page, Store, StoreError,
+    TokenKind,
 };
 
 crate::on_both!(
@@ -246,14 +247,18 @@ async fn teams_projects_and_world(s: &dyn Store) {
         s.create_project(org.id, "api", "Again", &[], &actor).await,
         Err(StoreError::Conflict)
     ));
-    s.set_grants(
+    s.edit_org(
         org.id,
-        "replay",
-        &[GranularGrant {
+        &OrgUpdate::default(),
+        Some(&GranularEdit {
             kind: "replay".into(),
-            member_id: Some(m.id),
-            team_id: None,
-        }],
+            toggle_option: "sentry:granular-replay-permissions".into(),
+            toggle: None,
+            members: Some(GrantSelection::MemberIds(vec![m.id])),
+            teams: None,
+            toggle_field: "hasGranularReplayPermissions".into(),
+            members_field: "replayAccessMembers".into(),
+        }),
         &actor,
     )
     .await
