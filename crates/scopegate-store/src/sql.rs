@@ -279,6 +279,57 @@ pub(crate) struct KindRow {
 /// An audit entry to write: event, target, data.
 pub(crate) type Entry = (&'static str, String, serde_json::Value);
 
+/// What a granular grant can name besides its organization: deleting one deletes its grants.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GrantHolder {
+    /// A member (`granular_grants.member_id`).
+    Member,
+    /// A team (`granular_grants.team_id`).
+    Team,
+}
+
+impl GrantHolder {
+    /// The table the holder lives in.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            GrantHolder::Member => "members",
+            GrantHolder::Team => "teams",
+        }
+    }
+
+    /// The column of `granular_grants` that names the holder.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            GrantHolder::Member => "member_id",
+            GrantHolder::Team => "team_id",
+        }
+    }
+
+    /// The audit event of the holder's removal.
+    pub(crate) fn remove_event(self) -> &'static str {
+        match self {
+            GrantHolder::Member => "member.remove",
+            GrantHolder::Team => "team.remove",
+        }
+    }
+
+    /// The audit target naming the holder.
+    pub(crate) fn target(self, id: i64) -> String {
+        match self {
+            GrantHolder::Member => format!("member:{id}"),
+            GrantHolder::Team => format!("team:{id}"),
+        }
+    }
+
+    /// The data of a `granular.revoke` entry for the holder's grant of `kind`.
+    pub(crate) fn revoke_data(self, kind: &str, id: i64) -> serde_json::Value {
+        match self {
+            GrantHolder::Member => serde_json::json!({"kind": kind, "memberId": id}),
+            GrantHolder::Team => serde_json::json!({"kind": kind, "teamId": id}),
+        }
+    }
+}
+
 /// Rows per batched statement (well under both backends' bind-parameter limits).
 pub(crate) const BATCH: usize = 500;
 
@@ -571,6 +622,44 @@ macro_rules! impl_store {
                 .fetch_one(&mut **tx)
                 .await?
                 .try_into()
+            }
+
+            /// Deletes a member or a team of `org` inside `tx`, audits the removal, and audits
+            /// the granular grants that go with it (`ON DELETE CASCADE`) as one
+            /// `granular.revoke` per kind, so that replaying the audit log still yields the
+            /// allowlists.
+            async fn delete_grant_holder(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: i64,
+                holder: $crate::sql::GrantHolder,
+                id: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<()> {
+                let (table, column) = (holder.table(), holder.column());
+                let kinds = sqlx::query_as::<_, $crate::sql::KindRow>(&format!(
+                    "SELECT DISTINCT kind FROM granular_grants WHERE organization_id = $1 \
+                     AND {column} = $2 ORDER BY kind"
+                ))
+                .bind(org)
+                .bind(id)
+                .fetch_all(&mut **tx)
+                .await?;
+                sqlx::query_as::<_, $crate::sql::IdRow>(&format!(
+                    "DELETE FROM {table} WHERE organization_id = $1 AND id = $2 RETURNING id"
+                ))
+                .bind(org)
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+                let target = holder.target(id);
+                self.audit(tx, Some(org), actor, holder.remove_event(), &target, serde_json::json!({}))
+                    .await?;
+                let revokes: Vec<$crate::sql::Entry> = kinds
+                    .iter()
+                    .map(|k| ("granular.revoke", target.clone(), holder.revoke_data(&k.kind, id)))
+                    .collect();
+                self.audit_many(tx, Some(org), actor, &revokes).await
             }
 
             /// Replaces the member grants of `kind` (planned by `scopegate_core::granular`)
@@ -1492,42 +1581,8 @@ macro_rules! impl_store {
             async fn remove_member(&self, org: i64, member: i64, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.pool.begin().await?;
                 Self::lock_org(&mut tx, org).await?;
-                // The grants go with the member (ON DELETE CASCADE): audit them as revokes.
-                let kinds = sqlx::query_as::<_, $crate::sql::KindRow>(
-                    "SELECT DISTINCT kind FROM granular_grants WHERE organization_id = $1 \
-                     AND member_id = $2 ORDER BY kind",
-                )
-                .bind(org)
-                .bind(member)
-                .fetch_all(&mut *tx)
-                .await?;
-                sqlx::query_as::<_, $crate::sql::IdRow>(
-                    "DELETE FROM members WHERE organization_id = $1 AND id = $2 RETURNING id",
-                )
-                .bind(org)
-                .bind(member)
-                .fetch_one(&mut *tx)
-                .await?;
-                self.audit(
-                    &mut tx,
-                    Some(org),
-                    actor,
-                    "member.remove",
-                    &format!("member:{member}"),
-                    serde_json::json!({}),
-                )
-                .await?;
-                let revokes: Vec<$crate::sql::Entry> = kinds
-                    .iter()
-                    .map(|k| {
-                        (
-                            "granular.revoke",
-                            format!("member:{member}"),
-                            serde_json::json!({"kind": k.kind, "memberId": member}),
-                        )
-                    })
-                    .collect();
-                self.audit_many(&mut tx, Some(org), actor, &revokes).await?;
+                self.delete_grant_holder(&mut tx, org, $crate::sql::GrantHolder::Member, member, actor)
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1593,42 +1648,8 @@ macro_rules! impl_store {
             async fn delete_team(&self, org: i64, team: i64, actor: &$crate::Actor) -> $crate::Result<()> {
                 let mut tx = self.pool.begin().await?;
                 Self::lock_org(&mut tx, org).await?;
-                // The team's grants go with it (ON DELETE CASCADE): audit them as revokes.
-                let kinds = sqlx::query_as::<_, $crate::sql::KindRow>(
-                    "SELECT DISTINCT kind FROM granular_grants WHERE organization_id = $1 \
-                     AND team_id = $2 ORDER BY kind",
-                )
-                .bind(org)
-                .bind(team)
-                .fetch_all(&mut *tx)
-                .await?;
-                sqlx::query_as::<_, $crate::sql::IdRow>(
-                    "DELETE FROM teams WHERE organization_id = $1 AND id = $2 RETURNING id",
-                )
-                .bind(org)
-                .bind(team)
-                .fetch_one(&mut *tx)
-                .await?;
-                self.audit(
-                    &mut tx,
-                    Some(org),
-                    actor,
-                    "team.remove",
-                    &format!("team:{team}"),
-                    serde_json::json!({}),
-                )
-                .await?;
-                let revokes: Vec<$crate::sql::Entry> = kinds
-                    .iter()
-                    .map(|k| {
-                        (
-                            "granular.revoke",
-                            format!("team:{team}"),
-                            serde_json::json!({"kind": k.kind, "teamId": team}),
-                        )
-                    })
-                    .collect();
-                self.audit_many(&mut tx, Some(org), actor, &revokes).await?;
+                self.delete_grant_holder(&mut tx, org, $crate::sql::GrantHolder::Team, team, actor)
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             }
