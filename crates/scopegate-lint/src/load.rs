@@ -303,6 +303,8 @@ impl Loc {
 pub struct Loader {
     docs: Vec<Rc<Doc>>,
     by_path: HashMap<PathBuf, usize>,
+    /// How many of `docs` [`Loader::check_all_refs`] has checked already.
+    refs_checked: usize,
     /// Warnings collected while loading.
     pub warnings: Vec<String>,
 }
@@ -501,15 +503,16 @@ impl Loader {
         Ok(loc)
     }
 
-    /// Checks every `$ref` in every loaded document (loading the files they name) and
-    /// records a warning for each one that does not resolve.
+    /// Checks every `$ref` in every document loaded since the last call (loading the files
+    /// they name) and records a warning for each one that does not resolve: linting several
+    /// files checks each document once, so each dangling `$ref` is reported once. (A
+    /// document read again whole in place was pruned, so it has no `$ref` to check.)
     pub fn check_all_refs(&mut self) {
-        let mut done = 0;
-        while done < self.docs.len() {
-            let Some(doc) = self.docs.get(done).cloned() else {
+        while self.refs_checked < self.docs.len() {
+            let Some(doc) = self.docs.get(self.refs_checked).cloned() else {
                 break;
             };
-            done += 1;
+            self.refs_checked += 1;
             // Most documents (every fully dereferenced one) have no `$ref` at all.
             let text = doc.source.text();
             if !text.contains("$ref") && !text.contains("u0024ref") {

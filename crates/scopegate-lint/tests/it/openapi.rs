@@ -130,3 +130,17 @@ fn split_files_are_followed_and_findings_located_in_the_referenced_file() {
         .any(|w| w.contains("../schemas/missing.yaml")));
     assert!(dangling.iter().any(|w| w.contains("#/nowhere")));
 }
+
+#[test]
+fn dangling_refs_are_reported_once_when_several_files_are_linted() {
+    // The split root has two dangling `$ref`s; a second OpenAPI file linted after it must
+    // not report them again.
+    let report = lint_with(
+        &[
+            fixture("openapi/split/root.yaml"),
+            fixture("openapi/swagger2.json"),
+        ],
+        &options(ScopeList::All),
+    );
+    assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
+}
