@@ -162,7 +162,10 @@ impl StoreError {
     /// Whether the error says the storage cannot serve now (retry later) rather than that
     /// the request or the data is wrong.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::Connect { .. })
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Connect { .. }
+        )
     }
 }
 
@@ -184,11 +187,11 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
                 code.parse::<u32>()
                     .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 7 | 8 | 10 | 11 | 13 | 14 | 15))
             } else {
-                // PostgreSQL's SQLSTATE: serialization failure, deadlock, connection
+                // PostgreSQL's SQLSTATE: serialization failure, deadlock, lock timeout, connection
                 // exceptions, insufficient resources (disk full, out of memory, too many
                 // connections), operator intervention (shutdown, cannot connect now),
                 // system errors.
-                matches!(code.as_ref(), "40001" | "40P01")
+                matches!(code.as_ref(), "40001" | "40P01" | "55P03")
                     || ["08", "53", "57", "58"]
                         .iter()
                         .any(|class| code.starts_with(class))

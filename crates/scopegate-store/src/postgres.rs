@@ -31,7 +31,11 @@ impl PostgresStore {
     /// (connection refused, authentication failed, unknown database, …), found by one
     /// direct connection attempt before the pool is built.
     pub async fn connect(url: &str) -> Result<PostgresStore> {
-        let options = PgConnectOptions::from_str(url)?;
+        // A write waiting on a row lock gives up like a SQLite writer waiting on the write
+        // lock (then `Unavailable`): no request stalls without bound.
+        let lock_timeout = format!("{}ms", LOCK_TIMEOUT.as_millis());
+        let options =
+            PgConnectOptions::from_str(url)?.options([("lock_timeout", lock_timeout.as_str())]);
         let address = format!(
             "{}:{}/{}",
             options.get_host(),
@@ -71,6 +75,9 @@ impl PostgresStore {
 /// [`StoreError::Unavailable`](crate::StoreError::Unavailable) (503): during an outage,
 /// requests fail after this bound rather than stall.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a statement waits for a lock (PostgreSQL's `lock_timeout`).
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The cause of a failed connection, in words (the server's message for a database error:
 /// authentication, unknown database).

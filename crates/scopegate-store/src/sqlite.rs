@@ -96,8 +96,10 @@ impl SqliteStore {
     /// fault tests' full disk, which needs no root and no tmpfs. A cap below the current
     /// size holds the database at its current size.
     pub fn set_page_limit(&self, pages: Option<u32>) {
-        self.page_limit
-            .store(pages.unwrap_or(UNCAPPED).clamp(1, UNCAPPED), Ordering::SeqCst);
+        self.page_limit.store(
+            pages.unwrap_or(UNCAPPED).clamp(1, UNCAPPED),
+            Ordering::SeqCst,
+        );
     }
 
     /// Begins a write transaction holding SQLite's write lock from its first statement.
@@ -118,9 +120,9 @@ impl SqliteStore {
             .fetch_one(&mut **tx)
             .await?;
         if max - used + free < MIN_HEADROOM_PAGES {
-            return Err(crate::StoreError::Unavailable(sqlx::Error::Protocol(format!(
-                "database is full ({used} of at most {max} pages used, {free} free)"
-            ))));
+            return Err(crate::StoreError::Unavailable(sqlx::Error::Protocol(
+                format!("database is full ({used} of at most {max} pages used, {free} free)"),
+            )));
         }
         Ok(())
     }
