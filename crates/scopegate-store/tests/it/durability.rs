@@ -101,3 +101,78 @@ async fn full_disk_loses_no_acknowledged_write_and_recovers() {
         .count();
     assert_eq!(audited, acknowledged.len() - 1);
 }
+
+crate::on_both!(writes_referring_to_a_deleted_row_are_not_found);
+
+/// Finding 5 at the store: a write naming a row deleted meanwhile (the foreign-key
+/// violation of a create racing a deletion) is `NotFound`, not a database error, and
+/// writes nothing.
+async fn writes_referring_to_a_deleted_row_are_not_found(s: &dyn Store) {
+    use scopegate_store::{NewToken, TokenKind};
+    let u = s.create_user("o@example.com", false).await.unwrap();
+    let actor = Actor::user(u.id);
+    let org = s
+        .create_org("gone", "Gone", &[], u.id, "owner", &actor)
+        .await
+        .unwrap();
+    let team = s.create_team(org.id, "t", "T", &actor).await.unwrap();
+    let owner = s.member_of_user(org.id, u.id).await.unwrap();
+    let project = s
+        .create_project(org.id, "p", "P", &[team.id], &actor)
+        .await
+        .unwrap();
+    s.delete_team(org.id, team.id, &actor).await.unwrap();
+    let not_found = |r: Result<(), StoreError>, what: &str| {
+        assert!(
+            matches!(r, Err(StoreError::NotFound)),
+            "{what} after the deletion: {r:?}"
+        );
+    };
+    not_found(
+        s.create_project(org.id, "q", "Q", &[team.id], &actor)
+            .await
+            .map(drop),
+        "a project on the deleted team",
+    );
+    not_found(
+        s.set_team_member(org.id, team.id, owner.id, None, &actor)
+            .await
+            .map(drop),
+        "joining the deleted team",
+    );
+    not_found(
+        s.add_project_team(org.id, project.id, team.id, &actor)
+            .await,
+        "linking the deleted team",
+    );
+    assert!(matches!(
+        s.project_by_slug(org.id, "q").await,
+        Err(StoreError::NotFound)
+    ));
+
+    s.delete_org(org.id, &actor).await.unwrap();
+    not_found(
+        s.create_team(org.id, "late", "Late", &actor)
+            .await
+            .map(drop),
+        "a team in the deleted organization",
+    );
+    not_found(
+        s.invite_member(org.id, "late@example.com", "member", &actor)
+            .await
+            .map(drop),
+        "an invite to the deleted organization",
+    );
+    let token = NewToken {
+        kind: TokenKind::Org,
+        user_id: None,
+        organization_id: Some(org.id),
+        name: "late".into(),
+        scopes: vec!["org:ci".into()],
+    };
+    not_found(
+        s.create_token(&token, &actor).await.map(drop),
+        "an org token of the deleted organization",
+    );
+    assert!(s.all_tokens().await.unwrap().is_empty());
+}
