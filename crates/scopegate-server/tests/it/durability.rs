@@ -440,3 +440,124 @@ async fn concurrent_mixed_writes_postgres() {
         drop_db(url).await;
     }
 }
+
+/// A TCP proxy in front of PostgreSQL that a test cuts (every connection dropped, new ones
+/// refused) and restores on the same address: an outage on loopback.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    upstream: String,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: &str) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut proxy = Proxy {
+            addr: listener.local_addr().unwrap(),
+            upstream: upstream.to_string(),
+            tasks: Arc::default(),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let (upstream, tasks) = (self.upstream.clone(), self.tasks.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let copy = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                tasks.lock().unwrap().push(copy);
+            }
+        });
+        self.tasks.lock().unwrap().push(accept);
+    }
+
+    /// The outage: the listener and every proxied connection dropped.
+    fn cut(&self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    /// The end of the outage: listening again on the same address.
+    async fn restore(&mut self) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(self.addr).unwrap();
+        self.serve(socket.listen(64).unwrap());
+    }
+}
+
+/// `url` with its `host:port` replaced by `addr`.
+fn through(url: &str, addr: std::net::SocketAddr) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (auth, rest) = match rest.split_once('@') {
+        Some((a, r)) => (format!("{a}@"), r),
+        None => (String::new(), rest),
+    };
+    let (host, path) = rest.split_once('/').unwrap();
+    (format!("{scheme}://{auth}{addr}/{path}"), host.to_string())
+}
+
+/// Finding 9: during a PostgreSQL outage requests fail with 503, `Retry-After` and a JSON
+/// detail (after at most the acquire timeout, instead of stalling), `/readyz` is false,
+/// and everything recovers without a restart when the database is back.
+#[tokio::test]
+async fn postgres_outage_answers_503_then_recovers() {
+    let Some(url) = crate::fresh_postgres_url().await else {
+        return;
+    };
+    let (_, upstream) = through(&url, "127.0.0.1:1".parse().unwrap());
+    let mut proxy = Proxy::start(&upstream).await;
+    let (proxied, _) = through(&url, proxy.addr);
+    let app = crate::app_on(&proxied, tempfile::tempdir().unwrap()).await;
+    let create = |slug: &str| format!(r#"{{"slug": "{slug}"}}"#);
+    let r = app
+        .call("POST", TEAMS, "owner", Some(&create("before")))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    proxy.cut();
+    // A hang guard, not a timing assertion: the answer comes after at most the acquire
+    // timeout (3 s) per store call.
+    let guard = Duration::from_secs(60);
+    let r = tokio::time::timeout(
+        guard,
+        app.call("POST", TEAMS, "owner", Some(&create("during"))),
+    )
+    .await
+    .unwrap();
+    assert_unavailable(&r);
+    let r = tokio::time::timeout(guard, app.call("GET", TEAMS, "owner", None))
+        .await
+        .unwrap();
+    assert_unavailable(&r);
+    let r = tokio::time::timeout(guard, app.call("GET", "/readyz", "", None))
+        .await
+        .unwrap();
+    assert_unavailable(&r);
+
+    proxy.restore().await;
+    let mut ready = false;
+    for _ in 0..20 {
+        if app.call("GET", "/readyz", "", None).await.status == StatusCode::OK {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(ready, "/readyz never turned ready after the outage");
+    let r = app
+        .call("POST", TEAMS, "owner", Some(&create("after")))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let org = app.store.org_by_slug("demo").await.unwrap();
+    assert!(app.store.team_by_slug(org.id, "during").await.is_err());
+    drop(app);
+    drop_db(Some(url)).await;
+}
