@@ -40,6 +40,10 @@ fn try_post(addr: &str, path: &str, token: &str, body: &str) -> Option<u16> {
 
 /// Starts `scopegate serve` on `url`; its address and the demo owner's token (when it
 /// seeded the demo organization).
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is returned to the caller, which kills and waits for it"
+)]
 fn start(url: &str) -> (Child, String, Option<String>) {
     let mut child = Command::new(BIN)
         .args([
