@@ -424,7 +424,9 @@ async fn concurrent_mixed_writes(app: App) {
     }
     assert_no_server_error(&responses, "concurrent mixed writes");
     let created = responses.iter().filter(|r| r.status.is_success()).count();
-    assert!(created >= 100, "only {created} writes succeeded");
+    // At least the token creates and deletes, the invites and the team creates (the joins
+    // and links race each other: 409s and 404s there are answers, not failures).
+    assert!(created >= 80, "only {created} writes succeeded");
 }
 
 #[tokio::test]
