@@ -10,8 +10,10 @@
 //! - **Token secrets are never stored.** Only the SHA-256 hash of a token and a short display
 //!   prefix are written; the secret is returned once, as a [`Secret`] whose `Debug` redacts it,
 //!   and a lookup compares hashes in constant time.
-//! - **One error type.** Every sqlx error becomes a [`StoreError`]: no row → `NotFound`, a
-//!   unique violation → `Conflict`, anything else → `Database` (never shown to clients).
+//! - **One error type.** Every sqlx error becomes a [`StoreError`]: no row or a foreign-key
+//!   violation (a row deleted meanwhile) → `NotFound`, a unique violation → `Conflict`, a
+//!   condition of the storage (full, I/O, busy, unreachable) → `Unavailable`, anything else
+//!   → `Database` (never shown to clients).
 //!
 //! Each backend has its own append-only migrations under `migrations/<backend>/`, embedded in
 //! the binary and applied by [`connect`]. Queries are runtime-checked (`sqlx::query_as`), so no
