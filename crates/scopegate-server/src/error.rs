@@ -54,6 +54,14 @@ pub enum ApiError {
     /// 415: the body is not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 408: the request took longer than the request timeout (reads only: a write is never
+    /// cut short, see [`crate::deadline`]).
+    #[error("{0}")]
+    Timeout(String),
+    /// 503 with `Retry-After`: the store cannot serve now (full, I/O error, write lock busy
+    /// past its timeout, unreachable). Nothing was written; the cause is logged, never shown.
+    #[error("store unavailable: {0}")]
+    Unavailable(StoreError),
     /// 500: a store failure (never shown to the client).
     #[error("store error: {0}")]
     Store(StoreError),
@@ -61,6 +69,12 @@ pub enum ApiError {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The `detail` of a 503 when the store cannot serve.
+pub const UNAVAILABLE_DETAIL: &str = "The store is unavailable; retry later";
+
+/// The `Retry-After` of a 503, in seconds.
+pub const RETRY_AFTER_SECS: u32 = 5;
 
 /// Sentry's error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -81,6 +95,8 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +109,7 @@ impl From<StoreError> for ApiError {
                 ApiError::NotFound("The requested resource does not exist".into())
             }
             StoreError::Conflict => ApiError::Conflict("The resource already exists".into()),
+            other if other.is_unavailable() => ApiError::Unavailable(other),
             other => ApiError::Store(other),
         }
     }
@@ -123,6 +140,10 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %self, "request failed");
                 "Internal Error".to_string()
             }
+            ApiError::Unavailable(_) => {
+                tracing::error!(error = %self, "store unavailable");
+                UNAVAILABLE_DETAIL.to_string()
+            }
             other => other.to_string(),
         };
         let mut response = (status, axum::Json(ErrorBody { detail })).into_response();
@@ -135,6 +156,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
+        }
+        if matches!(self, ApiError::Unavailable(_)) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
         response
     }

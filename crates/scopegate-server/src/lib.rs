@@ -15,15 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::middleware;
 use axum::Router;
 use scopegate_core::{Manifest, Policy, Source};
 use scopegate_store::Store;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub mod auth;
+pub mod deadline;
 pub mod demo;
 pub mod error;
 pub mod index;
@@ -38,7 +37,8 @@ pub const SERVICE_MANIFEST: &str = include_str!("../manifest.toml");
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// How long a request may take.
+/// How long a request may take (the default of [`Shared::request_timeout`]; writes are
+/// never cut short, see [`deadline`]).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The one shared state of the service: one `Arc`, so that the per-request clones that
@@ -82,6 +82,8 @@ pub struct Shared {
     pub policy_version: Arc<str>,
     /// The decision log, when on (`serve --decision-log`).
     pub decision_log: Option<Arc<routes::v1::DecisionLog>>,
+    /// How long a read may take ([`deadline`]); [`REQUEST_TIMEOUT`] by default.
+    pub request_timeout: Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -151,6 +153,7 @@ impl AppState {
             index: Arc::new(index),
             policy_version: policy_version.into(),
             decision_log: None,
+            request_timeout: REQUEST_TIMEOUT,
         };
         Ok(AppState {
             shared: Arc::new(shared),
@@ -171,6 +174,13 @@ impl AppState {
     #[must_use]
     pub fn with_decision_log(mut self, log: routes::v1::DecisionLog) -> AppState {
         Arc::make_mut(&mut self.shared).decision_log = Some(Arc::new(log));
+        self
+    }
+
+    /// Cuts reads short after `timeout` ([`deadline`]).
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> AppState {
+        Arc::make_mut(&mut self.shared).request_timeout = timeout;
         self
     }
 
@@ -211,9 +221,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::count,
         ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            deadline::deadline,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -10,8 +10,10 @@
 //! - **Token secrets are never stored.** Only the SHA-256 hash of a token and a short display
 //!   prefix are written; the secret is returned once, as a [`Secret`] whose `Debug` redacts it,
 //!   and a lookup compares hashes in constant time.
-//! - **One error type.** Every sqlx error becomes a [`StoreError`]: no row → `NotFound`, a
-//!   unique violation → `Conflict`, anything else → `Database` (never shown to clients).
+//! - **One error type.** Every sqlx error becomes a [`StoreError`]: no row or a foreign-key
+//!   violation (a row deleted meanwhile) → `NotFound`, a unique violation → `Conflict`, a
+//!   condition of the storage (full, I/O, busy, unreachable) → `Unavailable`, anything else
+//!   → `Database` (never shown to clients).
 //!
 //! Each backend has its own append-only migrations under `migrations/<backend>/`, embedded in
 //! the binary and applied by [`connect`]. Queries are runtime-checked (`sqlx::query_as`), so no
@@ -55,6 +57,21 @@ pub enum StoreError {
     /// A fault injected by a test ([`Store::inject_audit_failure`]).
     #[error("injected failure")]
     Injected,
+    /// The database cannot take the operation now: it is full, an I/O error, its write
+    /// lock stayed busy past the timeout, a deadlock or serialization failure, or it is
+    /// unreachable (connection refused, pool acquire timeout). Nothing was written; the
+    /// operation may be retried later (the API answers 503 with `Retry-After`).
+    #[error("storage unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// The database could not be reached when opening the store: the address (host, port,
+    /// database; never the password) and the cause.
+    #[error("cannot connect to {address}: {cause}")]
+    Connect {
+        /// `host:port/database`.
+        address: String,
+        /// What went wrong (connection refused, authentication failed, …).
+        cause: String,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -134,8 +151,55 @@ impl From<sqlx::Error> for StoreError {
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::Database(ref d) if d.is_unique_violation() => StoreError::Conflict,
+            // A row this write refers to was deleted meanwhile (a concurrent deletion of the
+            // organization, team, member, project or user): the write is refused whole.
+            sqlx::Error::Database(ref d) if d.is_foreign_key_violation() => StoreError::NotFound,
+            ref other if is_unavailable(other) => StoreError::Unavailable(e),
             other => StoreError::Database(other),
         }
+    }
+}
+
+impl StoreError {
+    /// Whether the error says the storage cannot serve now (retry later) rather than that
+    /// the request or the data is wrong.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Connect { .. }
+        )
+    }
+}
+
+/// Whether `e` is a condition of the storage, not of the request: see
+/// [`StoreError::Unavailable`].
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => {
+            let code = d.code().unwrap_or_default();
+            if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLite's result codes, extended ones included (the primary code is the
+                // low byte): BUSY, LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN,
+                // PROTOCOL.
+                code.parse::<u32>()
+                    .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 7 | 8 | 10 | 11 | 13 | 14 | 15))
+            } else {
+                // PostgreSQL's SQLSTATE: serialization failure, deadlock, lock timeout, connection
+                // exceptions, insufficient resources (disk full, out of memory, too many
+                // connections), operator intervention (shutdown, cannot connect now),
+                // system errors.
+                matches!(code.as_ref(), "40001" | "40P01" | "55P03")
+                    || ["08", "53", "57", "58"]
+                        .iter()
+                        .any(|class| code.starts_with(class))
+            }
+        }
+        _ => false,
     }
 }
 
@@ -435,7 +499,9 @@ pub struct NewIntegration {
 /// access takes an [`Actor`] and writes the audit entry in the same transaction.
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
-    /// Checks that the database answers.
+    /// Checks that the database takes a write: a small write committed to the probe table
+    /// (a rolled-back write never reaches the disk, so it could not see a full one), bounded
+    /// in time. Errors are [`StoreError::Unavailable`] when the store cannot write.
     async fn ready(&self) -> Result<()>;
 
     /// Makes the next audit write fail (fault injection for the atomicity tests).

@@ -1,11 +1,13 @@
 //! The PostgreSQL backend (`postgres://…`).
 
 use std::fmt;
+use std::str::FromStr;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgListener, PgPoolOptions};
-use sqlx::{PgPool, Postgres};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool, Postgres};
 
 use crate::sql::impl_store;
 use crate::{ChangeFeed, Result};
@@ -24,18 +26,79 @@ impl fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects to `url` and applies the migrations.
+    /// Connects to `url` and applies the migrations. An unreachable server is
+    /// [`StoreError::Connect`](crate::StoreError::Connect) naming the address and the cause
+    /// (connection refused, authentication failed, unknown database, …), found by one
+    /// direct connection attempt before the pool is built.
     pub async fn connect(url: &str) -> Result<PostgresStore> {
+        // A write waiting on a row lock gives up like a SQLite writer waiting on the write
+        // lock (then `Unavailable`): no request stalls without bound.
+        let lock_timeout = format!("{}ms", LOCK_TIMEOUT.as_millis());
+        let options =
+            PgConnectOptions::from_str(url)?.options([("lock_timeout", lock_timeout.as_str())]);
+        let address = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        let first = tokio::time::timeout(ACQUIRE_TIMEOUT, options.connect()).await;
+        match first {
+            Ok(Ok(conn)) => conn.close().await?,
+            Ok(Err(e)) => {
+                return Err(crate::StoreError::Connect {
+                    address,
+                    cause: connect_cause(&e),
+                })
+            }
+            Err(_) => {
+                return Err(crate::StoreError::Connect {
+                    address,
+                    cause: format!("no answer within {} s", ACQUIRE_TIMEOUT.as_secs()),
+                })
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(std::time::Duration::from_secs(10))
-            .connect(url)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresStore {
             pool,
             fail_audit: AtomicBool::new(false),
         })
+    }
+}
+
+/// How long a request waits for a database connection before failing with
+/// [`StoreError::Unavailable`](crate::StoreError::Unavailable) (503): during an outage,
+/// requests fail after this bound rather than stall.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a statement waits for a lock (PostgreSQL's `lock_timeout`).
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The cause of a failed connection, in words (the server's message for a database error:
+/// authentication, unknown database).
+fn connect_cause(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(d) => d.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl PostgresStore {
+    /// Begins a write transaction (PostgreSQL's row locks serialize what needs it).
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Nothing past the committed write of the readiness probe: PostgreSQL has no page cap.
+    #[allow(clippy::unused_async, reason = "the same signature as SQLite's")]
+    async fn probe_room(_tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
+        Ok(())
     }
 }
 

@@ -330,6 +330,13 @@ impl GrantHolder {
     }
 }
 
+/// The size of the row the readiness probe writes (and deletes) in a committed
+/// transaction: a few pages, so that a store that cannot grow fails the probe.
+pub(crate) const PROBE_BYTES: usize = 16 * 1024;
+
+/// How long the readiness probe may wait (for the write lock, a connection, the commit).
+pub(crate) const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Rows per batched statement (well under both backends' bind-parameter limits).
 pub(crate) const BATCH: usize = 500;
 
@@ -1135,8 +1142,22 @@ macro_rules! impl_store {
         #[async_trait::async_trait]
         impl $crate::Store for $name {
             async fn ready(&self) -> $crate::Result<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
+                let probe = async {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query("INSERT INTO store_probe (at, pad) VALUES ($1, $2)")
+                        .bind($crate::now())
+                        .bind(" ".repeat($crate::sql::PROBE_BYTES))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM store_probe").execute(&mut *tx).await?;
+                    Self::probe_room(&mut tx).await?;
+                    tx.commit().await?;
+                    Ok(())
+                };
+                match tokio::time::timeout($crate::sql::PROBE_TIMEOUT, probe).await {
+                    Ok(result) => result,
+                    Err(_) => Err($crate::StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
+                }
             }
 
             fn inject_audit_failure(&self) {
@@ -1199,7 +1220,7 @@ macro_rules! impl_store {
                 owner_role: &str,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Organization> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let now = $crate::now();
                 let row = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
                     "INSERT INTO organizations (slug, name, options, features, open_membership, \
@@ -1293,7 +1314,7 @@ macro_rules! impl_store {
                 granular: Option<&$crate::GranularEdit>,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Organization> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let current = Self::lock_org(&mut tx, org).await?;
                 let mut options = current.options.clone();
                 for (k, v) in &update.options {
@@ -1383,7 +1404,7 @@ macro_rules! impl_store {
                 disable: &[String],
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Organization> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let current = Self::lock_org(&mut tx, org).await?;
                 let mut features = current.features.clone();
                 let mut enabled = Vec::new();
@@ -1427,7 +1448,7 @@ macro_rules! impl_store {
             }
 
             async fn delete_org(&self, org: i64, actor: &$crate::Actor) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let gone = sqlx::query_as::<_, $crate::sql::IdRow>(
                     "DELETE FROM organizations WHERE id = $1 RETURNING id",
                 )
@@ -1492,7 +1513,7 @@ macro_rules! impl_store {
                 role: &str,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Member> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
                     "INSERT INTO members (organization_id, email, role, created_at) \
                      VALUES ($1, $2, $3, $4) RETURNING {}",
@@ -1524,7 +1545,7 @@ macro_rules! impl_store {
                 user: i64,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Member> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
                     "UPDATE members SET user_id = $3 WHERE organization_id = $1 AND id = $2 \
                      AND user_id IS NULL RETURNING {}",
@@ -1555,7 +1576,7 @@ macro_rules! impl_store {
                 role: &str,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Member> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
                     "UPDATE members SET role = $3 WHERE organization_id = $1 AND id = $2 RETURNING {}",
                     $crate::sql::MEMBER_COLS
@@ -1579,7 +1600,7 @@ macro_rules! impl_store {
             }
 
             async fn remove_member(&self, org: i64, member: i64, actor: &$crate::Actor) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 Self::lock_org(&mut tx, org).await?;
                 self.delete_grant_holder(&mut tx, org, $crate::sql::GrantHolder::Member, member, actor)
                     .await?;
@@ -1594,7 +1615,7 @@ macro_rules! impl_store {
                 name: &str,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Team> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let row = sqlx::query_as::<_, $crate::sql::TeamRow>(&format!(
                     "INSERT INTO teams (organization_id, slug, name, created_at) \
                      VALUES ($1, $2, $3, $4) RETURNING {}",
@@ -1646,7 +1667,7 @@ macro_rules! impl_store {
             }
 
             async fn delete_team(&self, org: i64, team: i64, actor: &$crate::Actor) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 Self::lock_org(&mut tx, org).await?;
                 self.delete_grant_holder(&mut tx, org, $crate::sql::GrantHolder::Team, team, actor)
                     .await?;
@@ -1673,7 +1694,7 @@ macro_rules! impl_store {
                 role: Option<&str>,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::TeamMembership> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 Self::ensure_in_org(&mut tx, "teams", team, org).await?;
                 Self::ensure_in_org(&mut tx, "members", member, org).await?;
                 let row = sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
@@ -1706,7 +1727,7 @@ macro_rules! impl_store {
                 member: i64,
                 actor: &$crate::Actor,
             ) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 Self::ensure_in_org(&mut tx, "teams", team, org).await?;
                 sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
                     "DELETE FROM team_members WHERE team_id = $1 AND member_id = $2 \
@@ -1737,7 +1758,7 @@ macro_rules! impl_store {
                 teams: &[i64],
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Project> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let row = sqlx::query_as::<_, $crate::sql::ProjectRow>(&format!(
                     "INSERT INTO projects (organization_id, slug, name, active, created_at) \
                      VALUES ($1, $2, $3, $4, $5) RETURNING {}",
@@ -1799,7 +1820,7 @@ macro_rules! impl_store {
             }
 
             async fn delete_project(&self, org: i64, project: i64, actor: &$crate::Actor) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 sqlx::query_as::<_, $crate::sql::IdRow>(
                     "DELETE FROM projects WHERE organization_id = $1 AND id = $2 RETURNING id",
                 )
@@ -1827,7 +1848,7 @@ macro_rules! impl_store {
                 team: i64,
                 actor: &$crate::Actor,
             ) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 Self::ensure_in_org(&mut tx, "projects", project, org).await?;
                 Self::ensure_in_org(&mut tx, "teams", team, org).await?;
                 sqlx::query("INSERT INTO project_teams (project_id, team_id) VALUES ($1, $2)")
@@ -1855,7 +1876,7 @@ macro_rules! impl_store {
                 team: i64,
                 actor: &$crate::Actor,
             ) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 Self::ensure_in_org(&mut tx, "projects", project, org).await?;
                 sqlx::query_as::<_, $crate::sql::ProjectTeamRow>(
                     "DELETE FROM project_teams WHERE project_id = $1 AND team_id = $2 \
@@ -1897,7 +1918,7 @@ macro_rules! impl_store {
                 let secret = $crate::Secret::generate(new.kind);
                 let scopes = serde_json::to_string(&new.scopes)
                     .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let id = sqlx::query_as::<_, $crate::sql::IdRow>(
                     "INSERT INTO api_tokens (kind, user_id, organization_id, name, token_hash, \
                      token_prefix, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -1997,7 +2018,7 @@ macro_rules! impl_store {
             }
 
             async fn delete_token(&self, id: i64, actor: &$crate::Actor) -> $crate::Result<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let row = sqlx::query_as::<_, $crate::sql::TokenRow>(&format!(
                     "{} WHERE t.id = $1",
                     $crate::sql::TOKEN_SELECT
@@ -2035,7 +2056,7 @@ macro_rules! impl_store {
             ) -> $crate::Result<$crate::Integration> {
                 let scopes = serde_json::to_string(&new.scopes)
                     .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let id = sqlx::query_as::<_, $crate::sql::IdRow>(
                     "INSERT INTO integrations (slug, name, scopes, created_at) \
                      VALUES ($1, $2, $3, $4) RETURNING id",
@@ -2121,7 +2142,7 @@ macro_rules! impl_store {
                 org: i64,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Integration> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let current = Self::integration_in(&mut tx, integration).await?;
                 self.install_in(&mut tx, integration, &current.slug, org, actor)
                     .await?;
@@ -2136,7 +2157,7 @@ macro_rules! impl_store {
                 org: i64,
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Integration> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let current = Self::integration_in(&mut tx, integration).await?;
                 sqlx::query_as::<_, $crate::sql::InstallRow>(
                     "DELETE FROM integration_installations WHERE integration_id = $1 \
@@ -2219,7 +2240,7 @@ macro_rules! impl_store {
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::ImportSummary> {
                 let rows = $crate::import::Rows::new(doc, policy)?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let counts = sqlx::query_as::<_, $crate::sql::CountsRow>(
                     "SELECT (SELECT COUNT(*) FROM users) AS users, \
                      (SELECT COUNT(*) FROM organizations) AS organizations, \

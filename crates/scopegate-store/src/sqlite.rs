@@ -1,20 +1,49 @@
 //! The SQLite backend: the embedded default. The file is created on first run and opened in
 //! WAL mode with foreign keys on.
+//!
+//! # Durability and concurrency
+//!
+//! - **Writers take the write lock first.** Every write transaction starts with
+//!   `BEGIN IMMEDIATE` ([`SqliteStore::begin_write`]): a transaction that read under a
+//!   shared lock and then wrote could not be upgraded while another writer held the lock,
+//!   and SQLite answers it "database is locked" at once, without waiting. Writers now queue
+//!   on the busy timeout instead.
+//! - **A connection is reused only in a clean state.** After an error inside a transaction
+//!   (a full disk, an I/O error), SQLite may or may not have rolled the transaction back,
+//!   and sqlx's count of open transactions can disagree with SQLite's: a connection left
+//!   inside a transaction would turn the next `BEGIN` into a `SAVEPOINT` whose "commit"
+//!   commits nothing, while holding the write lock. Every connection going back to the pool
+//!   is checked (`after_release`): inside a transaction by either count, it is closed, and
+//!   the pool opens a fresh one.
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Connection, Executor, Sqlite, SqlitePool};
 
 use crate::sql::impl_store;
 use crate::Result;
+
+/// How long a writer waits for SQLite's write lock before giving up (then `Unavailable`).
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest `max_page_count` SQLite accepts on every supported version: no cap.
+const UNCAPPED: u32 = 1_073_741_823;
+
+/// Pages of headroom under the page cap below which [`Store::ready`](crate::Store::ready)
+/// reports the store unable to write.
+const MIN_HEADROOM_PAGES: i64 = 16;
 
 /// A [`Store`](crate::Store) on SQLite.
 pub struct SqliteStore {
     pool: SqlitePool,
     fail_audit: AtomicBool,
+    /// The page cap set by [`SqliteStore::set_page_limit`]; 0 when never set.
+    page_limit: Arc<AtomicU32>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -30,17 +59,87 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .busy_timeout(BUSY_TIMEOUT);
+        let page_limit = Arc::new(AtomicU32::new(0));
+        let limit = page_limit.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .before_acquire(move |conn, _| {
+                let pages = limit.load(Ordering::SeqCst);
+                Box::pin(async move {
+                    if pages != 0 {
+                        let pragma = format!("PRAGMA max_page_count = {pages}");
+                        Executor::execute(&mut *conn, pragma.as_str()).await?;
+                    }
+                    Ok(true)
+                })
+            })
+            .after_release(|conn, _| Box::pin(async move { Ok(reusable(conn).await) }))
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore {
             pool,
             fail_audit: AtomicBool::new(false),
+            page_limit,
         })
     }
+
+    /// Closes every connection (after waiting for the ones in use): what a restart does.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Caps the database at `pages` pages (`PRAGMA max_page_count` on every connection,
+    /// applied at its next use), or lifts the cap (`None`). Past the cap, writes fail with
+    /// SQLite's genuine "database or disk is full", on the code path of a full disk: the
+    /// fault tests' full disk, which needs no root and no tmpfs. A cap below the current
+    /// size holds the database at its current size.
+    pub fn set_page_limit(&self, pages: Option<u32>) {
+        self.page_limit.store(
+            pages.unwrap_or(UNCAPPED).clamp(1, UNCAPPED),
+            Ordering::SeqCst,
+        );
+    }
+
+    /// Begins a write transaction holding SQLite's write lock from its first statement.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// The probe of [`Store::ready`](crate::Store::ready) past the committed write: the
+    /// database must have room under its page cap for a few more pages.
+    async fn probe_room(tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<()> {
+        let max: i64 = sqlx::query_scalar("PRAGMA max_page_count")
+            .fetch_one(&mut **tx)
+            .await?;
+        let used: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&mut **tx)
+            .await?;
+        let free: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+            .fetch_one(&mut **tx)
+            .await?;
+        if max - used + free < MIN_HEADROOM_PAGES {
+            return Err(crate::StoreError::Unavailable(sqlx::Error::Protocol(
+                format!("database is full ({used} of at most {max} pages used, {free} free)"),
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Whether a connection going back to the pool may be reused: outside any transaction by
+/// both SQLite's and sqlx's count. Runs after the rollback a dropped transaction queued
+/// (the connection's commands run in order).
+async fn reusable(conn: &mut SqliteConnection) -> bool {
+    // `BEGIN` fails inside a transaction. Raw SQL: sqlx's own count is left alone.
+    let clean = Executor::execute(&mut *conn, "BEGIN").await.is_ok()
+        && Executor::execute(&mut *conn, "ROLLBACK").await.is_ok();
+    if !clean || conn.is_in_transaction() {
+        tracing::warn!("closing a SQLite connection left inside a transaction");
+        return false;
+    }
+    true
 }
 
 impl SqliteStore {

@@ -2,11 +2,12 @@
 //! (Prometheus text) and `/api/openapi.json`. These sit outside the API and its authorization.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::error::ErrorBody;
 use crate::AppState;
 
 /// The routes.
@@ -22,12 +23,26 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// Ready when the store commits a probe write ([`scopegate_store::Store::ready`]): a store
+/// that answers reads but cannot write (full disk, I/O errors, write lock stuck, database
+/// unreachable) is not ready. Checked on every call, so it turns ready again by itself.
+async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ready().await {
-        Ok(()) => (StatusCode::OK, "ready\n"),
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "store not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(ErrorBody {
+                    detail: "The store cannot take a write".into(),
+                }),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+            );
+            response
         }
     }
 }

@@ -11,6 +11,7 @@
 )]
 
 mod access;
+mod durability;
 mod granular;
 mod integrations;
 mod manifest;

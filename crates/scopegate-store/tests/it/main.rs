@@ -10,6 +10,7 @@
 )]
 
 mod conformance;
+mod durability;
 mod granular;
 mod import;
 mod integrations;
