@@ -513,8 +513,12 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// and nothing is written. A pending organization is hidden from
     /// [`Store::orgs_of_user`], [`Store::world`] and [`Store::full_world`] (only
     /// [`Store::world_including_pending`] and [`Store::org_by_slug`] still find it).
-    async fn schedule_org_deletion(&self, org: i64, due_at: i64, actor: &Actor)
-        -> Result<Organization>;
+    async fn schedule_org_deletion(
+        &self,
+        org: i64,
+        due_at: i64,
+        actor: &Actor,
+    ) -> Result<Organization>;
     /// Removes every organization whose deletion is due at `now` (the background task),
     /// each in its own transaction with an `org.delete` entry by `system`; returns their ids.
     async fn purge_orgs_due(&self, now: i64) -> Result<Vec<i64>>;

@@ -97,7 +97,12 @@ fn org_edits(entries: &[AuditEntry]) -> Vec<&AuditEntry> {
 #[tokio::test]
 async fn update_name_and_slug() {
     let app = app().await;
-    let r = put(&app, "owner", json!({"name": "hello world", "slug": "foobar"})).await;
+    let r = put(
+        &app,
+        "owner",
+        json!({"name": "hello world", "slug": "foobar"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["slug"], "foobar");
     let o = app.store.org_by_slug("foobar").await.unwrap();
@@ -152,11 +157,23 @@ async fn invalid_slugs_are_400s_with_sentry_messages() {
         "Enter a valid slug consisting of letters, numbers, or hyphens. It cannot be entirely numeric."
     ]);
     let cases = [
-        ("a", json!(["This slug \"a\" is too short. Minimum of 3 characters."])),
-        ("api", json!(["This slug \"api\" is reserved and not allowed."])),
-        ("organizations", json!(["This slug \"organizations\" is reserved and not allowed."])),
+        (
+            "a",
+            json!(["This slug \"a\" is too short. Minimum of 3 characters."]),
+        ),
+        (
+            "api",
+            json!(["This slug \"api\" is reserved and not allowed."]),
+        ),
+        (
+            "organizations",
+            json!(["This slug \"organizations\" is reserved and not allowed."]),
+        ),
         (" i have whitespace ", invalid.clone()),
-        ("foo-bar ", json!(["The slug \"foo-bar\" should not contain any whitespace."])),
+        (
+            "foo-bar ",
+            json!(["The slug \"foo-bar\" should not contain any whitespace."]),
+        ),
         ("bird-company!", invalid.clone()),
         ("downtown_canada", invalid.clone()),
         ("canada-", invalid.clone()),
@@ -231,7 +248,10 @@ async fn listed_slugs(app: &App, who: &str) -> Vec<String> {
 async fn delete_marks_pending_hides_and_audits(app: App) {
     let id = org(&app).await.id;
     let before = log(&app, id).await.len();
-    assert_eq!(v1_reason(&app, "owner", "OrganizationMemberIndexEndpoint").await, "allowed");
+    assert_eq!(
+        v1_reason(&app, "owner", "OrganizationMemberIndexEndpoint").await,
+        "allowed"
+    );
     let owner = app.store.user_by_email("owner@demo.invalid").await.unwrap();
     let r = app.call("DELETE", ORG, "owner", None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
@@ -250,7 +270,9 @@ async fn delete_marks_pending_hides_and_audits(app: App) {
     assert_eq!(removes[0].actor_user_id, Some(owner.id));
     assert_eq!(removes[0].data["status"], "pending_deletion");
     // Hidden from lists ...
-    assert!(!listed_slugs(&app, "owner").await.contains(&"demo".to_string()));
+    assert!(!listed_slugs(&app, "owner")
+        .await
+        .contains(&"demo".to_string()));
     // ... from every route but its details ...
     for uri in [
         "/api/0/organizations/demo/members/",
@@ -272,7 +294,10 @@ async fn delete_marks_pending_hides_and_audits(app: App) {
         v1_reason(&app, "owner", "OrganizationMemberIndexEndpoint").await,
         "not_found"
     );
-    assert_eq!(v1_reason(&app, "owner", "OrganizationDetailsEndpoint").await, "not_found");
+    assert_eq!(
+        v1_reason(&app, "owner", "OrganizationDetailsEndpoint").await,
+        "not_found"
+    );
     // Its details still answer (Sentry's restore page reads them).
     let r = app.call("GET", ORG, "owner", None).await;
     assert_eq!(r.status, StatusCode::OK);
@@ -324,7 +349,12 @@ async fn redo_deletion_keeps_the_one_schedule() {
 async fn deleting_an_unknown_organization_is_404() {
     let app = app().await;
     let r = app
-        .call("DELETE", "/api/0/organizations/nonexistent-slug/", "owner", None)
+        .call(
+            "DELETE",
+            "/api/0/organizations/nonexistent-slug/",
+            "owner",
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
@@ -344,9 +374,18 @@ async fn cancel_delete_restores(app: App) {
     assert!(!org(&app).await.pending_deletion());
     let entries = since(&app, before).await;
     let events: Vec<&str> = entries.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(events, ["org.restore"], "a restore alone writes no org.edit");
-    assert!(listed_slugs(&app, "owner").await.contains(&"demo".to_string()));
-    assert_eq!(v1_reason(&app, "owner", "OrganizationMemberIndexEndpoint").await, "allowed");
+    assert_eq!(
+        events,
+        ["org.restore"],
+        "a restore alone writes no org.edit"
+    );
+    assert!(listed_slugs(&app, "owner")
+        .await
+        .contains(&"demo".to_string()));
+    assert_eq!(
+        v1_reason(&app, "owner", "OrganizationMemberIndexEndpoint").await,
+        "allowed"
+    );
     let r = app
         .call("GET", "/api/0/organizations/demo/members/", "owner", None)
         .await;
@@ -373,10 +412,7 @@ async fn cancel_delete_restores_on_postgres() {
 /// The background task removes an organization once its grace period is over (a zero grace
 /// here, the task triggered directly: no sleeping), audited as `org.delete` by `system`.
 async fn removal_after_the_grace_period(mut app: App) {
-    app.state = app
-        .state
-        .clone()
-        .with_org_deletion_grace(Duration::ZERO);
+    app.state = app.state.clone().with_org_deletion_grace(Duration::ZERO);
     app.router = router(app.state.clone());
     let id = org(&app).await.id;
     // Nothing is due before a DELETE.
@@ -442,7 +478,12 @@ async fn the_toggle_audit_text_is_python_s() {
     );
 
     let before = log(&app, org(&app).await.id).await.len();
-    put(&app, "owner", json!({"hasGranularReplayPermissions": false})).await;
+    put(
+        &app,
+        "owner",
+        json!({"hasGranularReplayPermissions": false}),
+    )
+    .await;
     assert_eq!(org(&app).await.options[TOGGLE], json!(false));
     let entries = since(&app, before).await;
     assert_eq!(
@@ -502,14 +543,26 @@ async fn member_list_edits_and_their_audit_text() {
     let (m2, u2) = add_member(&mut app, "m2", "member").await;
     let (m3, u3) = add_member(&mut app, "m3", "member").await;
     let cases = [
-        (json!([u1, u2]), vec![m1, m2], "added 2 user(s) (total: 2 user(s) with access)"),
-        (json!([u1]), vec![m1], "removed 1 user(s) (total: 1 user(s) with access)"),
+        (
+            json!([u1, u2]),
+            vec![m1, m2],
+            "added 2 user(s) (total: 2 user(s) with access)",
+        ),
+        (
+            json!([u1]),
+            vec![m1],
+            "removed 1 user(s) (total: 1 user(s) with access)",
+        ),
         (
             json!([u2, u3]),
             vec![m2, m3],
             "added 2 user(s) and removed 1 user(s) (total: 2 user(s) with access)",
         ),
-        (json!([]), vec![], "removed 2 user(s) (total: 0 user(s) with access)"),
+        (
+            json!([]),
+            vec![],
+            "removed 2 user(s) (total: 0 user(s) with access)",
+        ),
     ];
     for (users, members, text) in cases {
         let before = log(&app, org(&app).await.id).await.len();
@@ -628,7 +681,12 @@ async fn get_hides_the_replay_fields_while_the_feature_is_off() {
     let r = app.call("GET", ORG, "owner", None).await;
     assert_eq!(r.body["hasGranularReplayPermissions"], false);
     assert_eq!(r.body["replayAccessMembers"], json!([]));
-    let r = put(&app, "owner", json!({"hasGranularReplayPermissions": false})).await;
+    let r = put(
+        &app,
+        "owner",
+        json!({"hasGranularReplayPermissions": false}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
         r.detail(),
@@ -701,6 +759,11 @@ async fn without_the_feature_requirement_the_option_alone_counts() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["enabled"], true);
     // Still only for org:write.
-    let r = put(&app, "alice", json!({"hasGranularReplayPermissions": false})).await;
+    let r = put(
+        &app,
+        "alice",
+        json!({"hasGranularReplayPermissions": false}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

@@ -13,6 +13,7 @@ mod conformance;
 mod granular;
 mod import;
 mod integrations;
+mod org_deletion;
 
 use std::sync::Arc;
 

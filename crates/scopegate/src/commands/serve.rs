@@ -82,9 +82,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         if args.demo {
             demo(&*store, &policy, &format!("http://{addr}")).await?;
         }
-        let mut state = AppState::new(store, policy)?.with_org_deletion_grace(
-            std::time::Duration::from_secs(args.org_deletion_grace),
-        );
+        let mut state = AppState::new(store, policy)?
+            .with_org_deletion_grace(std::time::Duration::from_secs(args.org_deletion_grace));
         if let Some((manifest, text)) = manifest {
             state = state.with_decision_manifest(manifest, &text);
         }
