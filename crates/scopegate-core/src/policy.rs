@@ -919,7 +919,7 @@ minimum_for = "boss"
             "the built-in policy keeps the seed's flag gate"
         );
         assert!(!g.enabled_by(&[]));
-        assert!(g.enabled_by(&[g.feature.clone()]));
+        assert!(g.enabled_by(std::slice::from_ref(&g.feature)));
         let ga = SENTRY_POLICY_TOML.replace("require_feature = true", "require_feature = false");
         let p = Policy::load(&Source::new("ga.toml", ga)).unwrap();
         let g = &p.granular_resources[0];
