@@ -136,13 +136,14 @@ pub fn plan_member_ids(members: &[MemberRef], requested: &[u64]) -> Result<Plan,
     })
 }
 
-/// The org-edit audit text of a toggle change, as Sentry writes it: `to <new>` when the
-/// option did not exist (even if the new value is false), `from <old> to <new>` when it
-/// changed, `None` when it did not change.
+/// The org-edit audit text of a toggle change, as Sentry writes it (an f-string of Python
+/// booleans: `True`, `False`): `to <new>` when the option did not exist (even if the new
+/// value is false), `from <old> to <new>` when it changed, `None` when it did not change.
 pub fn toggle_summary(old: Option<bool>, new: bool) -> Option<String> {
+    let py = |b: bool| if b { "True" } else { "False" };
     match old {
-        None => Some(format!("to {new}")),
-        Some(o) if o != new => Some(format!("from {o} to {new}")),
+        None => Some(format!("to {}", py(new))),
+        Some(o) if o != new => Some(format!("from {} to {}", py(o), py(new))),
         Some(_) => None,
     }
 }
@@ -222,10 +223,12 @@ mod tests {
 
     #[test]
     fn toggle_text() {
-        assert_eq!(toggle_summary(None, false).unwrap(), "to false");
+        // Sentry's tests: "to True", "to False", exactly "from False to True".
+        assert_eq!(toggle_summary(None, false).unwrap(), "to False");
+        assert_eq!(toggle_summary(None, true).unwrap(), "to True");
         assert_eq!(
             toggle_summary(Some(false), true).unwrap(),
-            "from false to true"
+            "from False to True"
         );
         assert_eq!(toggle_summary(Some(true), true), None);
     }

@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use crate::scope::{ScopeId, ScopeRegistry, ScopeSet, MAX_SCOPES};
-use crate::source::{Diagnostics, Node, Problems, Source};
+use crate::source::{Diagnostics, Node, Problems, Source, Value};
 
 /// The built-in Sentry policy, as shipped in `policies/sentry.toml`.
 pub const SENTRY_POLICY_TOML: &str = include_str!("../../../policies/sentry.toml");
@@ -84,14 +84,26 @@ pub struct OrgOption {
 pub struct GranularResource {
     /// The kind (`replay`).
     pub kind: String,
-    /// The organization feature that enables the mechanism at all.
+    /// The organization feature that enables the mechanism at all (when `require_feature`).
     pub feature: String,
+    /// Whether the mechanism needs `feature` (policy key `require_feature`, default `true`:
+    /// the seed's flag-gated behaviour). `false` follows today's Sentry, where granular
+    /// replay is generally available and the toggle option alone enforces.
+    pub require_feature: bool,
     /// The organization option that turns enforcement on.
     pub toggle_option: String,
     /// Scopes allowed to edit the allowlist (any one).
     pub manage_scopes: ScopeSet,
     /// Principals that pass the guard whatever the allowlist says.
     pub bypass: Vec<Bypass>,
+}
+
+impl GranularResource {
+    /// Whether the mechanism is enabled in an organization with `features`: always when the
+    /// resource does not require its feature, else when the organization has it.
+    pub fn enabled_by(&self, features: &[String]) -> bool {
+        !self.require_feature || features.iter().any(|f| f == &self.feature)
+    }
 }
 
 /// A principal that bypasses a granular guard.
@@ -642,6 +654,7 @@ fn load_granular(
                 &[
                     "kind",
                     "feature",
+                    "require_feature",
                     "toggle_option",
                     "manage_scopes",
                     "bypass",
@@ -659,6 +672,19 @@ fn load_granular(
         let what = format!("granular resource `{kind}`");
         let feature = required_str(p, item, "feature", &what).map(|(s, _)| s.to_string());
         let toggle = required_str(p, item, "toggle_option", &what).map(|(s, _)| s.to_string());
+        let require_feature = match item.get("require_feature") {
+            None => true,
+            Some(n) => match n.value {
+                Value::Bool(b) => b,
+                _ => {
+                    p.push(
+                        n.span.clone(),
+                        format!("`require_feature` of {what} must be a boolean"),
+                    );
+                    true
+                }
+            },
+        };
         let manage_scopes = item
             .get("manage_scopes")
             .map(|n| scope_set(p, registry, n, &format!("`manage_scopes` of {what}")))
@@ -689,6 +715,7 @@ fn load_granular(
             out.push(GranularResource {
                 kind: kind.to_string(),
                 feature,
+                require_feature,
                 toggle_option,
                 manage_scopes,
                 bypass,
@@ -881,5 +908,32 @@ minimum_for = "boss"
         let text = format!("name = \"big\"\n[scopes]\nall = [{}]\n", names.join(", "));
         let err = Policy::load(&Source::new("p.toml", text)).unwrap_err();
         assert!(err.to_string().contains("at most 128 scopes"), "{err}");
+    }
+
+    #[test]
+    fn require_feature_is_a_per_resource_setting() {
+        let sentry = Policy::sentry();
+        let g = &sentry.granular_resources[0];
+        assert!(
+            g.require_feature,
+            "the built-in policy keeps the seed's flag gate"
+        );
+        assert!(!g.enabled_by(&[]));
+        assert!(g.enabled_by(std::slice::from_ref(&g.feature)));
+        let ga = SENTRY_POLICY_TOML.replace("require_feature = true", "require_feature = false");
+        let p = Policy::load(&Source::new("ga.toml", ga)).unwrap();
+        let g = &p.granular_resources[0];
+        assert!(!g.require_feature);
+        assert!(
+            g.enabled_by(&[]),
+            "without the requirement the option alone enforces"
+        );
+        let bad = SENTRY_POLICY_TOML.replace("require_feature = true", "require_feature = \"no\"");
+        let err = Policy::load(&Source::new("bad.toml", bad)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`require_feature` of granular resource `replay` must be a boolean"),
+            "{err}"
+        );
     }
 }

@@ -213,7 +213,7 @@ impl World {
                 .granular_resources
                 .iter()
                 .map(|g| GranularState {
-                    feature: has(&g.feature),
+                    feature: g.enabled_by(&o.features),
                     toggle: o.options.get(&g.toggle_option).is_some_and(truthy),
                     nonempty: false,
                 })

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use scopegate_core::manifest::{parse_notes, ClassDoc, EndpointDoc, PublishStatus, ScopeMapEntry};
+use scopegate_core::manifest::{ClassDoc, EndpointDoc, PublishStatus, ScopeMapEntry};
 use scopegate_core::source::Node;
 use scopegate_core::{ManifestDoc, Method, Source};
 
@@ -157,9 +157,16 @@ pub fn readonly_of(entry: Option<&ScopeMapEntry>, ctx: Context<'_>) -> Vec<Strin
     set.into_iter().map(str::to_string).collect()
 }
 
-/// Whether `notes` holds a well-formed (non-blank) note for `method`.
+/// Whether `notes` holds a note for `method`: any non-empty string counts, even one of
+/// whitespace only, as in Sentry's guard (`if note:`); a blank note is SG002's finding alone.
 pub fn has_note(notes: Option<&Node>, method: Method) -> bool {
-    notes.is_some_and(|n| parse_notes(n).0.iter().any(|(m, _)| *m == method))
+    let Some(table) = notes.and_then(Node::as_table) else {
+        return false;
+    };
+    table.iter().any(|(key, value)| {
+        key.name.parse::<Method>().ok() == Some(method)
+            && value.as_str().is_some_and(|s| !s.is_empty())
+    })
 }
 
 /// Renders scopes as a Python list repr: `['event:read', 'org:read']`.

@@ -282,6 +282,14 @@ impl Operation {
         out
     }
 
+    /// Whether the operation has an exception note that SG001 accepts: any non-empty string,
+    /// even one of whitespace only, as in Sentry's guard (a blank note is SG002's finding).
+    pub fn has_note_text(&self) -> bool {
+        self.exception
+            .as_ref()
+            .is_some_and(|loc| matches!(&loc.node().value, Value::String(s) if !s.is_empty()))
+    }
+
     /// The exception note, when it is a non-blank string.
     pub fn note(&self) -> Option<&str> {
         let loc = self.exception.as_ref()?;

@@ -257,10 +257,17 @@ pub async fn authorize(
     let organization = param("organization_id_or_slug");
     let (principal, user, token) = principal(&state, req.headers()).await?;
 
-    let doc = state
-        .store
-        .world(organization.as_deref(), user.as_ref().map(|u| u.id))
-        .await?;
+    // An organization pending deletion is unknown everywhere but its details routes, which
+    // Sentry still answers for it (restore with `cancelDeletion`, redo the deletion).
+    let user_id = user.as_ref().map(|u| u.id);
+    let doc = if endpoint == crate::routes::organizations::DETAILS_ENDPOINT {
+        state
+            .store
+            .world_including_pending(organization.as_deref(), user_id)
+            .await?
+    } else {
+        state.store.world(organization.as_deref(), user_id).await?
+    };
     let world = World::build(&doc, &state.policy).map_err(|e| {
         ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))
     })?;

@@ -26,6 +26,15 @@ pub enum ApiError {
         /// The message.
         message: String,
     },
+    /// 400 on one field, with DRF's list body `{"<field>": ["<message>"]}` (Sentry's
+    /// serializer errors, e.g. an organization slug).
+    #[error("{field}: {}", .messages.join(" "))]
+    FieldList {
+        /// The field.
+        field: String,
+        /// The messages.
+        messages: Vec<String>,
+    },
     /// 401: no or invalid credential.
     #[error("{0}")]
     Unauthenticated(String),
@@ -87,7 +96,9 @@ impl ApiError {
     /// The status of this error: the one status table.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::Field { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Field { .. } | ApiError::FieldList { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Denied { status, .. } => *status,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -132,6 +143,11 @@ impl IntoResponse for ApiError {
         if let ApiError::Field { field, message } = &self {
             let mut body = serde_json::Map::new();
             body.insert(field.clone(), message.clone().into());
+            return (status, axum::Json(body)).into_response();
+        }
+        if let ApiError::FieldList { field, messages } = &self {
+            let mut body = serde_json::Map::new();
+            body.insert(field.clone(), messages.clone().into());
             return (status, axum::Json(body)).into_response();
         }
         let detail = match &self {

@@ -23,6 +23,7 @@ use tower_http::trace::TraceLayer;
 
 pub mod auth;
 pub mod deadline;
+pub mod deletion;
 pub mod demo;
 pub mod error;
 pub mod index;
@@ -84,6 +85,9 @@ pub struct Shared {
     pub decision_log: Option<Arc<routes::v1::DecisionLog>>,
     /// How long a read may take ([`deadline`]); [`REQUEST_TIMEOUT`] by default.
     pub request_timeout: Duration,
+    /// How long an organization stays pending deletion before the background task removes
+    /// it ([`deletion::DEFAULT_GRACE`] unless set).
+    pub org_deletion_grace: std::time::Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -154,6 +158,7 @@ impl AppState {
             policy_version: policy_version.into(),
             decision_log: None,
             request_timeout: REQUEST_TIMEOUT,
+            org_deletion_grace: deletion::DEFAULT_GRACE,
         };
         Ok(AppState {
             shared: Arc::new(shared),
@@ -167,6 +172,13 @@ impl AppState {
         let shared = Arc::make_mut(&mut self.shared);
         shared.policy_version = policy_version(&shared.policy, text).into();
         shared.decision_manifest = Arc::new(manifest);
+        self
+    }
+
+    /// Removes organizations `grace` after their `DELETE` (default one day).
+    #[must_use]
+    pub fn with_org_deletion_grace(mut self, grace: std::time::Duration) -> AppState {
+        Arc::make_mut(&mut self.shared).org_deletion_grace = grace;
         self
     }
 

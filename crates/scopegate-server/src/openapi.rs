@@ -18,7 +18,9 @@ use crate::error::ErrorBody;
 use crate::routes::features::{FeaturesBody, FeaturesOut};
 use crate::routes::granular::{GranularAccessBody, GranularAccessOut};
 use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut, TeamRoleBody};
-use crate::routes::organizations::{ActorOut, AuditOut, CreateOrg, OrganizationOut, UpdateOrg};
+use crate::routes::organizations::{
+    ActorOut, AuditOut, CreateOrg, OrganizationOut, StatusOut, UpdateOrg,
+};
 use crate::routes::projects::ProjectOut;
 use crate::routes::teams::{CreateBody, TeamOut};
 use crate::routes::tokens::{CreateToken, TokenOut};
@@ -103,8 +105,8 @@ pub const OPERATIONS: &[Operation] = &[
         "OrganizationDetailsEndpoint",
         Method::Delete,
         None,
-        204,
-        None,
+        202,
+        Some("OrganizationOut"),
     ),
     list("OrganizationMemberIndexEndpoint", "MemberOut", true),
     op(
@@ -448,6 +450,7 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
     let components = ComponentsBuilder::new()
         .schema_from::<ErrorBody>()
         .schema_from::<OrganizationOut>()
+        .schema_from::<StatusOut>()
         .schema_from::<CreateOrg>()
         .schema_from::<UpdateOrg>()
         .schema_from::<AuditOut>()

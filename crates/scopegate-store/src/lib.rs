@@ -285,6 +285,16 @@ pub struct Organization {
     pub require_sso: bool,
     /// Creation time, seconds since the epoch.
     pub created_at: i64,
+    /// When the organization is pending deletion (Sentry's `pending_deletion` status): the
+    /// time its removal is due, seconds since the epoch. `None`: active.
+    pub deletion_scheduled_at: Option<i64>,
+}
+
+impl Organization {
+    /// Whether the organization is pending deletion.
+    pub fn pending_deletion(&self) -> bool {
+        self.deletion_scheduled_at.is_some()
+    }
 }
 
 /// A change to an organization's details; `None` leaves a field as it is.
@@ -302,6 +312,9 @@ pub struct OrgUpdate {
     pub require_sso: Option<bool>,
     /// Options to set (merged into the stored ones).
     pub options: serde_json::Map<String, serde_json::Value>,
+    /// Restores an organization pending deletion (Sentry's `cancelDeletion`), audited as
+    /// `org.restore`; nothing for an active one. Not counted by [`OrgUpdate::is_empty`].
+    pub cancel_deletion: bool,
 }
 
 impl OrgUpdate {
@@ -559,8 +572,22 @@ pub trait Store: Send + Sync + fmt::Debug {
         disable: &[String],
         actor: &Actor,
     ) -> Result<Organization>;
-    /// Deletes an organization and everything in it.
+    /// Deletes an organization and everything in it, now.
     async fn delete_org(&self, org: i64, actor: &Actor) -> Result<()>;
+    /// Marks an organization pending deletion, its removal due at `due_at` (seconds since the
+    /// epoch), audited as `org.remove`; an organization already pending keeps its schedule
+    /// and nothing is written. A pending organization is hidden from
+    /// [`Store::orgs_of_user`], [`Store::world`] and [`Store::full_world`] (only
+    /// [`Store::world_including_pending`] and [`Store::org_by_slug`] still find it).
+    async fn schedule_org_deletion(
+        &self,
+        org: i64,
+        due_at: i64,
+        actor: &Actor,
+    ) -> Result<Organization>;
+    /// Removes every organization whose deletion is due at `now` (the background task),
+    /// each in its own transaction with an `org.delete` entry by `system`; returns their ids.
+    async fn purge_orgs_due(&self, now: i64) -> Result<Vec<i64>>;
 
     // Members.
 
@@ -726,7 +753,15 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// it (their `installed_on` naming this organization only), plus the user `also_user`
     /// (the caller, so that authentication can find them). An unknown slug gives a world
     /// without organizations.
+    /// An organization pending deletion is treated as unknown.
     async fn world(&self, org_slug: Option<&str>, also_user: Option<i64>) -> Result<WorldDoc>;
+    /// [`Store::world`], an organization pending deletion included (for the organization
+    /// details routes, which Sentry still answers for it: restore, redo the deletion).
+    async fn world_including_pending(
+        &self,
+        org_slug: Option<&str>,
+        also_user: Option<i64>,
+    ) -> Result<WorldDoc>;
 
     // The decision API's index.
 

@@ -27,7 +27,8 @@ use crate::{
 
 pub(crate) const USER_COLS: &str = "id, email, is_superuser, has_2fa";
 pub(crate) const ORG_COLS: &str =
-    "id, slug, name, options, features, open_membership, require_2fa, require_sso, created_at";
+    "id, slug, name, options, features, open_membership, require_2fa, require_sso, created_at, \
+     deletion_scheduled_at";
 pub(crate) const MEMBER_COLS: &str =
     "id, organization_id, user_id, email, role, member_limit_restricted, sso_linked, created_at";
 pub(crate) const TEAM_COLS: &str = "id, organization_id, slug, name";
@@ -68,6 +69,7 @@ pub(crate) struct OrgRow {
     pub(crate) require_2fa: bool,
     pub(crate) require_sso: bool,
     pub(crate) created_at: i64,
+    pub(crate) deletion_scheduled_at: Option<i64>,
 }
 
 impl TryFrom<OrgRow> for Organization {
@@ -85,6 +87,7 @@ impl TryFrom<OrgRow> for Organization {
             require_2fa: r.require_2fa,
             require_sso: r.require_sso,
             created_at: r.created_at,
+            deletion_scheduled_at: r.deletion_scheduled_at,
         })
     }
 }
@@ -611,6 +614,43 @@ macro_rules! impl_store {
                 }
                 <$db as $crate::sql::bulk::Bulk>::audit(&mut **tx, org, actor, entries, $crate::now())
                     .await
+            }
+
+            /// [`Store::world`]; `include_pending` exports an organization pending deletion
+            /// too (otherwise it is treated as unknown).
+            async fn world_of(
+                &self,
+                org_slug: Option<&str>,
+                also_user: Option<i64>,
+                include_pending: bool,
+            ) -> $crate::Result<scopegate_core::WorldDoc> {
+                let org = match org_slug {
+                    Some(slug) => match $crate::Store::org_by_slug(self, slug).await {
+                        Ok(o) if include_pending || o.deletion_scheduled_at.is_none() => Some(o.id),
+                        Ok(_) => None,
+                        Err($crate::StoreError::NotFound) => None,
+                        Err(e) => return Err(e),
+                    },
+                    None => None,
+                };
+                let mut doc = match org {
+                    Some(id) => self.export(Some(id)).await?.into_doc()?,
+                    None => scopegate_core::WorldDoc::default(),
+                };
+                if let Some(u) = also_user {
+                    if !doc.users.iter().any(|r| i64::try_from(r.id).ok() == Some(u)) {
+                        let row = sqlx::query_as::<_, $crate::sql::WorldUserRow>(
+                            "SELECT id, has_2fa FROM users WHERE id = $1",
+                        )
+                        .bind(u)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                        if let Some(row) = row {
+                            doc.users.push($crate::sql::user_doc(&row)?);
+                        }
+                    }
+                }
+                Ok(doc)
             }
 
             /// Locks the organization row for the rest of `tx` and returns it: edits of one
@@ -1287,7 +1327,8 @@ macro_rules! impl_store {
                     .collect();
                 let rows = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
                     "SELECT {} FROM organizations o JOIN members m ON m.organization_id = o.id \
-                     WHERE m.user_id = $1 ORDER BY o.slug LIMIT $2 OFFSET $3",
+                     WHERE m.user_id = $1 AND o.deletion_scheduled_at IS NULL \
+                     ORDER BY o.slug LIMIT $2 OFFSET $3",
                     cols.join(", ")
                 ))
                 .bind(user)
@@ -1356,7 +1397,8 @@ macro_rules! impl_store {
                     "UPDATE organizations SET name = COALESCE($2, name), slug = COALESCE($3, slug), \
                      open_membership = COALESCE($4, open_membership), \
                      require_2fa = COALESCE($5, require_2fa), \
-                     require_sso = COALESCE($6, require_sso), options = $7 \
+                     require_sso = COALESCE($6, require_sso), options = $7, \
+                     deletion_scheduled_at = CASE WHEN $8 THEN NULL ELSE deletion_scheduled_at END \
                      WHERE id = $1 RETURNING {}",
                     $crate::sql::ORG_COLS
                 ))
@@ -1367,10 +1409,28 @@ macro_rules! impl_store {
                 .bind(update.require_2fa)
                 .bind(update.require_sso)
                 .bind(serde_json::Value::Object(options).to_string())
+                .bind(update.cancel_deletion)
                 .fetch_one(&mut *tx)
                 .await?;
                 let updated = $crate::Organization::try_from(row)?;
-                if granular.is_none() || !update.is_empty() || !summary.is_empty() {
+                let restored = update.cancel_deletion && current.pending_deletion();
+                if restored {
+                    self.audit(
+                        &mut tx,
+                        Some(org),
+                        actor,
+                        "org.restore",
+                        &format!("org:{org}"),
+                        serde_json::json!({
+                            "id": org,
+                            "slug": updated.slug,
+                            "name": updated.name,
+                            "status": "active",
+                        }),
+                    )
+                    .await?;
+                }
+                if (granular.is_none() && !restored) || !update.is_empty() || !summary.is_empty() {
                     let mut data = serde_json::json!({
                         "name": update.name,
                         "slug": update.slug,
@@ -2201,36 +2261,121 @@ macro_rules! impl_store {
                 org_slug: Option<&str>,
                 also_user: Option<i64>,
             ) -> $crate::Result<scopegate_core::WorldDoc> {
-                let org = match org_slug {
-                    Some(slug) => match self.org_by_slug(slug).await {
-                        Ok(o) => Some(o.id),
-                        Err($crate::StoreError::NotFound) => None,
-                        Err(e) => return Err(e),
-                    },
-                    None => None,
-                };
-                let mut doc = match org {
-                    Some(id) => self.export(Some(id)).await?.into_doc()?,
-                    None => scopegate_core::WorldDoc::default(),
-                };
-                if let Some(u) = also_user {
-                    if !doc.users.iter().any(|r| i64::try_from(r.id).ok() == Some(u)) {
-                        let row = sqlx::query_as::<_, $crate::sql::WorldUserRow>(
-                            "SELECT id, has_2fa FROM users WHERE id = $1",
-                        )
-                        .bind(u)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                        if let Some(row) = row {
-                            doc.users.push($crate::sql::user_doc(&row)?);
-                        }
-                    }
+                self.world_of(org_slug, also_user, false).await
+            }
+
+            async fn world_including_pending(
+                &self,
+                org_slug: Option<&str>,
+                also_user: Option<i64>,
+            ) -> $crate::Result<scopegate_core::WorldDoc> {
+                self.world_of(org_slug, also_user, true).await
+            }
+
+            async fn schedule_org_deletion(
+                &self,
+                org: i64,
+                due_at: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Organization> {
+                let mut tx = self.begin_write().await?;
+                let current = Self::lock_org(&mut tx, org).await?;
+                if current.deletion_scheduled_at.is_some() {
+                    // Already pending: Sentry keeps the one schedule (and writes nothing).
+                    tx.commit().await?;
+                    return Ok(current);
                 }
-                Ok(doc)
+                let row = sqlx::query_as::<_, $crate::sql::OrgRow>(&format!(
+                    "UPDATE organizations SET deletion_scheduled_at = $2 WHERE id = $1 RETURNING {}",
+                    $crate::sql::ORG_COLS
+                ))
+                .bind(org)
+                .bind(due_at)
+                .fetch_one(&mut *tx)
+                .await?;
+                let updated = $crate::Organization::try_from(row)?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "org.remove",
+                    &format!("org:{org}"),
+                    serde_json::json!({
+                        "id": org,
+                        "slug": updated.slug,
+                        "name": updated.name,
+                        "status": "pending_deletion",
+                        "deletionScheduledAt": due_at,
+                    }),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(updated)
+            }
+
+            async fn purge_orgs_due(&self, now: i64) -> $crate::Result<Vec<i64>> {
+                let due = sqlx::query_as::<_, $crate::sql::IdRow>(
+                    "SELECT id FROM organizations WHERE deletion_scheduled_at IS NOT NULL \
+                     AND deletion_scheduled_at <= $1 ORDER BY id",
+                )
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut removed = Vec::new();
+                for row in due {
+                    let mut tx = self.begin_write().await?;
+                    // Only if still due: a restore may have won the race since the scan.
+                    let gone = sqlx::query_as::<_, $crate::sql::IdRow>(
+                        "DELETE FROM organizations WHERE id = $1 \
+                         AND deletion_scheduled_at IS NOT NULL AND deletion_scheduled_at <= $2 \
+                         RETURNING id",
+                    )
+                    .bind(row.id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(gone) = gone {
+                        // The organization's log outlives it (no foreign key): the entry is
+                        // kept under its id.
+                        self.audit(
+                            &mut tx,
+                            Some(gone.id),
+                            &$crate::Actor::system(),
+                            "org.delete",
+                            &format!("org:{}", gone.id),
+                            serde_json::json!({"id": gone.id}),
+                        )
+                        .await?;
+                        removed.push(gone.id);
+                    }
+                    tx.commit().await?;
+                }
+                Ok(removed)
             }
 
             async fn full_world(&self) -> $crate::Result<scopegate_core::WorldDoc> {
-                self.export(None).await?.into_doc()
+                let export = self.export(None).await?;
+                let pending: std::collections::BTreeSet<u64> = export
+                    .orgs
+                    .iter()
+                    .filter(|o| o.deletion_scheduled_at.is_some())
+                    .filter_map(|o| u64::try_from(o.id).ok())
+                    .collect();
+                let mut doc = export.into_doc()?;
+                // INVARIANT: an organization pending deletion is absent from the decision
+                // index: `/v1/` decides it as unknown (not_found).
+                if !pending.is_empty() {
+                    let keep = |o: &u64| !pending.contains(o);
+                    doc.organizations.retain(|o| keep(&o.id));
+                    doc.members.retain(|m| keep(&m.organization));
+                    doc.teams.retain(|t| keep(&t.organization));
+                    doc.projects.retain(|p| keep(&p.organization));
+                    doc.granular_grants.retain(|g| keep(&g.organization));
+                    for i in &mut doc.integrations {
+                        i.installed_on.retain(keep);
+                    }
+                }
+                Ok(doc)
             }
 
             async fn import_world(

@@ -1190,6 +1190,40 @@ fn replay_option_off_or_feature_off_opens_it(g: &mut Golden) {
         on_org(superuser(8, "write"), REPLAYS, "GET"),
         allow(&["superuser", "granular_off"]),
     );
+    // Today's Sentry (granular replay generally available; policy variant 4:
+    // `require_feature = false`): the option alone enforces, with or without the feature.
+    const GA: u8 = 4;
+    for features in [&[][..], &[REPLAY][..]] {
+        let mut w = acme(features, json!({REPLAY_TOGGLE: true}));
+        w["granular_grants"] = json!([grant_member(104)]);
+        g.check_with(
+            GA,
+            &w,
+            on_org(session(7), REPLAYS, "GET"),
+            deny(403, "granular_access_denied"),
+        );
+        g.check_with(
+            GA,
+            &w,
+            on_org(session(4), REPLAYS, "GET"),
+            allow(&["role_scope", "granular_grant"]),
+        );
+        g.check_with(
+            GA,
+            &w,
+            on_org(superuser(8, "write"), REPLAYS, "GET"),
+            allow(&["superuser", "granular_bypass"]),
+        );
+    }
+    // ... and the option off still opens it.
+    let mut w = acme(&[], json!({REPLAY_TOGGLE: false}));
+    w["granular_grants"] = json!([grant_member(104)]);
+    g.check_with(
+        GA,
+        &w,
+        on_org(session(7), REPLAYS, "GET"),
+        allow(&["role_scope", "granular_off"]),
+    );
 }
 
 fn replay_superusers(g: &mut Golden) {

@@ -694,31 +694,33 @@ pub fn decide(
             .iter()
             .filter(|g| g.organization == o.id && &g.kind == kind)
             .collect();
-        granular = Some(if !o.features.iter().any(|f| f == &resource.feature) {
-            "granular_off"
-        } else if matches!(req.principal, PrincipalDoc::System)
-            || (superuser_passes && bypass_has_superuser)
-        {
-            "granular_bypass"
-        } else if !toggle_on {
-            "granular_off"
-        } else if bypass_entry {
-            "granular_bypass"
-        } else {
-            let Some(m) = access.member else {
-                return RefDecision::deny("granular_access_denied");
-            };
-            if grants.is_empty() {
-                return RefDecision::deny("granular_access_denied");
-            }
-            let listed = grants
-                .iter()
-                .any(|g| g.member == Some(m.id) || g.team.is_some_and(|t| on_team(m, t).is_some()));
-            if !listed {
-                return RefDecision::deny("granular_access_denied");
-            }
-            "granular_grant"
-        });
+        granular = Some(
+            if resource.require_feature && !o.features.iter().any(|f| f == &resource.feature) {
+                "granular_off"
+            } else if matches!(req.principal, PrincipalDoc::System)
+                || (superuser_passes && bypass_has_superuser)
+            {
+                "granular_bypass"
+            } else if !toggle_on {
+                "granular_off"
+            } else if bypass_entry {
+                "granular_bypass"
+            } else {
+                let Some(m) = access.member else {
+                    return RefDecision::deny("granular_access_denied");
+                };
+                if grants.is_empty() {
+                    return RefDecision::deny("granular_access_denied");
+                }
+                let listed = grants.iter().any(|g| {
+                    g.member == Some(m.id) || g.team.is_some_and(|t| on_team(m, t).is_some())
+                });
+                if !listed {
+                    return RefDecision::deny("granular_access_denied");
+                }
+                "granular_grant"
+            },
+        );
     }
 
     // 7. Allow.

@@ -13,6 +13,9 @@
 //!   (`--scope-list all`: it lists at least one scope and every scope it lists is read-only;
 //!   `--scope-list any`: every scheme in it that lists scopes lists a read-only one).
 //!
+//! Any non-empty note string counts as a note, even one of whitespace only, as in Sentry's
+//! guard (`if note:`); a blank note is SG002's finding alone.
+//!
 //! ## Why it matters
 //!
 //! Read-only scopes are handed out widely: integrations, CI tokens, read-only members. A
@@ -107,7 +110,7 @@ fn check_native(
 
 fn check_openapi(api: &Api, ctx: Context<'_>, out: &mut Vec<Finding>) {
     for op in &api.operations {
-        if !Method::MUTATIONS.contains(&op.method) || op.note().is_some() {
+        if !Method::MUTATIONS.contains(&op.method) || op.has_note_text() {
             continue;
         }
         let alternatives = op.readonly_alternatives(ctx);

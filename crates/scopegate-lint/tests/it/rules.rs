@@ -78,3 +78,32 @@ fn every_rule_documents_the_four_headings() {
         }
     }
 }
+
+/// Issue 10 (finding 16): SG001 counts any non-empty note string as present, even one of
+/// whitespace only, as Sentry's guard does (`if note:`); the blank note is SG002's finding
+/// alone. An empty string is no note: both rules report it.
+#[test]
+fn sg001_whitespace_note_is_present_and_left_to_sg002() {
+    let options = Options::new(&Policy::sentry());
+    for name in ["sg001_blank_note.toml", "openapi/blank_note.yaml"] {
+        let r = lint_with(&[fixture(name)], &options);
+        let of = |code: &str| -> Vec<String> {
+            r.findings
+                .iter()
+                .filter(|f| f.code == code)
+                .map(|f| f.message.clone())
+                .collect()
+        };
+        let sg001 = of("SG001");
+        let sg002 = of("SG002");
+        assert_eq!(sg002.len(), 2, "{name}: {sg002:?}");
+        assert!(
+            sg001.iter().all(|m| !m.contains("POST")),
+            "{name}: a whitespace-only note must count as present for SG001: {sg001:?}"
+        );
+        assert!(
+            sg001.iter().any(|m| m.contains("PUT")),
+            "{name}: an empty note is no note: {sg001:?}"
+        );
+    }
+}

@@ -84,7 +84,7 @@ pub fn check_manage(
     org: &Organization,
     g: &GranularResource,
 ) -> Result<(), ApiError> {
-    if !org.features.iter().any(|f| f == &g.feature) {
+    if !g.enabled_by(&org.features) {
         return Err(ApiError::NotFound(FEATURE_OFF.into()));
     }
     if !caller.scopes.intersects(g.manage_scopes) {

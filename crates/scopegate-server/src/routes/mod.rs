@@ -55,6 +55,163 @@ pub fn check_slug(field: &str, slug: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Organization slugs no organization may take: Sentry's `RESERVED_ORGANIZATION_SLUGS`
+/// (`sentry/constants.py`), top-level URL segments of its web app.
+pub const RESERVED_ORGANIZATION_SLUGS: &[&str] = &[
+    "404",
+    "500",
+    "_admin",
+    "_experiment",
+    "_static",
+    "about",
+    "accept",
+    "access",
+    "account",
+    "accountspayable",
+    "acl",
+    "admin",
+    "answers",
+    "ap",
+    "api",
+    "app",
+    "at",
+    "au1",
+    "auth",
+    "authentication",
+    "avatar",
+    "billing",
+    "blog",
+    "branding",
+    "careers",
+    "client",
+    "clients",
+    "community",
+    "contact",
+    "corp",
+    "customers",
+    "de",
+    "debug",
+    "devinfra",
+    "docs",
+    "enterprise",
+    "eu",
+    "events",
+    "expenses",
+    "ext",
+    "extension",
+    "extensions",
+    "features",
+    "finance",
+    "for",
+    "from",
+    "get-cli",
+    "github-deployment-gate",
+    "guide",
+    "help",
+    "ingest",
+    "ingest-beta",
+    "integration-platform",
+    "integrations",
+    "invoice",
+    "invoices",
+    "ja",
+    "jobs",
+    "legal",
+    "login",
+    "logout",
+    "lp",
+    "mail",
+    "manage",
+    "my",
+    "onboarding",
+    "organization-avatar",
+    "organizations",
+    "out",
+    "payment",
+    "payments",
+    "platforms",
+    "plugins",
+    "policy",
+    "pricing",
+    "privacy",
+    "project-avatar",
+    "projects",
+    "receipt",
+    "receipts",
+    "referrals",
+    "register",
+    "remote",
+    "resources",
+    "sa1",
+    "sales",
+    "security",
+    "sentry-apps",
+    "settings",
+    "signup",
+    "sponsorship",
+    "ssh",
+    "sso",
+    "staff",
+    "subscribe",
+    "support",
+    "syntax",
+    "syntaxfm",
+    "team-avatar",
+    "teams",
+    "terms",
+    "thanks",
+    "themonitor",
+    "trust",
+    "us",
+    "vs",
+    "welcome",
+];
+
+/// Sentry's message for an organization slug that does not match its pattern.
+pub const ORG_SLUG_INVALID: &str =
+    "Enter a valid slug consisting of letters, numbers, or hyphens. It cannot be entirely numeric.";
+
+/// Checks an organization slug as Sentry's `BaseOrganizationSerializer` does, in its order:
+/// the pattern (lowercase letters, digits and hyphens, at most 50, not all digits, no leading
+/// or trailing hyphen; surrounding whitespace trimmed first, as DRF does), then at least 3
+/// characters, then not reserved, then no whitespace in the value as sent. Errors are DRF's
+/// field-keyed list body on `field`; the trimmed slug is returned.
+pub fn check_org_slug(field: &str, raw: &str) -> Result<String, ApiError> {
+    let fail = |m: String| ApiError::FieldList {
+        field: field.to_string(),
+        messages: vec![m],
+    };
+    let slug = raw.trim();
+    let bytes = slug.as_bytes();
+    let pattern = !bytes.is_empty()
+        && bytes.len() <= 50
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !bytes.iter().all(u8::is_ascii_digit)
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if !pattern {
+        return Err(fail(ORG_SLUG_INVALID.to_string()));
+    }
+    if slug.len() < 3 {
+        return Err(fail(format!(
+            "This slug \"{slug}\" is too short. Minimum of 3 characters."
+        )));
+    }
+    if RESERVED_ORGANIZATION_SLUGS.contains(&slug) {
+        return Err(fail(format!(
+            "This slug \"{slug}\" is reserved and not allowed."
+        )));
+    }
+    if raw.chars().any(char::is_whitespace) {
+        return Err(fail(format!(
+            "The slug \"{slug}\" should not contain any whitespace."
+        )));
+    }
+    Ok(slug.to_string())
+}
+
 /// Checks a display name: 1–64 characters after trimming.
 pub fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
     let name = name.trim();

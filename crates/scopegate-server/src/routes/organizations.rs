@@ -6,11 +6,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use scopegate_store::{AuditEntry, GrantSelection, GranularEdit, OrgUpdate, Organization};
+use scopegate_store::{
+    AuditEntry, GrantSelection, GranularEdit, OrgUpdate, Organization, StoreError,
+};
 use serde::{Deserialize, Serialize};
 
 use super::granular::{check_manage, listed_user_ids, rejected, resource, toggle_on};
-use super::{check_name, check_slug, conflict, date, option_value, scope_names, slugify};
+use super::{check_name, check_org_slug, conflict, date, option_value, scope_names, slugify};
 use crate::auth::Caller;
 use crate::error::{ApiError, AppJson};
 use crate::paging::Paging;
@@ -23,6 +25,10 @@ pub const ALERTS_MEMBER_WRITE: &str = "sentry:alerts_member_write";
 /// The granular resource kind behind `hasGranularReplayPermissions` and
 /// `replayAccessMembers`.
 pub const REPLAY: &str = "replay";
+
+/// The manifest name of the organization details endpoint (the routes that still answer for
+/// an organization pending deletion).
+pub const DETAILS_ENDPOINT: &str = "OrganizationDetailsEndpoint";
 
 /// The routes.
 pub fn router() -> Router<AppState> {
@@ -46,6 +52,9 @@ pub struct OrganizationOut {
     pub id: String,
     /// Slug.
     pub slug: String,
+    /// Status, as Sentry serializes it: `{"id": "active", "name": "active"}` or
+    /// `{"id": "pending_deletion", "name": "pending deletion"}`.
+    pub status: StatusOut,
     /// Name.
     pub name: String,
     /// Creation time.
@@ -75,11 +84,32 @@ pub struct OrganizationOut {
     pub replay_access_members: Option<Vec<u64>>,
 }
 
+/// An organization's status.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StatusOut {
+    /// `active` or `pending_deletion`.
+    pub id: &'static str,
+    /// `active` or `pending deletion`.
+    pub name: &'static str,
+}
+
 impl OrganizationOut {
     fn new(o: &Organization, access: Option<Vec<String>>) -> OrganizationOut {
+        let status = if o.pending_deletion() {
+            StatusOut {
+                id: "pending_deletion",
+                name: "pending deletion",
+            }
+        } else {
+            StatusOut {
+                id: "active",
+                name: "active",
+            }
+        };
         OrganizationOut {
             id: o.id.to_string(),
             slug: o.slug.clone(),
+            status,
             name: o.name.clone(),
             date_created: date(o.created_at),
             open_membership: o.open_membership,
@@ -101,9 +131,13 @@ impl OrganizationOut {
         caller: &Caller,
     ) -> Result<OrganizationOut, ApiError> {
         let mut out = OrganizationOut::new(o, Some(scope_names(state, caller.scopes)));
+        // While the feature is off (under a policy that requires it) the fields read as
+        // unset (false, []), consistent with the PUT's 404: what is stored is not shown.
         let (on, listed) = match resource(state, REPLAY) {
-            Ok(g) => (toggle_on(o, g), listed_user_ids(state, o, g).await?),
-            Err(_) => (false, Vec::new()),
+            Ok(g) if g.enabled_by(&o.features) => {
+                (toggle_on(o, g), listed_user_ids(state, o, g).await?)
+            }
+            _ => (false, Vec::new()),
         };
         out.has_granular_replay_permissions = Some(on);
         out.replay_access_members = Some(listed);
@@ -143,8 +177,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let user = caller.require_user()?;
     let name = check_name("name", &body.name)?;
-    let slug = body.slug.unwrap_or_else(|| slugify(&name));
-    check_slug("slug", &slug)?;
+    let slug = check_org_slug("slug", &body.slug.unwrap_or_else(|| slugify(&name)))?;
     let owner_role = state
         .policy
         .org_roles
@@ -212,6 +245,9 @@ pub struct UpdateOrg {
     /// Member ids: replaces the whole member allowlist, pending invites included (beyond
     /// Sentry; not together with `replayAccessMembers`).
     pub replay_access_member_ids: Option<Vec<i64>>,
+    /// `true` restores an organization pending deletion (callers holding `org:admin`, as
+    /// Sentry's owner serializer; ignored for others and for an active organization).
+    pub cancel_deletion: Option<bool>,
 }
 
 async fn update(
@@ -228,15 +264,17 @@ async fn update(
             .as_deref()
             .map(|n| check_name("name", n))
             .transpose()?,
-        slug: body.slug,
+        slug: body
+            .slug
+            .as_deref()
+            .map(|s| check_org_slug("slug", s))
+            .transpose()?,
         open_membership: body.open_membership,
         require_2fa: body.require_2fa,
         require_sso: body.require_sso,
+        cancel_deletion: body.cancel_deletion == Some(true) && holds(&state, &caller, "org:admin"),
         ..OrgUpdate::default()
     };
-    if let Some(s) = &change.slug {
-        check_slug("slug", s)?;
-    }
     if body.require_2fa == Some(true) && caller.user.as_ref().is_some_and(|u| !u.has_2fa) {
         return Err(ApiError::BadRequest(
             "require2FA: Cannot require two-factor authentication without personal two-factor enabled.".into(),
@@ -252,11 +290,18 @@ async fn update(
         .store
         .edit_org(org.id, &change, granular.as_ref(), &caller.actor)
         .await
-        .map_err(rejected(
-            "replayAccessMembers",
-            "replayAccessMemberIds",
-            "replayAccessTeams",
-        ))?;
+        .map_err(|e| match (e, &change.slug) {
+            // Sentry: a slug in use is a field error (400), not a conflict.
+            (StoreError::Conflict, Some(slug)) => ApiError::FieldList {
+                field: "slug".into(),
+                messages: vec![format!("The slug \"{slug}\" is already in use.")],
+            },
+            (e, _) => rejected(
+                "replayAccessMembers",
+                "replayAccessMemberIds",
+                "replayAccessTeams",
+            )(e),
+        })?;
     Ok(AppJson(
         OrganizationOut::details(&state, &org, &caller).await?,
     ))
@@ -307,14 +352,37 @@ fn replay_edit(
     }))
 }
 
+/// Whether the caller holds scope `name` in the URL's organization.
+fn holds(state: &AppState, caller: &Caller, name: &str) -> bool {
+    state
+        .policy
+        .scopes
+        .id(name)
+        .is_some_and(|id| caller.scopes.contains(id))
+}
+
+/// Sentry's organization DELETE: 202 with the organization, now pending deletion (its
+/// removal due after the grace period); again on a pending one: 202, the schedule kept.
 async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(slug): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
+    caller.require_user()?;
     let org = super::org(&state, &slug).await?;
-    state.store.delete_org(org.id, &caller.actor).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let grace = i64::try_from(state.org_deletion_grace.as_secs()).unwrap_or(i64::MAX);
+    let due = time::OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .saturating_add(grace);
+    let org = state
+        .store
+        .schedule_org_deletion(org.id, due, &caller.actor)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        AppJson(OrganizationOut::details(&state, &org, &caller).await?),
+    )
+        .into_response())
 }
 
 /// An audit log entry.

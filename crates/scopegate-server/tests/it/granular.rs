@@ -228,7 +228,7 @@ async fn reads_edits_and_audit_text_are_sentry_compatible() {
         edit.data["replayAccessMembers"],
         json!("added 2 user(s) (total: 2 user(s) with access)")
     );
-    // The toggle: "to true" when the option is created.
+    // The toggle: "to True" (Python's bool) when the option is created.
     let r = app
         .call(
             "PUT",
@@ -243,7 +243,7 @@ async fn reads_edits_and_audit_text_are_sentry_compatible() {
     assert_eq!(r.body["replayAccessMembers"], json!(want));
     let log = audit(&app).await;
     let edit = log.iter().rev().find(|e| e.event == "org.edit").unwrap();
-    assert_eq!(edit.data["hasGranularReplayPermissions"], json!("to true"));
+    assert_eq!(edit.data["hasGranularReplayPermissions"], json!("to True"));
     let toggle = log
         .iter()
         .rev()
@@ -287,7 +287,7 @@ async fn reads_edits_and_audit_text_are_sentry_compatible() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body, got);
     assert_eq!(count(&audit(&app).await), before);
-    // null empties the list; the toggle turning off is "from true to false".
+    // null empties the list; the toggle turning off is "from True to False".
     let r = app
         .call(
             "PUT",
@@ -302,7 +302,7 @@ async fn reads_edits_and_audit_text_are_sentry_compatible() {
     let edit = log.iter().rev().find(|e| e.event == "org.edit").unwrap();
     assert_eq!(
         edit.data["hasGranularReplayPermissions"],
-        json!("from true to false")
+        json!("from True to False")
     );
     assert_eq!(replayed_members(&log), granted_members(&app).await);
 }

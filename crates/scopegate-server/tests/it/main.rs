@@ -17,6 +17,7 @@ mod integrations;
 mod manifest;
 mod members;
 mod organizations;
+mod sentry_organizations;
 mod teams_projects;
 mod tokens;
 mod v1;

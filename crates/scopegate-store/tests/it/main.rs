@@ -14,6 +14,7 @@ mod durability;
 mod granular;
 mod import;
 mod integrations;
+mod org_deletion;
 
 use std::sync::Arc;
 

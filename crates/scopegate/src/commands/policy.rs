@@ -129,7 +129,8 @@ pub fn to_json(p: &Policy) -> serde_json::Value {
             "unless_role_has_any": names(p, o.unless_role_has_any),
         })).collect::<Vec<_>>(),
         "granular_resources": p.granular_resources.iter().map(|g| json!({
-            "kind": g.kind, "feature": g.feature, "toggle_option": g.toggle_option,
+            "kind": g.kind, "feature": g.feature, "require_feature": g.require_feature,
+            "toggle_option": g.toggle_option,
             "manage_scopes": names(p, g.manage_scopes),
             "bypass": g.bypass.iter().map(bypass).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
@@ -229,9 +230,14 @@ pub fn to_text(p: &Policy) -> String {
     for g in &p.granular_resources {
         let _ = writeln!(
             s,
-            "  {}: feature {}, toggle option {}, managed with any of {}",
+            "  {}: feature {}{}, toggle option {}, managed with any of {}",
             g.kind,
             g.feature,
+            if g.require_feature {
+                " (required)"
+            } else {
+                " (not required: the option alone enforces)"
+            },
             g.toggle_option,
             list(g.manage_scopes)
         );

@@ -29,6 +29,10 @@ pub struct Args {
     /// by the token's id and prefix).
     #[arg(long, env = "SCOPEGATE_DECISION_LOG")]
     pub decision_log: Option<PathBuf>,
+    /// Seconds an organization stays pending deletion after its DELETE before it is removed
+    /// (`PUT … {"cancelDeletion": true}` restores it until then).
+    #[arg(long, env = "SCOPEGATE_ORG_DELETION_GRACE", default_value_t = 86_400)]
+    pub org_deletion_grace: u64,
     /// On an empty database, create a demo organization and print its tokens.
     #[arg(long)]
     pub demo: bool,
@@ -42,6 +46,7 @@ impl fmt::Debug for Args {
             .field("policy", &self.policy)
             .field("manifest", &self.manifest)
             .field("decision_log", &self.decision_log)
+            .field("org_deletion_grace", &self.org_deletion_grace)
             .field("demo", &self.demo)
             .finish()
     }
@@ -77,7 +82,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         if args.demo {
             demo(&*store, &policy, &format!("http://{addr}")).await?;
         }
-        let mut state = AppState::new(store, policy)?;
+        let mut state = AppState::new(store, policy)?
+            .with_org_deletion_grace(std::time::Duration::from_secs(args.org_deletion_grace));
         if let Some((manifest, text)) = manifest {
             state = state.with_decision_manifest(manifest, &text);
         }
@@ -89,6 +95,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             .await
             .context("cannot build the decision index")?;
         let _sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
+        let _purge = scopegate_server::deletion::spawn(&state);
         println!("listening on http://{addr}");
         scopegate_server::serve(listener, state, scopegate_server::shutdown_signal())
             .await
