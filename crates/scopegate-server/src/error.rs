@@ -26,6 +26,15 @@ pub enum ApiError {
         /// The message.
         message: String,
     },
+    /// An error with Sentry's exact body for its status (a serializer's field-keyed lists,
+    /// `{"email": ["Enter a valid email address."]}`, or a field-keyed 403).
+    #[error("{status}: {body}")]
+    Body {
+        /// 400 or 403.
+        status: StatusCode,
+        /// The JSON body.
+        body: serde_json::Value,
+    },
     /// 401: no or invalid credential.
     #[error("{0}")]
     Unauthenticated(String),
@@ -75,7 +84,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) | ApiError::Field { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Denied { status, .. } => *status,
+            ApiError::Denied { status, .. } | ApiError::Body { status, .. } => *status,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -112,6 +121,9 @@ impl From<JsonRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let ApiError::Body { status, body } = self {
+            return (status, axum::Json(body)).into_response();
+        }
         if let ApiError::Field { field, message } = &self {
             let mut body = serde_json::Map::new();
             body.insert(field.clone(), message.clone().into());

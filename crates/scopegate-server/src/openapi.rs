@@ -18,6 +18,7 @@ use crate::error::ErrorBody;
 use crate::routes::features::{FeaturesBody, FeaturesOut};
 use crate::routes::granular::{GranularAccessBody, GranularAccessOut};
 use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut, TeamRoleBody};
+use crate::routes::members::{TeamRoleItem, TeamRoleOut};
 use crate::routes::organizations::{ActorOut, AuditOut, CreateOrg, OrganizationOut, UpdateOrg};
 use crate::routes::projects::ProjectOut;
 use crate::routes::teams::{CreateBody, TeamOut};
@@ -455,6 +456,8 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
         .schema_from::<MemberOut>()
         .schema_from::<InviteBody>()
         .schema_from::<RoleBody>()
+        .schema_from::<TeamRoleItem>()
+        .schema_from::<TeamRoleOut>()
         .schema_from::<TeamMembershipOut>()
         .schema_from::<TeamRoleBody>()
         .schema_from::<TeamOut>()
