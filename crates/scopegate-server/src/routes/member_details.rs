@@ -34,10 +34,6 @@ const ERR_UNINVITABLE: &str = "You cannot send an invitation to a user who is al
 const ERR_EXPIRED: &str = "You cannot resend an expired invitation without regenerating the token.";
 const ERR_NO_PERMISSION: &str = "You do not have permission to perform this action.";
 
-/// The feature that turns team roles on (and retires the `admin` org role for new
-/// assignments).
-pub const TEAM_ROLES_FEATURE: &str = "organizations:team-roles";
-
 /// Field errors as Sentry's serializers report them: `{"field": ["message", …]}`, 400.
 #[derive(Debug, Default)]
 pub struct Errors(BTreeMap<String, Vec<String>>);
@@ -140,9 +136,10 @@ pub fn has_scope(state: &AppState, caller: &Caller, name: &str) -> bool {
         .is_some_and(|id| caller.scopes.contains(id))
 }
 
-/// Whether the organization has the team-roles feature.
-pub fn team_roles_feature(org: &Organization) -> bool {
-    org.features.iter().any(|f| f == TEAM_ROLES_FEATURE)
+/// Whether the organization has the policy's team-roles feature
+/// (`organizations:team-roles`: team roles count, and retired org roles are not assigned).
+pub fn team_roles_feature(state: &AppState, org: &Organization) -> bool {
+    org.features.contains(&state.policy.team_roles_feature)
 }
 
 /// The org roles the caller may assign (Sentry's `get_allowed_org_roles`): none without
@@ -341,7 +338,7 @@ pub async fn edit(
             ));
         }
         let retired = state.policy.org_role(role).is_some_and(|(_, r)| r.retired);
-        if team_roles_feature(&org) && retired {
+        if team_roles_feature(&state, &org) && retired {
             return Err(ApiError::BadRequest(format!(
                 "The role '{role}' is deprecated and may no longer be assigned."
             )));
@@ -419,7 +416,7 @@ async fn edit_teams(
             errors.add("teamRoles", "Invalid teams");
             return Ok(None);
         };
-        let keep_roles = team_roles_feature(org);
+        let keep_roles = team_roles_feature(state, org);
         return Ok(Some(
             teams
                 .into_iter()

@@ -147,7 +147,7 @@ pub async fn invite(
         .ok();
     // Invites need no member:admin: the roles are those within the caller's scopes.
     let allowed = allowed_roles(&state, &caller, &org, true);
-    let retired_refused = team_roles_feature(&org);
+    let retired_refused = team_roles_feature(&state, &org);
     for (field, value) in [("role", &body.role), ("orgRole", &body.org_role)] {
         if let Some(role) = value {
             validate_org_role(&state, &allowed, field, role, retired_refused, &mut errors);
