@@ -151,7 +151,22 @@ async fn nobody_changes_their_own_role() {
             Some(r#"{"orgRole": "owner"}"#),
         )
         .await;
-    // Sentry: a member (member:invite) may only resend invites.
+    // Without member:admin no role is assignable: the serializer's 400 comes first.
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "members lack member:admin");
+    assert_eq!(
+        r.body,
+        serde_json::json!({"orgRole": ["You do not have permission to set that org-level role"]})
+    );
+    let r = app
+        .call(
+            "PUT",
+            &format!("{MEMBERS}{me}/"),
+            "alice",
+            Some(r#"{"teams": ["frontend"]}"#),
+        )
+        .await;
+    // Sentry: a member (member:invite) may only resend invites
+    // (test_member_can_only_reinvite).
     assert_eq!(r.status, StatusCode::FORBIDDEN, "members lack member:admin");
     assert_eq!(
         r.detail(),
