@@ -16,6 +16,7 @@ mod integrations;
 mod manifest;
 mod members;
 mod organizations;
+mod sentry_member_delete;
 mod sentry_member_details;
 mod teams_projects;
 mod tokens;
