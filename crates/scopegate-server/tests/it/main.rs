@@ -18,6 +18,7 @@ mod members;
 mod organizations;
 mod sentry_member_delete;
 mod sentry_member_details;
+mod sentry_member_index;
 mod teams_projects;
 mod tokens;
 mod v1;
