@@ -30,7 +30,8 @@ const ERR_ONLY_OWNER_OR_MANAGER: &str =
     "You cannot remove the only remaining owner or manager of the organization.";
 const ERR_ONLY_OWNER_DEMOTE: &str =
     "You cannot change the role of the only remaining owner of the organization.";
-const ERR_UNINVITABLE: &str = "You cannot send an invitation to a user who is already a full member.";
+const ERR_UNINVITABLE: &str =
+    "You cannot send an invitation to a user who is already a full member.";
 const ERR_EXPIRED: &str = "You cannot resend an expired invitation without regenerating the token.";
 const ERR_NO_PERMISSION: &str = "You do not have permission to perform this action.";
 
@@ -158,9 +159,7 @@ pub fn allowed_roles(
         .policy
         .org_roles
         .iter()
-        .filter(|r| {
-            role_scopes(state, org, &r.id).is_some_and(|s| s.is_subset(caller.scopes))
-        })
+        .filter(|r| role_scopes(state, org, &r.id).is_some_and(|s| s.is_subset(caller.scopes)))
         .map(|r| r.id.clone())
         .collect()
 }
@@ -180,7 +179,10 @@ pub fn validate_org_role(
         return;
     };
     if !allowed.iter().any(|a| a == role) {
-        errors.add(field, "You do not have permission to set that org-level role");
+        errors.add(
+            field,
+            "You do not have permission to set that org-level role",
+        );
     } else if refuse_retired && def.retired {
         errors.add(
             field,
@@ -222,9 +224,7 @@ pub fn guard(state: &AppState, org: &Organization) -> MemberGuard {
             .org_roles
             .iter()
             .filter(|r| {
-                let scopes = state
-                    .policy
-                    .trim_scopes(r.scopes, |k| option_value(org, k));
+                let scopes = state.policy.trim_scopes(r.scopes, |k| option_value(org, k));
                 write.is_some_and(|w| scopes.contains(w))
             })
             .map(|r| r.id.clone())
@@ -267,9 +267,7 @@ pub async fn edit(
     AppJson(body): AppJson<RoleBody>,
 ) -> Result<AppJson<MemberOut>, ApiError> {
     let Some(user) = caller.user.as_ref() else {
-        return Err(ApiError::BadRequest(
-            "Only a user may edit members.".into(),
-        ));
+        return Err(ApiError::BadRequest("Only a user may edit members.".into()));
     };
     let org = super::org(&state, &slug).await?;
     let member = member_or_me(&state, &org, &member, &caller).await?;
@@ -354,7 +352,13 @@ pub async fn edit(
     };
     match state
         .store
-        .edit_member(org.id, member.id, &edit, &guard(&state, &org), &caller.actor)
+        .edit_member(
+            org.id,
+            member.id,
+            &edit,
+            &guard(&state, &org),
+            &caller.actor,
+        )
         .await
     {
         Ok(Guarded::Done(member)) => respond(&state, &org, member).await,
@@ -401,7 +405,9 @@ async fn edit_teams(
                 errors.add("teamRoles", "Invalid team-role");
                 return Ok(None);
             };
-            let scopes = state.policy.trim_scopes(def.scopes, |k| option_value(org, k));
+            let scopes = state
+                .policy
+                .trim_scopes(def.scopes, |k| option_value(org, k));
             ceiling_ok &= scopes.is_subset(caller.scopes);
         }
         if !ceiling_ok {

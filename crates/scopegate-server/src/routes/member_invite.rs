@@ -232,7 +232,8 @@ async fn check_member_team_ceiling(
     org: &Organization,
     teams: &[(i64, String)],
 ) -> Result<(), ApiError> {
-    let is_member = !has_scope(state, caller, "member:admin") && has_scope(state, caller, "member:invite");
+    let is_member =
+        !has_scope(state, caller, "member:admin") && has_scope(state, caller, "member:invite");
     if !is_member || org.open_membership {
         return Ok(());
     }
@@ -254,7 +255,6 @@ async fn check_member_team_ceiling(
         ))
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -283,7 +283,11 @@ mod tests {
             "1234@qq.com",
             "1234@QQ.com",
         ] {
-            assert_eq!(check_email(bad), Err("Enter a valid email address."), "{bad}");
+            assert_eq!(
+                check_email(bad),
+                Err("Enter a valid email address."),
+                "{bad}"
+            );
         }
         let long = format!("{}@example.com", "a".repeat(70));
         assert_eq!(

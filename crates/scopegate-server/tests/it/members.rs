@@ -152,7 +152,11 @@ async fn nobody_changes_their_own_role() {
         )
         .await;
     // Without member:admin no role is assignable: the serializer's 400 comes first.
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "members lack member:admin");
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "members lack member:admin"
+    );
     assert_eq!(
         r.body,
         serde_json::json!({"orgRole": ["You do not have permission to set that org-level role"]})

@@ -164,8 +164,8 @@ async fn a_removed_members_pending_invites_go_with_them() {
 
 /// Keys of the racing owners' tokens, two per round.
 const RACERS: [&str; 24] = [
-    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13",
-    "r14", "r15", "r16", "r17", "r18", "r19", "r20", "r21", "r22", "r23",
+    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+    "r15", "r16", "r17", "r18", "r19", "r20", "r21", "r22", "r23",
 ];
 
 /// Two owners removing or demoting each other at the same moment, through the API: exactly
@@ -178,8 +178,16 @@ async fn owners_race(app: &mut App, rounds: usize) {
         let (ka, kb) = (RACERS[2 * round], RACERS[2 * round + 1]);
         app.user(ka, &format!("{ka}@example.com")).await;
         app.user(kb, &format!("{kb}@example.com")).await;
-        let a = app.store.user_by_email(&format!("{ka}@example.com")).await.unwrap();
-        let b = app.store.user_by_email(&format!("{kb}@example.com")).await.unwrap();
+        let a = app
+            .store
+            .user_by_email(&format!("{ka}@example.com"))
+            .await
+            .unwrap();
+        let b = app
+            .store
+            .user_by_email(&format!("{kb}@example.com"))
+            .await
+            .unwrap();
         let slug = format!("race-{round}");
         let org = app
             .store
@@ -225,7 +233,13 @@ async fn owners_race(app: &mut App, rounds: usize) {
         }
         let members = app
             .store
-            .members(org.id, scopegate_store::Page { offset: 0, limit: 100 })
+            .members(
+                org.id,
+                scopegate_store::Page {
+                    offset: 0,
+                    limit: 100,
+                },
+            )
             .await
             .unwrap();
         let owners = members.iter().filter(|m| m.role == "owner").count();

@@ -148,7 +148,12 @@ async fn get_lists_teams_and_team_roles() {
 async fn reinvite_pending_member() {
     let app = app().await;
     let r = app
-        .call("PUT", &path("trash"), "owner", Some(r#"{"reinvite": true}"#))
+        .call(
+            "PUT",
+            &path("trash"),
+            "owner",
+            Some(r#"{"reinvite": true}"#),
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let invite = invite_as(&app, "owner", "foo@example.com").await;
@@ -188,16 +193,27 @@ async fn member_can_only_reinvite_pending_invites() {
     let app = app().await;
     let mine = invite_as(&app, "alice", "member_invite@example.com").await;
     let r = app
-        .call("PUT", &path(mine), "alice", Some(r#"{"teams": ["backend"]}"#))
+        .call(
+            "PUT",
+            &path(mine),
+            "alice",
+            Some(r#"{"teams": ["backend"]}"#),
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(r.detail(), "You do not have permission to perform this action.");
+    assert_eq!(
+        r.detail(),
+        "You do not have permission to perform this action."
+    );
     let bob = member_id(&app, "bob@demo.invalid").await;
     let r = app
         .call("PUT", &path(bob), "alice", Some(r#"{"reinvite": true}"#))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(r.detail(), "You do not have permission to perform this action.");
+    assert_eq!(
+        r.detail(),
+        "You do not have permission to perform this action."
+    );
 }
 
 // Sentry: ...::UpdateOrganizationMemberTest::test_cannot_reinvite_and_modify_member,
@@ -310,7 +326,12 @@ async fn update_teams() {
     let mut app = app().await;
     let baz = add_member(&mut app, "baz", "member").await;
     let r = app
-        .call("PUT", &path(baz), "owner", Some(r#"{"teams": ["invalid"]}"#))
+        .call(
+            "PUT",
+            &path(baz),
+            "owner",
+            Some(r#"{"teams": ["invalid"]}"#),
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body, json!({"teams": ["Invalid teams"]}));
@@ -325,9 +346,17 @@ async fn update_teams() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["teams"], json!(["backend", "frontend"]));
     let tail: Vec<String> = events(&app).await.into_iter().rev().take(3).collect();
-    assert_eq!(tail, ["member.edit", "member.join-team", "member.join-team"]);
+    assert_eq!(
+        tail,
+        ["member.edit", "member.join-team", "member.join-team"]
+    );
     let r = app
-        .call("PUT", &path(baz), "owner", Some(r#"{"teams": ["backend"]}"#))
+        .call(
+            "PUT",
+            &path(baz),
+            "owner",
+            Some(r#"{"teams": ["backend"]}"#),
+        )
         .await;
     assert_eq!(r.body["teams"], json!(["backend"]));
 }
@@ -374,7 +403,10 @@ async fn invalid_role_is_a_field_error() {
         .call("PUT", &path(baz), "owner", Some(r#"{"role": "invalid"}"#))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.body, json!({"role": ["\"invalid\" is not a valid choice."]}));
+    assert_eq!(
+        r.body,
+        json!({"role": ["\"invalid\" is not a valid choice."]})
+    );
     let r = app.call("GET", &path(baz), "owner", None).await;
     assert_eq!(r.body["orgRole"], "member");
 }

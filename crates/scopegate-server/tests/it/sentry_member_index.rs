@@ -10,7 +10,8 @@ use crate::app;
 use crate::sentry_member_details::{add_member, events, org_id, team_roles, MEMBERS};
 
 async fn invite(app: &crate::App, who: &str, body: serde_json::Value) -> crate::Resp {
-    app.call("POST", MEMBERS, who, Some(&body.to_string())).await
+    app.call("POST", MEMBERS, who, Some(&body.to_string()))
+        .await
 }
 
 // Sentry: ...::OrganizationMemberListTest::test_simple (`pending`, `expired`, and `role`
@@ -50,7 +51,12 @@ async fn valid_invites() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let r = invite(&app, "owner", json!({"email": "o@localhost", "role": "owner", "teams": []})).await;
+    let r = invite(
+        &app,
+        "owner",
+        json!({"email": "o@localhost", "role": "owner", "teams": []}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["orgRole"], "owner");
 }
@@ -68,7 +74,9 @@ async fn invites_join_their_teams_and_remember_the_inviter() {
     .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let id: i64 = r.body["id"].as_str().unwrap().parse().unwrap();
-    let r = app.call("GET", &format!("{MEMBERS}{id}/"), "owner", None).await;
+    let r = app
+        .call("GET", &format!("{MEMBERS}{id}/"), "owner", None)
+        .await;
     assert_eq!(r.body["user"], serde_json::Value::Null);
     assert_eq!(r.body["orgRole"], "manager");
     assert_eq!(r.body["teams"], json!(["backend"]));
@@ -99,16 +107,31 @@ async fn forbid_qq() {
 #[tokio::test]
 async fn duplicate_invites_are_field_errors() {
     let app = app().await;
-    let r = invite(&app, "owner", json!({"email": "bob@demo.invalid", "role": "member"})).await;
+    let r = invite(
+        &app,
+        "owner",
+        json!({"email": "bob@demo.invalid", "role": "member"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         r.body,
         json!({"email": ["The user bob@demo.invalid is already a member"]})
     );
-    let r = invite(&app, "owner", json!({"email": "x@example.com", "role": "member"})).await;
+    let r = invite(
+        &app,
+        "owner",
+        json!({"email": "x@example.com", "role": "member"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let before = events(&app).await.len();
-    let r = invite(&app, "owner", json!({"email": "X@example.com", "role": "member"})).await;
+    let r = invite(
+        &app,
+        "owner",
+        json!({"email": "X@example.com", "role": "member"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         r.body,
@@ -198,7 +221,10 @@ async fn member_invites_to_their_own_teams_without_open_membership() {
         open_membership: Some(false),
         ..OrgUpdate::default()
     };
-    app.store.update_org(org, &closed, &Actor::system()).await.unwrap();
+    app.store
+        .update_org(org, &closed, &Actor::system())
+        .await
+        .unwrap();
     let data = |email: &str, team: &str, team_roles: bool| {
         if team_roles {
             json!({"email": format!("{email}@localhost"), "role": "member",
@@ -224,7 +250,10 @@ async fn member_invites_to_their_own_teams_without_open_membership() {
         open_membership: Some(true),
         ..OrgUpdate::default()
     };
-    app.store.update_org(org, &open, &Actor::system()).await.unwrap();
+    app.store
+        .update_org(org, &open, &Actor::system())
+        .await
+        .unwrap();
     let r = invite(&app, "alice", data("foo8", "frontend", true)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
 }

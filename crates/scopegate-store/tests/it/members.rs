@@ -46,13 +46,17 @@ async fn removal_keeps_an_owner_or_manager(s: &dyn Store) {
         .unwrap();
     let g = guard();
     assert_eq!(
-        s.remove_member_guarded(org, owner, &g, &actor).await.unwrap(),
+        s.remove_member_guarded(org, owner, &g, &actor)
+            .await
+            .unwrap(),
         Guarded::LastOwner
     );
     // With a manager, the owner is still the last owner.
     let manager = member(s, org, "m@example.com", "manager").await;
     assert_eq!(
-        s.remove_member_guarded(org, owner, &g, &actor).await.unwrap(),
+        s.remove_member_guarded(org, owner, &g, &actor)
+            .await
+            .unwrap(),
         Guarded::LastOwner
     );
     // The manager may go (an owner remains), and takes their pending invites along.
@@ -62,7 +66,17 @@ async fn removal_keeps_an_owner_or_manager(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(sent.inviter_id, Some(m_user));
-    let before = s.audit_log(org, Page { offset: 0, limit: 1000 }).await.unwrap().len();
+    let before = s
+        .audit_log(
+            org,
+            Page {
+                offset: 0,
+                limit: 1000,
+            },
+        )
+        .await
+        .unwrap()
+        .len();
     s.inject_audit_failure();
     assert!(matches!(
         s.remove_member_guarded(org, manager, &g, &actor).await,
@@ -70,11 +84,25 @@ async fn removal_keeps_an_owner_or_manager(s: &dyn Store) {
     ));
     assert!(s.member(org, manager).await.is_ok(), "nothing half-written");
     assert_eq!(
-        s.remove_member_guarded(org, manager, &g, &actor).await.unwrap(),
+        s.remove_member_guarded(org, manager, &g, &actor)
+            .await
+            .unwrap(),
         Guarded::Done(())
     );
-    assert!(matches!(s.member(org, sent.id).await, Err(StoreError::NotFound)));
-    let after = s.audit_log(org, Page { offset: 0, limit: 1000 }).await.unwrap();
+    assert!(matches!(
+        s.member(org, sent.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let after = s
+        .audit_log(
+            org,
+            Page {
+                offset: 0,
+                limit: 1000,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(after.len(), before + 2);
     assert!(after.iter().take(2).all(|e| e.event == "member.remove"));
 
@@ -115,7 +143,9 @@ async fn edit_is_one_transaction(s: &dyn Store) {
         ..MemberEdit::default()
     };
     assert_eq!(
-        s.edit_member(org, owner, &demote, &g, &actor).await.unwrap(),
+        s.edit_member(org, owner, &demote, &g, &actor)
+            .await
+            .unwrap(),
         Guarded::LastOwner
     );
     // Role and teams together; a team of another organization fails the whole edit.
@@ -140,7 +170,10 @@ async fn edit_is_one_transaction(s: &dyn Store) {
     let good = MemberEdit {
         role: Some("manager".into()),
         clear_team_roles: vec!["contributor".into()],
-        teams: Some(vec![(a, Some("admin".into())), (b, Some("contributor".into()))]),
+        teams: Some(vec![
+            (a, Some("admin".into())),
+            (b, Some("contributor".into())),
+        ]),
     };
     let Guarded::Done(edited) = s.edit_member(org, m, &good, &g, &actor).await.unwrap() else {
         panic!("refused");
@@ -153,12 +186,26 @@ async fn edit_is_one_transaction(s: &dyn Store) {
         .collect();
     // Teams are set before the role; the role change clears the lesser team role.
     assert_eq!(roles, [("a", Some("admin")), ("b", None)]);
-    let log = s.audit_log(org, Page { offset: 0, limit: 3 }).await.unwrap();
+    let log = s
+        .audit_log(
+            org,
+            Page {
+                offset: 0,
+                limit: 3,
+            },
+        )
+        .await
+        .unwrap();
     let events: Vec<&str> = log.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(events, ["member.edit", "member.join-team", "member.join-team"]);
+    assert_eq!(
+        events,
+        ["member.edit", "member.join-team", "member.join-team"]
+    );
     // A manager beside the owner does not make the owner demotable: they are the last owner.
     assert_eq!(
-        s.edit_member(org, owner, &demote, &g, &actor).await.unwrap(),
+        s.edit_member(org, owner, &demote, &g, &actor)
+            .await
+            .unwrap(),
         Guarded::LastOwner
     );
 }
@@ -188,12 +235,18 @@ async fn invites_check_duplicates_under_the_lock(s: &dyn Store) {
         email: "N@EXAMPLE.com".into(),
         ..new.clone()
     };
-    assert_eq!(s.invite(org, &again, &actor).await.unwrap(), Invited::AlreadyInvited);
+    assert_eq!(
+        s.invite(org, &again, &actor).await.unwrap(),
+        Invited::AlreadyInvited
+    );
     let mine = NewInvite {
         email: "o@example.com".into(),
         ..new.clone()
     };
-    assert_eq!(s.invite(org, &mine, &actor).await.unwrap(), Invited::AlreadyMember);
+    assert_eq!(
+        s.invite(org, &mine, &actor).await.unwrap(),
+        Invited::AlreadyMember
+    );
     let renewed = s.reinvite(org, inv.id, true, &actor).await.unwrap();
     assert!(renewed.invite_expires_at >= inv.invite_expires_at);
     let owner = s.member_of_user(org, o.id).await.unwrap().id;
