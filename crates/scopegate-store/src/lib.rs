@@ -600,7 +600,8 @@ pub trait Store: Send + Sync + fmt::Debug {
         user: i64,
         actor: &Actor,
     ) -> Result<Member>;
-    /// Changes a member's org role.
+    /// Changes a member's org role, without the counting rules (setup and tooling; the API
+    /// changes roles through [`Store::edit_member`]).
     async fn set_member_role(
         &self,
         org: i64,
@@ -608,7 +609,8 @@ pub trait Store: Send + Sync + fmt::Debug {
         role: &str,
         actor: &Actor,
     ) -> Result<Member>;
-    /// Removes a member or an invite.
+    /// Removes a member or an invite, without the counting rules (setup and tooling; the API
+    /// removes through [`Store::remove_member_guarded`]).
     async fn remove_member(&self, org: i64, member: i64, actor: &Actor) -> Result<()>;
     /// Removes a member or an invite under the organization's lock, unless `guard` forbids
     /// it; with the member go the pending invites they sent (each audited).
