@@ -16,7 +16,8 @@ async fn exists(app: &App, member: i64) -> bool {
     app.store.member(org, member).await.is_ok()
 }
 
-// Sentry: ...::DeleteOrganizationMemberTest::test_simple, test_invalid_id
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     DeleteOrganizationMemberTest::test_simple, test_invalid_id
 #[tokio::test]
 async fn simple() {
     let mut app = app().await;
@@ -29,7 +30,8 @@ async fn simple() {
     assert_eq!(events(&app).await.last().unwrap(), "member.remove");
 }
 
-// Sentry: ...::DeleteOrganizationMemberTest::test_cannot_delete_member_with_higher_access
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     DeleteOrganizationMemberTest::test_cannot_delete_member_with_higher_access
 #[tokio::test]
 async fn cannot_delete_member_with_higher_access() {
     let app = app().await;
@@ -43,7 +45,8 @@ async fn cannot_delete_member_with_higher_access() {
     assert!(exists(&app, owner).await);
 }
 
-// Sentry: ...::DeleteOrganizationMemberTest::test_cannot_delete_only_owner (a pending owner
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     DeleteOrganizationMemberTest::test_cannot_delete_only_owner (a pending owner
 // invite does not count)
 #[tokio::test]
 async fn cannot_delete_only_owner() {
@@ -67,7 +70,8 @@ async fn cannot_delete_only_owner() {
     assert!(exists(&app, owner).await);
 }
 
-// Sentry: ...::DeleteOrganizationMemberTest::test_cannot_delete_only_owner_or_manager
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     DeleteOrganizationMemberTest::test_cannot_delete_only_owner_or_manager
 // (issue 10, finding 6: the guard counted only owners)
 #[tokio::test]
 async fn cannot_delete_only_owner_or_manager() {
@@ -96,7 +100,8 @@ async fn cannot_delete_only_owner_or_manager() {
     assert!(app.store.member(org.id, me.id).await.is_ok());
 }
 
-// Sentry: ...::DeleteOrganizationMemberTest::test_can_delete_self (issue 10, finding 5)
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     DeleteOrganizationMemberTest::test_can_delete_self (issue 10, finding 5)
 #[tokio::test]
 async fn can_delete_self() {
     let mut app = app().await;
@@ -110,7 +115,8 @@ async fn can_delete_self() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
-// Sentry: ...::DeleteOrganizationMemberTest::test_missing_scope,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     DeleteOrganizationMemberTest::test_missing_scope,
 // test_member_cannot_delete_members
 #[tokio::test]
 async fn members_cannot_remove_members() {
@@ -122,7 +128,8 @@ async fn members_cannot_remove_members() {
     assert!(exists(&app, bob).await);
 }
 
-// Sentry: ...::DeleteOrganizationMemberTest::test_can_delete_pending_invite,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     DeleteOrganizationMemberTest::test_can_delete_pending_invite,
 // test_member_delete_pending_invite (issue 10, finding 5)
 #[tokio::test]
 async fn members_cancel_only_the_invites_they_sent() {
@@ -142,7 +149,8 @@ async fn members_cancel_only_the_invites_they_sent() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
 }
 
-// Sentry: ...::DeleteOrganizationMemberTest::test_related_invitations_are_deleted,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     DeleteOrganizationMemberTest::test_related_invitations_are_deleted,
 // test_invitations_dont_get_deleted_on_invite_detetion
 #[tokio::test]
 async fn a_removed_members_pending_invites_go_with_them() {

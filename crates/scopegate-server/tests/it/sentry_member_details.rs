@@ -102,7 +102,8 @@ fn path(id: impl std::fmt::Display) -> String {
 
 // --- GET ---------------------------------------------------------------------------------
 
-// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::GetOrganizationMemberTest::test_me
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     GetOrganizationMemberTest::test_me
 #[tokio::test]
 async fn get_me() {
     let app = app().await;
@@ -115,7 +116,8 @@ async fn get_me() {
     assert_eq!(r.body["email"], "owner@demo.invalid");
 }
 
-// Sentry: ...::GetOrganizationMemberTest::test_get_by_id, test_get_by_garbage
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     GetOrganizationMemberTest::test_get_by_id, test_get_by_garbage
 #[tokio::test]
 async fn get_by_id_and_by_garbage() {
     let app = app().await;
@@ -128,7 +130,8 @@ async fn get_by_id_and_by_garbage() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
-// Sentry: ...::GetOrganizationMemberTest::test_get_member_list_teams
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     GetOrganizationMemberTest::test_get_member_list_teams
 #[tokio::test]
 async fn get_lists_teams_and_team_roles() {
     let app = app().await;
@@ -143,7 +146,8 @@ async fn get_lists_teams_and_team_roles() {
 
 // --- PUT: reinvite ---------------------------------------------------------------------------
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_invalid_id, test_reinvite_pending_member
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_invalid_id, test_reinvite_pending_member
 #[tokio::test]
 async fn reinvite_pending_member() {
     let app = app().await;
@@ -164,7 +168,8 @@ async fn reinvite_pending_member() {
     assert_eq!(events(&app).await.last().unwrap(), "member.reinvite");
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_member_reinvite_pending_member (the part
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_member_reinvite_pending_member (the part
 // with member invites enabled; scopegate has no `disable_member_invite` flag).
 #[tokio::test]
 async fn member_reinvites_only_their_own_invites() {
@@ -186,7 +191,8 @@ async fn member_reinvites_only_their_own_invites() {
     );
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_member_can_only_reinvite,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_member_can_only_reinvite,
 // test_member_cannot_reinvite_non_pending_members
 #[tokio::test]
 async fn member_can_only_reinvite_pending_invites() {
@@ -216,7 +222,8 @@ async fn member_can_only_reinvite_pending_invites() {
     );
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_cannot_reinvite_and_modify_member,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_cannot_reinvite_and_modify_member,
 // test_cannot_reinvite_normal_member
 #[tokio::test]
 async fn reinvite_alone_and_only_invites() {
@@ -248,7 +255,8 @@ async fn reinvite_alone_and_only_invites() {
     assert_eq!(events(&app).await.len(), before, "nothing audited");
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_member_cannot_regenerate_pending_invite,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_member_cannot_regenerate_pending_invite,
 // test_admin_can_regenerate_pending_invite
 #[tokio::test]
 async fn only_member_admins_regenerate() {
@@ -266,7 +274,8 @@ async fn only_member_admins_regenerate() {
     assert!(r.body.get("invite_link").is_none());
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_reinvite_invite_expired_member,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_reinvite_invite_expired_member,
 // test_regenerate_invite_expired_member
 #[tokio::test]
 async fn expired_invites_are_regenerated_not_resent() {
@@ -304,7 +313,8 @@ async fn expired_invites_are_regenerated_not_resent() {
 
 // --- PUT: role and teams ---------------------------------------------------------------------
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_can_update_member_membership,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_can_update_member_membership,
 // test_can_update_org_role
 #[tokio::test]
 async fn update_org_role_with_the_deprecated_field() {
@@ -319,7 +329,8 @@ async fn update_org_role_with_the_deprecated_field() {
     assert_eq!(events(&app).await.last().unwrap(), "member.edit");
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_can_update_teams,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_can_update_teams,
 // test_can_update_teams_with_feature_flag, test_cannot_update_with_invalid_team
 #[tokio::test]
 async fn update_teams() {
@@ -361,7 +372,8 @@ async fn update_teams() {
     assert_eq!(r.body["teams"], json!(["backend"]));
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_can_update_teams_using_teamRoles,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_can_update_teams_using_teamRoles,
 // test_can_update_team_role
 #[tokio::test]
 async fn update_team_roles() {
@@ -394,7 +406,8 @@ async fn update_team_roles() {
     );
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_cannot_update_with_invalid_role
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_cannot_update_with_invalid_role
 #[tokio::test]
 async fn invalid_role_is_a_field_error() {
     let mut app = app().await;
@@ -411,7 +424,8 @@ async fn invalid_role_is_a_field_error() {
     assert_eq!(r.body["orgRole"], "member");
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_can_update_to_retired_role_without_flag,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_can_update_to_retired_role_without_flag,
 // test_cannot_update_to_retired_role_with_flag, test_can_update_from_retired_role_with_flag,
 // test_can_update_from_retired_role_without_flag
 #[tokio::test]
@@ -464,7 +478,8 @@ async fn role_and_teams_change_together_or_not_at_all() {
     assert_eq!(r.body["teams"], json!(["backend"]));
 }
 
-// Sentry: ...::UpdateOrganizationMemberTest::test_with_internal_integration (an org token
+// Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+//     UpdateOrganizationMemberTest::test_with_internal_integration (an org token
 // has no member and no role: a graceful 400, never a role change)
 #[tokio::test]
 async fn org_tokens_cannot_edit_members() {

@@ -14,7 +14,8 @@ async fn invite(app: &crate::App, who: &str, body: serde_json::Value) -> crate::
         .await
 }
 
-// Sentry: ...::OrganizationMemberListTest::test_simple (`pending`, `expired`, and `role`
+// Sentry: tests/sentry/core/endpoints/test_organization_member_index.py::
+//     OrganizationMemberListTest::test_simple (`pending`, `expired`, and `role`
 // beside `orgRole`)
 #[tokio::test]
 async fn list_simple() {
@@ -29,7 +30,8 @@ async fn list_simple() {
     assert_eq!(first["orgRole"], "owner");
 }
 
-// Sentry: ...::OrganizationMemberRequestSerializerTest::test_valid,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_index.py::
+//     OrganizationMemberRequestSerializerTest::test_valid,
 // test_valid_deprecated_fields; OrganizationMemberPermissionRoleTest::test_no_team_invites
 // (`eric@localhost` is a valid address: Django's validator allows `localhost`)
 #[tokio::test]
@@ -61,7 +63,8 @@ async fn valid_invites() {
     assert_eq!(r.body["orgRole"], "owner");
 }
 
-// Sentry: ...::OrganizationMemberListTest::test_valid_for_invites (the invite joins its
+// Sentry: tests/sentry/core/endpoints/test_organization_member_index.py::
+//     OrganizationMemberListTest::test_valid_for_invites (the invite joins its
 // teams), OrganizationMemberListPostTest::test_simple (the inviter is remembered)
 #[tokio::test]
 async fn invites_join_their_teams_and_remember_the_inviter() {
@@ -87,7 +90,8 @@ async fn invites_join_their_teams_and_remember_the_inviter() {
     assert_eq!(events(&app).await.last().unwrap(), "member.invite");
 }
 
-// Sentry: ...::OrganizationMemberListPostTest::test_forbid_qq (Sentry's blocked domain)
+// Sentry: tests/sentry/core/endpoints/test_organization_member_index.py::
+//     OrganizationMemberListPostTest::test_forbid_qq (Sentry's blocked domain)
 #[tokio::test]
 async fn forbid_qq() {
     let app = app().await;
@@ -101,7 +105,8 @@ async fn forbid_qq() {
     assert_eq!(r.body["email"][0], "Enter a valid email address.");
 }
 
-// Sentry: ...::OrganizationMemberRequestSerializerTest::test_invalid_email;
+// Sentry: tests/sentry/core/endpoints/test_organization_member_index.py::
+//     OrganizationMemberRequestSerializerTest::test_invalid_email;
 // OrganizationMemberListTest::test_existing_user_for_invite,
 // test_cannot_invite_when_already_invited (issue 10, finding 11: 400, not 409)
 #[tokio::test]
@@ -140,7 +145,8 @@ async fn duplicate_invites_are_field_errors() {
     assert_eq!(events(&app).await.len(), before, "nothing written");
 }
 
-// Sentry: ...::OrganizationMemberRequestSerializerTest::test_invalid_team_invites,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_index.py::
+//     OrganizationMemberRequestSerializerTest::test_invalid_team_invites,
 // test_invalid_team_role, test_invalid_org_role
 #[tokio::test]
 async fn serializer_field_errors() {
@@ -175,7 +181,8 @@ async fn serializer_field_errors() {
     );
 }
 
-// Sentry: ...::OrganizationMemberListTest::test_can_invite_retired_role_without_flag,
+// Sentry: tests/sentry/core/endpoints/test_organization_member_index.py::
+//     OrganizationMemberListTest::test_can_invite_retired_role_without_flag,
 // test_cannot_invite_retired_role_with_flag (issue 10, finding 10)
 #[tokio::test]
 async fn retired_admin_role_invites_follow_the_team_roles_feature() {
@@ -193,7 +200,8 @@ async fn retired_admin_role_invites_follow_the_team_roles_feature() {
     assert_eq!(r.body["orgRole"], "admin");
 }
 
-// Sentry: ...::OrganizationMemberPermissionRoleTest::test_member_invites (invite_all_helper
+// Sentry: tests/sentry/core/endpoints/test_organization_member_index.py::
+//     OrganizationMemberPermissionRoleTest::test_member_invites (invite_all_helper
 // with member invites enabled): a member invites members only
 #[tokio::test]
 async fn member_invites_members_only() {
@@ -210,7 +218,8 @@ async fn member_invites_members_only() {
     }
 }
 
-// Sentry: ...::OrganizationMemberPermissionRoleTest::test_member_invites
+// Sentry: tests/sentry/core/endpoints/test_organization_member_index.py::
+//     OrganizationMemberPermissionRoleTest::test_member_invites
 // (invite_to_other_team_helper): without open membership a member invites only to their
 // own teams
 #[tokio::test]
