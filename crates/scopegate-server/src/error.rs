@@ -35,6 +35,15 @@ pub enum ApiError {
         /// The messages.
         messages: Vec<String>,
     },
+    /// An error with Sentry's exact body for its status (a serializer's field-keyed lists,
+    /// `{"email": ["Enter a valid email address."]}`, or a field-keyed 403).
+    #[error("{status}: {body}")]
+    Body {
+        /// 400 or 403.
+        status: StatusCode,
+        /// The JSON body.
+        body: serde_json::Value,
+    },
     /// 401: no or invalid credential.
     #[error("{0}")]
     Unauthenticated(String),
@@ -100,7 +109,7 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Denied { status, .. } => *status,
+            ApiError::Denied { status, .. } | ApiError::Body { status, .. } => *status,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -140,6 +149,9 @@ impl From<JsonRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let ApiError::Body { status, body } = self {
+            return (status, axum::Json(body)).into_response();
+        }
         if let ApiError::Field { field, message } = &self {
             let mut body = serde_json::Map::new();
             body.insert(field.clone(), message.clone().into());

@@ -21,6 +21,7 @@ use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut,
 use crate::routes::organizations::{
     ActorOut, AuditOut, CreateOrg, OrganizationOut, StatusOut, UpdateOrg,
 };
+use crate::routes::members::{TeamRoleItem, TeamRoleOut};
 use crate::routes::projects::ProjectOut;
 use crate::routes::teams::{CreateBody, TeamOut};
 use crate::routes::tokens::{CreateToken, TokenOut};
@@ -284,15 +285,34 @@ fn error(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-/// 400: `{"detail": "…"}`, or Sentry's field-keyed body (`{"replayAccessMembers": "…"}`):
-/// an object of strings.
+/// 400: `{"detail": "…"}`, or Sentry's field-keyed body (`{"replayAccessMembers": "…"}`, or
+/// a serializer's lists, `{"email": ["…"]}`): an object of strings or lists of strings.
 fn bad_request() -> utoipa::openapi::Response {
+    let text = ObjectBuilder::new().schema_type(Type::String).build();
+    let list = ArrayBuilder::new().items(text.clone()).build();
+    let value = utoipa::openapi::schema::OneOfBuilder::new()
+        .item(text)
+        .item(list)
+        .build();
+    let body = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(Schema::OneOf(value)))
+        .min_properties(Some(1));
+    ResponseBuilder::new()
+        .description("Bad input: `{\"detail\": …}` naming the field, or `{\"<field>\": …}`")
+        .content("application/json", json(Schema::Object(body.build())))
+        .build()
+}
+
+/// 403: `{"detail": "…"}`, or a role rule's field-keyed body (`{"role": "…"}`, Sentry's
+/// member edits): an object of strings.
+fn forbidden() -> utoipa::openapi::Response {
     let body = ObjectBuilder::new()
         .schema_type(Type::Object)
         .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
         .min_properties(Some(1));
     ResponseBuilder::new()
-        .description("Bad input: `{\"detail\": …}` naming the field, or `{\"<field>\": …}`")
+        .description("Denied by the engine or a role rule: `{\"detail\": …}` or `{\"<field>\": …}`")
         .content("application/json", json(Schema::Object(body.build())))
         .build()
 }
@@ -435,7 +455,7 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
             .response(o.status.to_string(), success)
             .response("400", bad_request())
             .response("401", error("No or invalid credential"))
-            .response("403", error("Denied by the engine or a role rule"))
+            .response("403", forbidden())
             .response("404", error("Not found"));
         if matches!(o.method, Method::Post | Method::Put) {
             b = b.response("409", error("Conflict"));
@@ -458,6 +478,8 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
         .schema_from::<MemberOut>()
         .schema_from::<InviteBody>()
         .schema_from::<RoleBody>()
+        .schema_from::<TeamRoleItem>()
+        .schema_from::<TeamRoleOut>()
         .schema_from::<TeamMembershipOut>()
         .schema_from::<TeamRoleBody>()
         .schema_from::<TeamOut>()

@@ -348,6 +348,86 @@ pub struct Member {
     pub sso_linked: bool,
     /// Creation time, seconds since the epoch.
     pub created_at: i64,
+    /// The user who sent the invite (Sentry's `inviter_id`), if known.
+    pub inviter_id: Option<i64>,
+    /// When a pending invite expires, seconds since the epoch (Sentry's `token_expires_at`).
+    pub invite_expires_at: Option<i64>,
+}
+
+impl Member {
+    /// A pending invite whose expiry has passed at `now` (Sentry's `token_expired`).
+    pub fn invite_expired(&self, now: i64) -> bool {
+        self.user_id.is_none() && self.invite_expires_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// How long an invite stays valid, in seconds (Sentry's `INVITE_DAYS_VALID`, 30 days).
+pub const INVITE_VALID_SECS: i64 = 30 * 24 * 3600;
+
+/// The member-counting rules a removal or a role change keeps; the store checks them under
+/// the organization's lock, in the transaction of the change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberGuard {
+    /// The top org role (Sentry's `top_dog`, `owner`): the last member with a user holding
+    /// it is neither removed nor given another role.
+    pub owner_role: String,
+    /// The roles that count as "owner or manager" (their scopes include `org:write`): the
+    /// last member with a user holding one of them is not removed.
+    pub write_roles: Vec<String>,
+}
+
+/// A member edit (`PUT …/members/{id}/`), applied in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberEdit {
+    /// The new org role, if it changes.
+    pub role: Option<String>,
+    /// Explicit team roles reset to `None` when the org role changes (those at or below the
+    /// new role's minimum team role, as Sentry's `_change_org_role` does).
+    pub clear_team_roles: Vec<String>,
+    /// The member's teams, a full replacement: team id and explicit team role.
+    pub teams: Option<Vec<(i64, Option<String>)>>,
+}
+
+/// A new invite.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewInvite {
+    /// The address.
+    pub email: String,
+    /// The org role.
+    pub role: String,
+    /// The teams the invitee joins (on acceptance, as a member of them already).
+    pub teams: Vec<i64>,
+}
+
+/// What became of a guarded member change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guarded<T> {
+    /// Done and committed.
+    Done(T),
+    /// Refused: it would remove the only remaining owner or manager (or owner).
+    LastOwner,
+}
+
+/// What became of an invite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invited {
+    /// Created and committed.
+    Created(Member),
+    /// The address already has a pending invite.
+    AlreadyInvited,
+    /// The address belongs to a member already.
+    AlreadyMember,
+}
+
+/// A member's team, as member details show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberTeam {
+    /// The team id.
+    pub team_id: i64,
+    /// The team slug.
+    pub slug: String,
+    /// The explicit team role.
+    pub role: Option<String>,
 }
 
 /// A team.
@@ -613,7 +693,8 @@ pub trait Store: Send + Sync + fmt::Debug {
         user: i64,
         actor: &Actor,
     ) -> Result<Member>;
-    /// Changes a member's org role.
+    /// Changes a member's org role, without the counting rules (setup and tooling; the API
+    /// changes roles through [`Store::edit_member`]).
     async fn set_member_role(
         &self,
         org: i64,
@@ -621,8 +702,42 @@ pub trait Store: Send + Sync + fmt::Debug {
         role: &str,
         actor: &Actor,
     ) -> Result<Member>;
-    /// Removes a member or an invite.
+    /// Removes a member or an invite, without the counting rules (setup and tooling; the API
+    /// removes through [`Store::remove_member_guarded`]).
     async fn remove_member(&self, org: i64, member: i64, actor: &Actor) -> Result<()>;
+    /// Removes a member or an invite under the organization's lock, unless `guard` forbids
+    /// it; with the member go the pending invites they sent (each audited).
+    async fn remove_member_guarded(
+        &self,
+        org: i64,
+        member: i64,
+        guard: &MemberGuard,
+        actor: &Actor,
+    ) -> Result<Guarded<()>>;
+    /// Edits a member's role and teams in one transaction under the organization's lock,
+    /// unless `guard` forbids the role change; audited (`member.edit`, one
+    /// `member.join-team` / `member.leave-team` per team change).
+    async fn edit_member(
+        &self,
+        org: i64,
+        member: i64,
+        edit: &MemberEdit,
+        guard: &MemberGuard,
+        actor: &Actor,
+    ) -> Result<Guarded<Member>>;
+    /// Invites `invite.email` under the organization's lock, unless a member or an invite has
+    /// that address (a user's email counts); the invite remembers `actor.user_id` as inviter.
+    async fn invite(&self, org: i64, invite: &NewInvite, actor: &Actor) -> Result<Invited>;
+    /// Resends a pending invite (`member.reinvite`); `regenerate` renews its expiry.
+    async fn reinvite(
+        &self,
+        org: i64,
+        member: i64,
+        regenerate: bool,
+        actor: &Actor,
+    ) -> Result<Member>;
+    /// A member's teams, by slug.
+    async fn member_teams(&self, org: i64, member: i64) -> Result<Vec<MemberTeam>>;
 
     // Teams.
 

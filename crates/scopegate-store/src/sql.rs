@@ -29,8 +29,8 @@ pub(crate) const USER_COLS: &str = "id, email, is_superuser, has_2fa";
 pub(crate) const ORG_COLS: &str =
     "id, slug, name, options, features, open_membership, require_2fa, require_sso, created_at, \
      deletion_scheduled_at";
-pub(crate) const MEMBER_COLS: &str =
-    "id, organization_id, user_id, email, role, member_limit_restricted, sso_linked, created_at";
+pub(crate) const MEMBER_COLS: &str = "id, organization_id, user_id, email, role, \
+     member_limit_restricted, sso_linked, created_at, inviter_user_id, invite_expires_at";
 pub(crate) const TEAM_COLS: &str = "id, organization_id, slug, name";
 pub(crate) const PROJECT_COLS: &str = "id, organization_id, slug, name, active";
 pub(crate) const TOKEN_SELECT: &str = "SELECT t.id, t.kind, t.user_id, t.organization_id, \
@@ -102,6 +102,8 @@ pub(crate) struct MemberRow {
     pub(crate) member_limit_restricted: bool,
     pub(crate) sso_linked: bool,
     pub(crate) created_at: i64,
+    pub(crate) inviter_user_id: Option<i64>,
+    pub(crate) invite_expires_at: Option<i64>,
 }
 
 impl From<MemberRow> for Member {
@@ -115,6 +117,8 @@ impl From<MemberRow> for Member {
             member_limit_restricted: r.member_limit_restricted,
             sso_linked: r.sso_linked,
             created_at: r.created_at,
+            inviter_id: r.inviter_user_id,
+            invite_expires_at: r.invite_expires_at,
         }
     }
 }
@@ -669,6 +673,127 @@ macro_rules! impl_store {
                 .fetch_one(&mut **tx)
                 .await?
                 .try_into()
+            }
+
+            /// The member `id` of `org`, read inside `tx`.
+            async fn member_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: i64,
+                id: i64,
+            ) -> $crate::Result<$crate::sql::MemberRow> {
+                Ok(sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                    "SELECT {} FROM members WHERE organization_id = $1 AND id = $2",
+                    $crate::sql::MEMBER_COLS
+                ))
+                .bind(org)
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?)
+            }
+
+            /// Whether removing `target` (`new_role` `None`) or giving it `new_role` breaks
+            /// `guard`: it is the last member with a user holding the owner role, or one of the
+            /// "owner or manager" roles. Pending invites never count. Call with the
+            /// organization locked, so that the count holds until the change commits.
+            async fn breaks_guard(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                target: &$crate::sql::MemberRow,
+                new_role: Option<&str>,
+                guard: &$crate::MemberGuard,
+            ) -> $crate::Result<bool> {
+                if target.user_id.is_none() {
+                    return Ok(false);
+                }
+                let counts = sqlx::query_as::<_, (String, i64)>(
+                    "SELECT role, COUNT(*) FROM members WHERE organization_id = $1 \
+                     AND user_id IS NOT NULL AND id <> $2 GROUP BY role",
+                )
+                .bind(target.organization_id)
+                .bind(target.id)
+                .fetch_all(&mut **tx)
+                .await?;
+                let others = |roles: &[String]| -> i64 {
+                    counts
+                        .iter()
+                        .filter(|(r, _)| roles.contains(r))
+                        .map(|(_, n)| *n)
+                        .sum()
+                };
+                let owner = std::slice::from_ref(&guard.owner_role);
+                let loses = |roles: &[String]| {
+                    roles.contains(&target.role)
+                        && !new_role.is_some_and(|r| roles.iter().any(|x| x == r))
+                        && others(roles) == 0
+                };
+                Ok(loses(owner) || loses(&guard.write_roles))
+            }
+
+            /// Replaces `member`'s teams inside `tx` (each team checked to be in `org`), one
+            /// audit entry per change; returns the new team slugs, sorted.
+            async fn replace_member_teams(
+                &self,
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: i64,
+                member: i64,
+                teams: &[(i64, Option<String>)],
+                actor: &$crate::Actor,
+            ) -> $crate::Result<Vec<String>> {
+                let current = sqlx::query_as::<_, (i64, String, Option<String>)>(
+                    "SELECT t.id, t.slug, tm.role FROM team_members tm \
+                     JOIN teams t ON t.id = tm.team_id WHERE tm.member_id = $1",
+                )
+                .bind(member)
+                .fetch_all(&mut **tx)
+                .await?;
+                let mut wanted: std::collections::BTreeMap<i64, Option<String>> =
+                    std::collections::BTreeMap::new();
+                for (team, role) in teams {
+                    wanted.insert(*team, role.clone());
+                }
+                let target = format!("member:{member}");
+                for (team, slug, _) in &current {
+                    if !wanted.contains_key(team) {
+                        sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND member_id = $2")
+                            .bind(team)
+                            .bind(member)
+                            .execute(&mut **tx)
+                            .await?;
+                        self.audit(tx, Some(org), actor, "member.leave-team", &target,
+                            serde_json::json!({"team": team, "teamSlug": slug}))
+                            .await?;
+                    }
+                }
+                let mut slugs = Vec::new();
+                for (team, role) in &wanted {
+                    let slug = sqlx::query_as::<_, (String,)>(
+                        "SELECT slug FROM teams WHERE organization_id = $1 AND id = $2",
+                    )
+                    .bind(org)
+                    .bind(team)
+                    .fetch_one(&mut **tx)
+                    .await?
+                    .0;
+                    let before = current.iter().find(|(t, _, _)| t == team);
+                    if before.is_some_and(|(_, _, r)| r == role) {
+                        slugs.push(slug);
+                        continue;
+                    }
+                    sqlx::query(
+                        "INSERT INTO team_members (team_id, member_id, role) VALUES ($1, $2, $3) \
+                         ON CONFLICT (team_id, member_id) DO UPDATE SET role = excluded.role",
+                    )
+                    .bind(team)
+                    .bind(member)
+                    .bind(role)
+                    .execute(&mut **tx)
+                    .await?;
+                    self.audit(tx, Some(org), actor, "member.join-team", &target,
+                        serde_json::json!({"team": team, "teamSlug": slug, "teamRole": role}))
+                        .await?;
+                    slugs.push(slug);
+                }
+                slugs.sort();
+                Ok(slugs)
             }
 
             /// Deletes a member or a team of `org` inside `tx`, audits the removal, and audits
@@ -1574,15 +1699,19 @@ macro_rules! impl_store {
                 actor: &$crate::Actor,
             ) -> $crate::Result<$crate::Member> {
                 let mut tx = self.begin_write().await?;
+                let now = $crate::now();
                 let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
-                    "INSERT INTO members (organization_id, email, role, created_at) \
-                     VALUES ($1, $2, $3, $4) RETURNING {}",
+                    "INSERT INTO members (organization_id, email, role, created_at, \
+                     inviter_user_id, invite_expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     RETURNING {}",
                     $crate::sql::MEMBER_COLS
                 ))
                 .bind(org)
                 .bind(email)
                 .bind(role)
-                .bind($crate::now())
+                .bind(now)
+                .bind(actor.user_id)
+                .bind(now + $crate::INVITE_VALID_SECS)
                 .fetch_one(&mut *tx)
                 .await?;
                 self.audit(
@@ -1666,6 +1795,221 @@ macro_rules! impl_store {
                     .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn remove_member_guarded(
+                &self,
+                org: i64,
+                member: i64,
+                guard: &$crate::MemberGuard,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Guarded<()>> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_org(&mut tx, org).await?;
+                let target = Self::member_in(&mut tx, org, member).await?;
+                if Self::breaks_guard(&mut tx, &target, None, guard).await? {
+                    return Ok($crate::Guarded::LastOwner);
+                }
+                self.delete_grant_holder(&mut tx, org, $crate::sql::GrantHolder::Member, member, actor)
+                    .await?;
+                if let Some(user) = target.user_id {
+                    // Sentry removes the pending invites the removed member sent.
+                    let invites = sqlx::query_as::<_, $crate::sql::IdRow>(
+                        "SELECT id FROM members WHERE organization_id = $1 \
+                         AND inviter_user_id = $2 AND user_id IS NULL ORDER BY id",
+                    )
+                    .bind(org)
+                    .bind(user)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for invite in invites {
+                        self.delete_grant_holder(
+                            &mut tx,
+                            org,
+                            $crate::sql::GrantHolder::Member,
+                            invite.id,
+                            actor,
+                        )
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok($crate::Guarded::Done(()))
+            }
+
+            async fn edit_member(
+                &self,
+                org: i64,
+                member: i64,
+                edit: &$crate::MemberEdit,
+                guard: &$crate::MemberGuard,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Guarded<$crate::Member>> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_org(&mut tx, org).await?;
+                let target = Self::member_in(&mut tx, org, member).await?;
+                let new_role = edit.role.as_deref().filter(|r| *r != target.role);
+                if let Some(role) = new_role {
+                    if Self::breaks_guard(&mut tx, &target, Some(role), guard).await? {
+                        return Ok($crate::Guarded::LastOwner);
+                    }
+                }
+                let mut data = serde_json::Map::new();
+                if let Some(teams) = &edit.teams {
+                    let slugs = self.replace_member_teams(&mut tx, org, member, teams, actor).await?;
+                    data.insert("teams".into(), slugs.into());
+                }
+                if let Some(role) = new_role {
+                    sqlx::query("UPDATE members SET role = $3 WHERE organization_id = $1 AND id = $2")
+                        .bind(org)
+                        .bind(member)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                    for lesser in &edit.clear_team_roles {
+                        sqlx::query(
+                            "UPDATE team_members SET role = NULL WHERE member_id = $1 AND role = $2",
+                        )
+                        .bind(member)
+                        .bind(lesser)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    data.insert("previousRole".into(), target.role.clone().into());
+                }
+                let row = Self::member_in(&mut tx, org, member).await?;
+                data.insert("role".into(), row.role.clone().into());
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.edit",
+                    &format!("member:{member}"),
+                    serde_json::Value::Object(data),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok($crate::Guarded::Done(row.into()))
+            }
+
+            async fn invite(
+                &self,
+                org: i64,
+                invite: &$crate::NewInvite,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Invited> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_org(&mut tx, org).await?;
+                let existing = sqlx::query_as::<_, (Option<i64>,)>(
+                    "SELECT m.user_id FROM members m LEFT JOIN users u ON u.id = m.user_id \
+                     WHERE m.organization_id = $1 \
+                     AND (lower(m.email) = lower($2) OR lower(u.email) = lower($2))",
+                )
+                .bind(org)
+                .bind(&invite.email)
+                .fetch_all(&mut *tx)
+                .await?;
+                if existing.iter().any(|(u,)| u.is_some()) {
+                    return Ok($crate::Invited::AlreadyMember);
+                }
+                if !existing.is_empty() {
+                    return Ok($crate::Invited::AlreadyInvited);
+                }
+                let now = $crate::now();
+                let row = sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                    "INSERT INTO members (organization_id, email, role, created_at, \
+                     inviter_user_id, invite_expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     RETURNING {}",
+                    $crate::sql::MEMBER_COLS
+                ))
+                .bind(org)
+                .bind(&invite.email)
+                .bind(&invite.role)
+                .bind(now)
+                .bind(actor.user_id)
+                .bind(now + $crate::INVITE_VALID_SECS)
+                .fetch_one(&mut *tx)
+                .await?;
+                let mut teams = invite.teams.clone();
+                teams.sort_unstable();
+                teams.dedup();
+                for team in &teams {
+                    Self::ensure_in_org(&mut tx, "teams", *team, org).await?;
+                    sqlx::query("INSERT INTO team_members (team_id, member_id, role) VALUES ($1, $2, NULL)")
+                        .bind(team)
+                        .bind(row.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.invite",
+                    &format!("member:{}", row.id),
+                    serde_json::json!({"email": invite.email, "role": invite.role, "teams": teams}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok($crate::Invited::Created(row.into()))
+            }
+
+            async fn reinvite(
+                &self,
+                org: i64,
+                member: i64,
+                regenerate: bool,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Member> {
+                let mut tx = self.begin_write().await?;
+                let row = if regenerate {
+                    sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                        "UPDATE members SET invite_expires_at = $3 WHERE organization_id = $1 \
+                         AND id = $2 AND user_id IS NULL RETURNING {}",
+                        $crate::sql::MEMBER_COLS
+                    ))
+                    .bind(org)
+                    .bind(member)
+                    .bind($crate::now() + $crate::INVITE_VALID_SECS)
+                    .fetch_one(&mut *tx)
+                    .await?
+                } else {
+                    sqlx::query_as::<_, $crate::sql::MemberRow>(&format!(
+                        "SELECT {} FROM members WHERE organization_id = $1 AND id = $2 \
+                         AND user_id IS NULL",
+                        $crate::sql::MEMBER_COLS
+                    ))
+                    .bind(org)
+                    .bind(member)
+                    .fetch_one(&mut *tx)
+                    .await?
+                };
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.reinvite",
+                    &format!("member:{member}"),
+                    serde_json::json!({"email": row.email, "regenerate": regenerate}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn member_teams(&self, org: i64, member: i64) -> $crate::Result<Vec<$crate::MemberTeam>> {
+                let rows = sqlx::query_as::<_, (i64, String, Option<String>)>(
+                    "SELECT t.id, t.slug, tm.role FROM team_members tm JOIN teams t ON t.id = tm.team_id \
+                     WHERE t.organization_id = $1 AND tm.member_id = $2 ORDER BY t.slug",
+                )
+                .bind(org)
+                .bind(member)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(team_id, slug, role)| $crate::MemberTeam { team_id, slug, role })
+                    .collect())
             }
 
             async fn create_team(

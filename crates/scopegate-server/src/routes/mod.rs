@@ -14,6 +14,8 @@ use crate::AppState;
 pub mod features;
 pub mod granular;
 pub mod health;
+pub mod member_details;
+pub mod member_invite;
 pub mod members;
 pub mod organizations;
 pub mod projects;

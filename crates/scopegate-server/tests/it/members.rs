@@ -41,7 +41,12 @@ async fn invite_then_accept() {
             Some(r#"{"email": "new@example.com", "orgRole": "member"}"#),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
+    // Sentry: a duplicate invite is a 400 keyed by the field (not a 409).
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.body,
+        serde_json::json!({"email": ["The user new@example.com has already been invited"]})
+    );
 
     app.user("new", "new@example.com").await;
     app.user("other", "other@example.com").await;
@@ -78,38 +83,39 @@ async fn invite_rules() {
         .as_array()
         .unwrap()
         .len();
+    // Sentry's serializer errors: field-keyed lists.
     let cases = [
         (
             "alice",
             r#"{"email": "a@example.com", "orgRole": "manager"}"#,
-            "permission to assign",
+            serde_json::json!({"orgRole": ["You do not have permission to set that org-level role"]}),
         ),
         (
             "owner",
             r#"{"email": "a@example.com", "orgRole": "admin"}"#,
-            "retired",
+            serde_json::json!({"orgRole": ["The role 'admin' is deprecated and may no longer be assigned."]}),
         ),
         (
             "owner",
             r#"{"email": "a@example.com", "orgRole": "boss"}"#,
-            "unknown role",
+            serde_json::json!({"orgRole": ["\"boss\" is not a valid choice."]}),
         ),
         (
             "owner",
             r#"{"email": "not-an-email", "orgRole": "member"}"#,
-            "email:",
-        ),
-        (
-            "owner",
-            r#"{"email": "a@example.com"}"#,
-            "missing field `orgRole`",
+            serde_json::json!({"email": ["Enter a valid email address."]}),
         ),
     ];
-    for (who, body, needle) in cases {
+    for (who, body, expected) in cases {
         let r = app.call("POST", MEMBERS, who, Some(body)).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(r.detail().contains(needle), "{body}: {}", r.detail());
+        assert_eq!(r.body, expected, "{body}");
     }
+    let r = app
+        .call("POST", MEMBERS, "owner", Some(r#"{"orgRole": "member"}"#))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.detail().contains("email"), "{}", r.detail());
     let after = app
         .call("GET", MEMBERS, "owner", None)
         .await
@@ -129,9 +135,11 @@ async fn nobody_changes_their_own_role() {
             "PUT",
             &format!("{MEMBERS}{me}/"),
             "manager",
-            Some(r#"{"orgRole": "owner"}"#),
+            Some(r#"{"orgRole": "member"}"#),
         )
         .await;
+    // Sentry: tests/sentry/core/endpoints/test_organization_member_details.py::
+    // UpdateOrganizationMemberTest::test_cannot_update_own_membership
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.detail(), "You cannot make changes to your own role.");
     let me = member_id(&app, "alice@demo.invalid").await;
@@ -143,7 +151,31 @@ async fn nobody_changes_their_own_role() {
             Some(r#"{"orgRole": "owner"}"#),
         )
         .await;
+    // Without member:admin no role is assignable: the serializer's 400 comes first.
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "members lack member:admin"
+    );
+    assert_eq!(
+        r.body,
+        serde_json::json!({"orgRole": ["You do not have permission to set that org-level role"]})
+    );
+    let r = app
+        .call(
+            "PUT",
+            &format!("{MEMBERS}{me}/"),
+            "alice",
+            Some(r#"{"teams": ["frontend"]}"#),
+        )
+        .await;
+    // Sentry: a member (member:invite) may only resend invites
+    // (test_member_can_only_reinvite).
     assert_eq!(r.status, StatusCode::FORBIDDEN, "members lack member:admin");
+    assert_eq!(
+        r.detail(),
+        "You do not have permission to perform this action."
+    );
 }
 
 #[tokio::test]
@@ -155,10 +187,11 @@ async fn nobody_assigns_a_role_above_their_own() {
     let r = app
         .call("PUT", &path, "manager", Some(r#"{"orgRole": "owner"}"#))
         .await;
+    // Sentry: the serializer refuses a role outside the caller's (400, field-keyed) ...
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        r.detail(),
-        "You do not have permission to assign the given role."
+        r.body,
+        serde_json::json!({"orgRole": ["You do not have permission to set that org-level role"]})
     );
     let r = app
         .call(
@@ -168,10 +201,15 @@ async fn nobody_assigns_a_role_above_their_own() {
             Some(r#"{"orgRole": "member"}"#),
         )
         .await;
+    // ... and demoting a superior is a 403 (test_cannot_lower_superior_role).
     assert_eq!(
         r.status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::FORBIDDEN,
         "a manager cannot demote the owner"
+    );
+    assert_eq!(
+        r.body,
+        serde_json::json!({"role": "You do not have permission to assign a role to the given user."})
     );
     let r = app
         .call("PUT", &path, "owner", Some(r#"{"orgRole": "admin"}"#))
@@ -203,7 +241,11 @@ async fn removal_rules() {
     let r = app
         .call("DELETE", &format!("{MEMBERS}{owner}/"), "owner", None)
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "the only owner");
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "the only owner");
+    assert_eq!(
+        r.detail(),
+        "You cannot remove the only remaining owner or manager of the organization."
+    );
     let r = app
         .call("DELETE", &format!("{MEMBERS}{owner}/"), "manager", None)
         .await;
@@ -211,7 +253,9 @@ async fn removal_rules() {
     let r = app
         .call("DELETE", &format!("{MEMBERS}{bob}/"), "alice", None)
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Sentry: a member removing another member is a 400 (test_member_cannot_delete_members).
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.detail(), "You are missing the member:admin scope.");
     let r = app
         .call("DELETE", &format!("{MEMBERS}{bob}/"), "manager", None)
         .await;

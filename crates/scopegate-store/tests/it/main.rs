@@ -15,6 +15,7 @@ mod granular;
 mod import;
 mod integrations;
 mod org_deletion;
+mod members;
 
 use std::sync::Arc;
 
