@@ -579,6 +579,17 @@ pub trait Store: Send + Sync + fmt::Debug {
         member: i64,
         actor: &Actor,
     ) -> Result<bool>;
+    /// Changes the explicit team role of a member already on the team (`None`: the minimum
+    /// for the org role), audited as `member.edit` (Sentry's entry); `NotFound` when the
+    /// member is not on the team.
+    async fn set_team_role(
+        &self,
+        org: i64,
+        team: i64,
+        member: i64,
+        role: Option<&str>,
+        actor: &Actor,
+    ) -> Result<TeamMembership>;
     /// A team by id.
     async fn team(&self, org: i64, id: i64) -> Result<Team>;
     /// Changes a team's slug and/or name, audited as `team.edit`; a taken slug is `Conflict`.

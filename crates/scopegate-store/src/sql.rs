@@ -1758,6 +1758,39 @@ macro_rules! impl_store {
                 Ok(removed.is_some())
             }
 
+            async fn set_team_role(
+                &self,
+                org: i64,
+                team: i64,
+                member: i64,
+                role: Option<&str>,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::TeamMembership> {
+                let mut tx = self.pool.begin().await?;
+                Self::ensure_in_org(&mut tx, "teams", team, org).await?;
+                Self::ensure_in_org(&mut tx, "members", member, org).await?;
+                let row = sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
+                    "UPDATE team_members SET role = $1 WHERE team_id = $2 AND member_id = $3 \
+                     RETURNING team_id, member_id, role",
+                )
+                .bind(role)
+                .bind(team)
+                .bind(member)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "member.edit",
+                    &format!("member:{member}"),
+                    serde_json::json!({"team": team, "teamRole": role}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
             async fn team(&self, org: i64, id: i64) -> $crate::Result<$crate::Team> {
                 let row = sqlx::query_as::<_, $crate::sql::TeamRow>(&format!(
                     "SELECT {} FROM teams WHERE organization_id = $1 AND id = $2",
