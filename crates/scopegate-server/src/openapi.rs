@@ -17,8 +17,8 @@ use utoipa::openapi::{
 use crate::error::ErrorBody;
 use crate::routes::access_requests::{AccessRequestOut, ResolveBody};
 use crate::routes::features::{FeaturesBody, FeaturesOut};
-use crate::routes::member_teams::MemberTeamOut;
 use crate::routes::granular::{GranularAccessBody, GranularAccessOut};
+use crate::routes::member_teams::MemberTeamOut;
 use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut, TeamRoleBody};
 use crate::routes::organizations::{ActorOut, AuditOut, CreateOrg, OrganizationOut, UpdateOrg};
 use crate::routes::projects::ProjectOut;
@@ -285,7 +285,11 @@ pub const OPERATIONS: &[Operation] = &[
         200,
         Some("FeaturesOut"),
     ),
-    list("OrganizationAccessRequestsEndpoint", "AccessRequestOut", false),
+    list(
+        "OrganizationAccessRequestsEndpoint",
+        "AccessRequestOut",
+        false,
+    ),
     op(
         "OrganizationAccessRequestDetailsEndpoint",
         Method::Put,

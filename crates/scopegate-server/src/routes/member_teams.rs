@@ -266,7 +266,10 @@ async fn leave(
 ) -> Result<AppJson<TeamOut>, ApiError> {
     let (org, m, team) = resolve(&state, &caller, &path).await?;
     let access = TeamAccess::load(&state, &caller, &org).await?;
-    let own = caller.user.as_ref().is_some_and(|u| m.user_id == Some(u.id));
+    let own = caller
+        .user
+        .as_ref()
+        .is_some_and(|u| m.user_id == Some(u.id));
     // Org owners and managers (their role holds org:write) remove from any team; an org
     // admin's team:admin does not reach teams they are not on.
     let allowed = caller.user.is_some()

@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::AppState;
 
 /// Sentry's wording when a team-membership edit is refused (`ERR_INSUFFICIENT_ROLE`).
-pub const ERR_INSUFFICIENT_ROLE: &str = "You do not have permission to edit that user's membership.";
+pub const ERR_INSUFFICIENT_ROLE: &str =
+    "You do not have permission to edit that user's membership.";
 
 /// The caller's access to the teams of one organization.
 #[derive(Debug, Clone)]
@@ -95,7 +96,8 @@ impl TeamAccess {
 
     /// The member's org role holds `name`, whatever the token (`get_organization_role`).
     pub fn role_has(&self, name: &str) -> bool {
-        self.scope(name).is_some_and(|s| self.role_scopes.contains(s))
+        self.scope(name)
+            .is_some_and(|s| self.role_scopes.contains(s))
     }
 
     /// A member of `team` (`access.has_team_membership`).

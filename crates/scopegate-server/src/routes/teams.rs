@@ -167,7 +167,11 @@ async fn update(
 ) -> Result<AppJson<TeamOut>, ApiError> {
     let org = super::org(&state, &slug).await?;
     let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
-    let name = body.name.as_deref().map(|n| check_name("name", n)).transpose()?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| check_name("name", n))
+        .transpose()?;
     if let Some(s) = &body.slug {
         check_slug("slug", s).map_err(|_| ApiError::Field {
             field: "slug".into(),

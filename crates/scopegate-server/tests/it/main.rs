@@ -11,11 +11,15 @@
 )]
 
 mod access;
+mod access_requests;
 mod granular;
 mod integrations;
 mod manifest;
 mod members;
 mod organizations;
+mod sentry_team_details;
+mod sentry_team_edits;
+mod sentry_teams;
 mod teams_projects;
 mod tokens;
 mod v1;

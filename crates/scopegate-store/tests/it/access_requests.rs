@@ -28,12 +28,23 @@ async fn setup(s: &dyn Store) -> (i64, i64, i64, i64, Actor) {
         .create_org("acme", "Acme", &[], owner.id, "owner", &actor)
         .await
         .unwrap();
-    let team = s.create_team(org.id, "backend", "Backend", &actor).await.unwrap();
+    let team = s
+        .create_team(org.id, "backend", "Backend", &actor)
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for email in ["a@example.com", "b@example.com"] {
         let u = s.create_user(email, false).await.unwrap();
-        let inv = s.invite_member(org.id, email, "member", &actor).await.unwrap();
-        ids.push(s.accept_invite(org.id, inv.id, u.id, &actor).await.unwrap().id);
+        let inv = s
+            .invite_member(org.id, email, "member", &actor)
+            .await
+            .unwrap();
+        ids.push(
+            s.accept_invite(org.id, inv.id, u.id, &actor)
+                .await
+                .unwrap()
+                .id,
+        );
     }
     (org.id, team.id, ids[0], ids[1], actor)
 }
@@ -43,7 +54,10 @@ async fn access_requests_are_created_listed_and_resolved(s: &dyn Store) {
     let before = events(s, org).await.len();
     let (ra, created) = s.create_access_request(org, team, a, None).await.unwrap();
     assert!(created);
-    assert_eq!((ra.team_id, ra.member_id, ra.requester_user_id), (team, a, None));
+    assert_eq!(
+        (ra.team_id, ra.member_id, ra.requester_user_id),
+        (team, a, None)
+    );
     // A second request for the same (team, member) is the first one.
     let (again, created) = s
         .create_access_request(org, team, a, actor.user_id)
@@ -56,8 +70,15 @@ async fn access_requests_are_created_listed_and_resolved(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(rb.requester_user_id, actor.user_id);
-    assert_eq!(events(s, org).await.len(), before, "a request grants nothing");
-    assert_eq!(s.access_requests(org).await.unwrap(), vec![ra.clone(), rb.clone()]);
+    assert_eq!(
+        events(s, org).await.len(),
+        before,
+        "a request grants nothing"
+    );
+    assert_eq!(
+        s.access_requests(org).await.unwrap(),
+        vec![ra.clone(), rb.clone()]
+    );
     assert_eq!(s.access_request(org, ra.id).await.unwrap(), ra);
     assert!(matches!(
         s.access_request(org + 1, ra.id).await,
@@ -127,9 +148,15 @@ async fn resolving_is_atomic_with_its_audit_entry(s: &dyn Store) {
     let (org, team, a, _, actor) = setup(s).await;
     let (r, _) = s.create_access_request(org, team, a, None).await.unwrap();
     s.inject_audit_failure();
-    assert!(s.resolve_access_request(org, r.id, true, &actor).await.is_err());
+    assert!(s
+        .resolve_access_request(org, r.id, true, &actor)
+        .await
+        .is_err());
     assert_eq!(s.access_request(org, r.id).await.unwrap(), r, "still open");
-    assert!(s.team_members(team).await.unwrap().is_empty(), "nobody joined");
+    assert!(
+        s.team_members(team).await.unwrap().is_empty(),
+        "nobody joined"
+    );
 }
 
 async fn team_membership_removal_is_idempotent(s: &dyn Store) {
@@ -140,7 +167,11 @@ async fn team_membership_removal_is_idempotent(s: &dyn Store) {
     assert_eq!(events(s, org).await[0], "member.leave-team");
     assert!(!s.remove_team_member(org, team, a, &actor).await.unwrap());
     assert!(!s.remove_team_member(org, team, b, &actor).await.unwrap());
-    assert_eq!(events(s, org).await.len(), n + 1, "only the effective removal");
+    assert_eq!(
+        events(s, org).await.len(),
+        n + 1,
+        "only the effective removal"
+    );
     assert!(matches!(
         s.remove_team_member(org, team, b + 1000, &actor).await,
         Err(StoreError::NotFound)

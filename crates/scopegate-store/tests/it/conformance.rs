@@ -251,7 +251,11 @@ async fn teams_projects_and_world(s: &dyn Store) {
         .await
         .unwrap());
     let log = s.audit_log(org.id, Page::default()).await.unwrap();
-    assert_eq!(log.len(), audited + 1, "only the effective removal is audited");
+    assert_eq!(
+        log.len(),
+        audited + 1,
+        "only the effective removal is audited"
+    );
     assert_eq!(log[0].event, "project-team.remove");
     assert!(matches!(
         s.create_project(org.id, "api", "Again", &[], &actor).await,
