@@ -81,7 +81,8 @@ async fn list(
     let mut out = Vec::new();
     for r in state.store.access_requests(org.id).await? {
         let team = state.store.team(org.id, r.team_id).await?;
-        if !every && !(access.has_team_membership(&team) && can_resolve(&access, &team)) {
+        let theirs = access.has_team_membership(&team) && can_resolve(&access, &team);
+        if !(every || theirs) {
             continue;
         }
         out.push(request_out(&state, &access, r, team).await?);
