@@ -225,6 +225,18 @@ async fn reading_a_membership() {
         .call("GET", &f.path("member", "team"), "owner", None)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "not on the team");
+    // `me` names the caller's own membership (Sentry's OrganizationMemberEndpoint).
+    let r = f
+        .app
+        .call(
+            "GET",
+            "/api/0/organizations/acme/members/me/teams/team/",
+            "team_admin",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["teamRole"], "admin");
 }
 
 /// Sentry: test_organization_member_team_details.py::UpdateOrganizationMemberTeamTest::
