@@ -590,6 +590,15 @@ pub trait Store: Send + Sync + fmt::Debug {
         role: Option<&str>,
         actor: &Actor,
     ) -> Result<TeamMembership>;
+    /// Adds a member to a team with no explicit role, audited as `member.join-team`; `None`
+    /// (nothing written) when already on it, whatever its role (never a downgrade).
+    async fn join_team(
+        &self,
+        org: i64,
+        team: i64,
+        member: i64,
+        actor: &Actor,
+    ) -> Result<Option<TeamMembership>>;
     /// A team by id.
     async fn team(&self, org: i64, id: i64) -> Result<Team>;
     /// Changes a team's slug and/or name, audited as `team.edit`; a taken slug is `Conflict`.

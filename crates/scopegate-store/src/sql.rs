@@ -1791,6 +1791,40 @@ macro_rules! impl_store {
                 Ok(row.into())
             }
 
+            async fn join_team(
+                &self,
+                org: i64,
+                team: i64,
+                member: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<Option<$crate::TeamMembership>> {
+                let mut tx = self.pool.begin().await?;
+                Self::ensure_in_org(&mut tx, "teams", team, org).await?;
+                Self::ensure_in_org(&mut tx, "members", member, org).await?;
+                let row = sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
+                    "INSERT INTO team_members (team_id, member_id, role) VALUES ($1, $2, NULL) \
+                     ON CONFLICT (team_id, member_id) DO NOTHING \
+                     RETURNING team_id, member_id, role",
+                )
+                .bind(team)
+                .bind(member)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if row.is_some() {
+                    self.audit(
+                        &mut tx,
+                        Some(org),
+                        actor,
+                        "member.join-team",
+                        &format!("member:{member}"),
+                        serde_json::json!({"team": team, "teamRole": null}),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(row.map(Into::into))
+            }
+
             async fn team(&self, org: i64, id: i64) -> $crate::Result<$crate::Team> {
                 let row = sqlx::query_as::<_, $crate::sql::TeamRow>(&format!(
                     "SELECT {} FROM teams WHERE organization_id = $1 AND id = $2",

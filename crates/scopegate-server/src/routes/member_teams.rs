@@ -151,10 +151,15 @@ async fn join(
             .await?;
         return Ok(StatusCode::ACCEPTED.into_response());
     }
-    state
+    // Joined concurrently since the check above: as "already on the team" (no downgrade).
+    if state
         .store
-        .set_team_member(org.id, team.id, m.id, None, &caller.actor)
-        .await?;
+        .join_team(org.id, team.id, m.id, &caller.actor)
+        .await?
+        .is_none()
+    {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
     let out = team_out(&state, &caller, &org, team).await?;
     Ok((StatusCode::CREATED, AppJson(out)).into_response())
 }

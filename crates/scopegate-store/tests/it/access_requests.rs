@@ -1,5 +1,5 @@
-//! Access requests (Sentry's `OrganizationAccessRequest`) and the idempotent team-membership
-//! removal: one request per (team, member), approval creates the membership in the same
+//! Access requests (Sentry's `OrganizationAccessRequest`) and idempotent team-membership
+//! joins and removals: one request per (team, member), approval creates the membership in the same
 //! transaction as the request's deletion, both resolutions audited.
 
 use scopegate_store::{Actor, Page, Store, StoreError};
@@ -161,7 +161,19 @@ async fn resolving_is_atomic_with_its_audit_entry(s: &dyn Store) {
 
 async fn team_membership_removal_is_idempotent(s: &dyn Store) {
     let (org, team, a, b, actor) = setup(s).await;
-    s.set_team_member(org, team, a, None, &actor).await.unwrap();
+    let joined = s.join_team(org, team, a, &actor).await.unwrap().unwrap();
+    assert_eq!(
+        (joined.team_id, joined.member_id, joined.role),
+        (team, a, None)
+    );
+    assert_eq!(events(s, org).await[0], "member.join-team");
+    // Joining again writes nothing and never touches an explicit role.
+    s.set_team_member(org, team, a, Some("admin"), &actor)
+        .await
+        .unwrap();
+    assert_eq!(s.join_team(org, team, a, &actor).await.unwrap(), None);
+    let m = s.team_members(team).await.unwrap();
+    assert_eq!(m[0].role.as_deref(), Some("admin"));
     let n = events(s, org).await.len();
     assert!(s.remove_team_member(org, team, a, &actor).await.unwrap());
     assert_eq!(events(s, org).await[0], "member.leave-team");
