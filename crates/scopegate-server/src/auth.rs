@@ -277,7 +277,9 @@ pub async fn authorize(
         method,
         organization: organization.clone(),
         project: param("project_id_or_slug"),
-        team: param("team_id_or_slug"),
+        // Teams are addressable by id or slug (Sentry's `team_id_or_slug`).
+        team: param("team_id_or_slug")
+            .map(|t| crate::routes::team_access::team_slug_in(&doc, organization.as_deref(), &t)),
     };
     let decision = Engine::new(&state.policy, &state.manifest, &world).decide(&request);
     state.metrics.decision(decision.reason.as_str());

@@ -15,15 +15,17 @@ use utoipa::openapi::{
 };
 
 use crate::error::ErrorBody;
+use crate::routes::access_requests::{AccessRequestOut, ResolveBody};
 use crate::routes::features::{FeaturesBody, FeaturesOut};
 use crate::routes::granular::{GranularAccessBody, GranularAccessOut};
+use crate::routes::member_teams::MemberTeamOut;
 use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut, TeamRoleBody};
 use crate::routes::organizations::{
     ActorOut, AuditOut, CreateOrg, OrganizationOut, StatusOut, UpdateOrg,
 };
 use crate::routes::members::{TeamRoleItem, TeamRoleOut};
 use crate::routes::projects::ProjectOut;
-use crate::routes::teams::{CreateBody, TeamOut};
+use crate::routes::teams::{CreateBody, TeamOut, UpdateTeamBody};
 use crate::routes::tokens::{CreateToken, TokenOut};
 use scopegate_core::manifest::Endpoint;
 use scopegate_core::{Manifest, Method, Policy};
@@ -46,6 +48,8 @@ pub struct Operation {
     pub list: bool,
     /// The list is paged (`?cursor=`, `Link`).
     pub paged: bool,
+    /// Other success statuses, without a body (team membership's 202 and 204).
+    pub also: &'static [u16],
 }
 
 const fn op(
@@ -63,6 +67,7 @@ const fn op(
         response,
         list: false,
         paged: false,
+        also: &[],
     }
 }
 
@@ -75,7 +80,13 @@ const fn list(endpoint: &'static str, response: &'static str, paged: bool) -> Op
         response: Some(response),
         list: true,
         paged,
+        also: &[],
     }
+}
+
+/// [`op`] with other success statuses that carry no body.
+const fn op_also(o: Operation, also: &'static [u16]) -> Operation {
+    Operation { also, ..o }
 }
 
 /// Every operation of the API.
@@ -147,24 +158,34 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "OrganizationMemberTeamDetailsEndpoint",
-        Method::Post,
+        Method::Get,
         None,
-        201,
-        Some("TeamMembershipOut"),
+        200,
+        Some("MemberTeamOut"),
+    ),
+    op_also(
+        op(
+            "OrganizationMemberTeamDetailsEndpoint",
+            Method::Post,
+            None,
+            201,
+            Some("TeamOut"),
+        ),
+        &[202, 204],
     ),
     op(
         "OrganizationMemberTeamDetailsEndpoint",
         Method::Put,
         Some("TeamRoleBody"),
         200,
-        Some("TeamMembershipOut"),
+        Some("MemberTeamOut"),
     ),
     op(
         "OrganizationMemberTeamDetailsEndpoint",
         Method::Delete,
         None,
-        204,
-        None,
+        200,
+        Some("TeamOut"),
     ),
     list("OrganizationTeamsEndpoint", "TeamOut", true),
     op(
@@ -178,6 +199,13 @@ pub const OPERATIONS: &[Operation] = &[
         "TeamDetailsEndpoint",
         Method::Get,
         None,
+        200,
+        Some("TeamOut"),
+    ),
+    op(
+        "TeamDetailsEndpoint",
+        Method::Put,
+        Some("UpdateTeamBody"),
         200,
         Some("TeamOut"),
     ),
@@ -211,8 +239,8 @@ pub const OPERATIONS: &[Operation] = &[
         "ProjectTeamDetailsEndpoint",
         Method::Delete,
         None,
-        204,
-        None,
+        200,
+        Some("ProjectOut"),
     ),
     list("ApiTokensEndpoint", "TokenOut", true),
     op(
@@ -259,6 +287,18 @@ pub const OPERATIONS: &[Operation] = &[
         Some("FeaturesBody"),
         200,
         Some("FeaturesOut"),
+    ),
+    list(
+        "OrganizationAccessRequestsEndpoint",
+        "AccessRequestOut",
+        false,
+    ),
+    op(
+        "OrganizationAccessRequestDetailsEndpoint",
+        Method::Put,
+        Some("ResolveBody"),
+        204,
+        None,
     ),
 ];
 
@@ -451,6 +491,14 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
                 .description("Success, no content")
                 .build(),
         };
+        for status in o.also {
+            b = b.response(
+                status.to_string(),
+                ResponseBuilder::new()
+                    .description("Success, no content")
+                    .build(),
+            );
+        }
         b = b
             .response(o.status.to_string(), success)
             .response("400", bad_request())
@@ -491,6 +539,10 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
         .schema_from::<GranularAccessBody>()
         .schema_from::<FeaturesBody>()
         .schema_from::<FeaturesOut>()
+        .schema_from::<MemberTeamOut>()
+        .schema_from::<UpdateTeamBody>()
+        .schema_from::<AccessRequestOut>()
+        .schema_from::<ResolveBody>()
         .security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),

@@ -454,6 +454,23 @@ pub struct TeamMembership {
     pub role: Option<String>,
 }
 
+/// A request to join a team (Sentry's `OrganizationAccessRequest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRequest {
+    /// Id.
+    pub id: i64,
+    /// The organization.
+    pub organization_id: i64,
+    /// The team to join.
+    pub team_id: i64,
+    /// The member who would join.
+    pub member_id: i64,
+    /// The user who asked on the member's behalf; `None` when the member asked themselves.
+    pub requester_user_id: Option<i64>,
+    /// Creation time, seconds since the epoch.
+    pub created_at: i64,
+}
+
 /// A project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
@@ -760,14 +777,76 @@ pub trait Store: Send + Sync + fmt::Debug {
         role: Option<&str>,
         actor: &Actor,
     ) -> Result<TeamMembership>;
-    /// Removes a member from a team.
+    /// Removes a member from a team, audited as `member.leave-team`. Idempotent, as in
+    /// Sentry: `false` (and no audit entry) when the member was not on the team; `NotFound`
+    /// when the team or the member is not in `org`.
     async fn remove_team_member(
         &self,
         org: i64,
         team: i64,
         member: i64,
         actor: &Actor,
-    ) -> Result<()>;
+    ) -> Result<bool>;
+    /// Changes the explicit team role of a member already on the team (`None`: the minimum
+    /// for the org role), audited as `member.edit` (Sentry's entry); `NotFound` when the
+    /// member is not on the team.
+    async fn set_team_role(
+        &self,
+        org: i64,
+        team: i64,
+        member: i64,
+        role: Option<&str>,
+        actor: &Actor,
+    ) -> Result<TeamMembership>;
+    /// Adds a member to a team with no explicit role, audited as `member.join-team`; `None`
+    /// (nothing written) when already on it, whatever its role (never a downgrade).
+    async fn join_team(
+        &self,
+        org: i64,
+        team: i64,
+        member: i64,
+        actor: &Actor,
+    ) -> Result<Option<TeamMembership>>;
+    /// A team by id.
+    async fn team(&self, org: i64, id: i64) -> Result<Team>;
+    /// Changes a team's slug and/or name, audited as `team.edit`; a taken slug is `Conflict`.
+    async fn update_team(
+        &self,
+        org: i64,
+        team: i64,
+        slug: Option<&str>,
+        name: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Team>;
+
+    // Access requests (Sentry's OrganizationAccessRequest).
+
+    /// Records that `member` asks (or is asked, by `requester`) to join `team`; at most one
+    /// request per (team, member): `(request, false)` when one existed already. Not audited:
+    /// a request grants nothing.
+    async fn create_access_request(
+        &self,
+        org: i64,
+        team: i64,
+        member: i64,
+        requester: Option<i64>,
+    ) -> Result<(AccessRequest, bool)>;
+    /// The organization's open access requests, by id: those of members with a user who are
+    /// not on the team yet (as Sentry lists them).
+    async fn access_requests(&self, org: i64) -> Result<Vec<AccessRequest>>;
+    /// An access request by id.
+    async fn access_request(&self, org: i64, id: i64) -> Result<AccessRequest>;
+    /// Approves (`approve`) or denies an access request in one transaction under the
+    /// organization's lock: the request is deleted and, when approved, the membership is
+    /// created (`member.join-team`, Sentry's entry; nothing when already on the team); a
+    /// denial is audited as `access-request.deny`. Returns the membership created, if any.
+    async fn resolve_access_request(
+        &self,
+        org: i64,
+        id: i64,
+        approve: bool,
+        actor: &Actor,
+    ) -> Result<Option<TeamMembership>>;
 
     // Projects.
 
@@ -786,22 +865,24 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn project_by_slug(&self, org: i64, slug: &str) -> Result<Project>;
     /// Deletes a project.
     async fn delete_project(&self, org: i64, project: i64, actor: &Actor) -> Result<()>;
-    /// Gives a project to a team.
+    /// Gives a project to a team, audited as `project-team.add` (Sentry's name). Idempotent:
+    /// `false` (and no audit entry) when the team had it already.
     async fn add_project_team(
         &self,
         org: i64,
         project: i64,
         team: i64,
         actor: &Actor,
-    ) -> Result<()>;
-    /// Takes a project from a team.
+    ) -> Result<bool>;
+    /// Takes a project from a team, audited as `project-team.remove`. Idempotent: `false`
+    /// (and no audit entry) when the team did not have it.
     async fn remove_project_team(
         &self,
         org: i64,
         project: i64,
         team: i64,
         actor: &Actor,
-    ) -> Result<()>;
+    ) -> Result<bool>;
 
     // Granular grants.
 

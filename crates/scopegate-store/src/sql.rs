@@ -181,6 +181,32 @@ impl ProjectRow {
     }
 }
 
+pub(crate) const ACCESS_REQUEST_COLS: &str =
+    "id, organization_id, team_id, member_id, requester_user_id, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessRequestRow {
+    pub(crate) id: i64,
+    pub(crate) organization_id: i64,
+    pub(crate) team_id: i64,
+    pub(crate) member_id: i64,
+    pub(crate) requester_user_id: Option<i64>,
+    pub(crate) created_at: i64,
+}
+
+impl From<AccessRequestRow> for crate::AccessRequest {
+    fn from(r: AccessRequestRow) -> crate::AccessRequest {
+        crate::AccessRequest {
+            id: r.id,
+            organization_id: r.organization_id,
+            team_id: r.team_id,
+            member_id: r.member_id,
+            requester_user_id: r.requester_user_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct ProjectTeamRow {
     pub(crate) project_id: i64,
@@ -2130,13 +2156,49 @@ macro_rules! impl_store {
                 team: i64,
                 member: i64,
                 actor: &$crate::Actor,
-            ) -> $crate::Result<()> {
+            ) -> $crate::Result<bool> {
                 let mut tx = self.begin_write().await?;
                 Self::ensure_in_org(&mut tx, "teams", team, org).await?;
-                sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
+                Self::ensure_in_org(&mut tx, "members", member, org).await?;
+                let removed = sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
                     "DELETE FROM team_members WHERE team_id = $1 AND member_id = $2 \
                      RETURNING team_id, member_id, role",
                 )
+                .bind(team)
+                .bind(member)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if removed.is_some() {
+                    self.audit(
+                        &mut tx,
+                        Some(org),
+                        actor,
+                        "member.leave-team",
+                        &format!("member:{member}"),
+                        serde_json::json!({"team": team}),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(removed.is_some())
+            }
+
+            async fn set_team_role(
+                &self,
+                org: i64,
+                team: i64,
+                member: i64,
+                role: Option<&str>,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::TeamMembership> {
+                let mut tx = self.begin_write().await?;
+                Self::ensure_in_org(&mut tx, "teams", team, org).await?;
+                Self::ensure_in_org(&mut tx, "members", member, org).await?;
+                let row = sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
+                    "UPDATE team_members SET role = $1 WHERE team_id = $2 AND member_id = $3 \
+                     RETURNING team_id, member_id, role",
+                )
+                .bind(role)
                 .bind(team)
                 .bind(member)
                 .fetch_one(&mut *tx)
@@ -2145,13 +2207,220 @@ macro_rules! impl_store {
                     &mut tx,
                     Some(org),
                     actor,
-                    "member.leave-team",
+                    "member.edit",
                     &format!("member:{member}"),
-                    serde_json::json!({"team": team}),
+                    serde_json::json!({"team": team, "teamRole": role}),
                 )
                 .await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(row.into())
+            }
+
+            async fn join_team(
+                &self,
+                org: i64,
+                team: i64,
+                member: i64,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<Option<$crate::TeamMembership>> {
+                let mut tx = self.begin_write().await?;
+                Self::ensure_in_org(&mut tx, "teams", team, org).await?;
+                Self::ensure_in_org(&mut tx, "members", member, org).await?;
+                let row = sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
+                    "INSERT INTO team_members (team_id, member_id, role) VALUES ($1, $2, NULL) \
+                     ON CONFLICT (team_id, member_id) DO NOTHING \
+                     RETURNING team_id, member_id, role",
+                )
+                .bind(team)
+                .bind(member)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if row.is_some() {
+                    self.audit(
+                        &mut tx,
+                        Some(org),
+                        actor,
+                        "member.join-team",
+                        &format!("member:{member}"),
+                        serde_json::json!({"team": team, "teamRole": null}),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn team(&self, org: i64, id: i64) -> $crate::Result<$crate::Team> {
+                let row = sqlx::query_as::<_, $crate::sql::TeamRow>(&format!(
+                    "SELECT {} FROM teams WHERE organization_id = $1 AND id = $2",
+                    $crate::sql::TEAM_COLS
+                ))
+                .bind(org)
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn update_team(
+                &self,
+                org: i64,
+                team: i64,
+                slug: Option<&str>,
+                name: Option<&str>,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<$crate::Team> {
+                let mut tx = self.begin_write().await?;
+                let row = sqlx::query_as::<_, $crate::sql::TeamRow>(&format!(
+                    "UPDATE teams SET slug = COALESCE($1, slug), name = COALESCE($2, name) \
+                     WHERE organization_id = $3 AND id = $4 RETURNING {}",
+                    $crate::sql::TEAM_COLS
+                ))
+                .bind(slug)
+                .bind(name)
+                .bind(org)
+                .bind(team)
+                .fetch_one(&mut *tx)
+                .await?;
+                self.audit(
+                    &mut tx,
+                    Some(org),
+                    actor,
+                    "team.edit",
+                    &format!("team:{}", row.slug),
+                    serde_json::json!({"id": row.id, "slug": row.slug, "name": row.name}),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(row.into())
+            }
+
+            async fn create_access_request(
+                &self,
+                org: i64,
+                team: i64,
+                member: i64,
+                requester: Option<i64>,
+            ) -> $crate::Result<($crate::AccessRequest, bool)> {
+                let mut tx = self.begin_write().await?;
+                Self::ensure_in_org(&mut tx, "teams", team, org).await?;
+                Self::ensure_in_org(&mut tx, "members", member, org).await?;
+                let created = sqlx::query_as::<_, $crate::sql::AccessRequestRow>(&format!(
+                    "INSERT INTO access_requests (organization_id, team_id, member_id, \
+                     requester_user_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (team_id, member_id) DO NOTHING RETURNING {}",
+                    $crate::sql::ACCESS_REQUEST_COLS
+                ))
+                .bind(org)
+                .bind(team)
+                .bind(member)
+                .bind(requester)
+                .bind($crate::now())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let out = match created {
+                    Some(row) => (row.into(), true),
+                    None => {
+                        let row = sqlx::query_as::<_, $crate::sql::AccessRequestRow>(&format!(
+                            "SELECT {} FROM access_requests WHERE team_id = $1 AND member_id = $2",
+                            $crate::sql::ACCESS_REQUEST_COLS
+                        ))
+                        .bind(team)
+                        .bind(member)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        (row.into(), false)
+                    }
+                };
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn access_requests(&self, org: i64) -> $crate::Result<Vec<$crate::AccessRequest>> {
+                let rows = sqlx::query_as::<_, $crate::sql::AccessRequestRow>(
+                    "SELECT r.id, r.organization_id, r.team_id, r.member_id, r.requester_user_id, \
+                     r.created_at FROM access_requests r JOIN members m ON m.id = r.member_id \
+                     WHERE r.organization_id = $1 AND m.user_id IS NOT NULL AND NOT EXISTS \
+                     (SELECT 1 FROM team_members t WHERE t.team_id = r.team_id \
+                     AND t.member_id = r.member_id) ORDER BY r.id",
+                )
+                .bind(org)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn access_request(&self, org: i64, id: i64) -> $crate::Result<$crate::AccessRequest> {
+                let row = sqlx::query_as::<_, $crate::sql::AccessRequestRow>(&format!(
+                    "SELECT {} FROM access_requests WHERE organization_id = $1 AND id = $2",
+                    $crate::sql::ACCESS_REQUEST_COLS
+                ))
+                .bind(org)
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn resolve_access_request(
+                &self,
+                org: i64,
+                id: i64,
+                approve: bool,
+                actor: &$crate::Actor,
+            ) -> $crate::Result<Option<$crate::TeamMembership>> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_org(&mut tx, org).await?;
+                let request = sqlx::query_as::<_, $crate::sql::AccessRequestRow>(&format!(
+                    "DELETE FROM access_requests WHERE organization_id = $1 AND id = $2 \
+                     RETURNING {}",
+                    $crate::sql::ACCESS_REQUEST_COLS
+                ))
+                .bind(org)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let target = format!("member:{}", request.member_id);
+                let mut created = None;
+                if approve {
+                    let row = sqlx::query_as::<_, $crate::sql::TeamMemberRow>(
+                        "INSERT INTO team_members (team_id, member_id, role) VALUES ($1, $2, NULL) \
+                         ON CONFLICT (team_id, member_id) DO NOTHING \
+                         RETURNING team_id, member_id, role",
+                    )
+                    .bind(request.team_id)
+                    .bind(request.member_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if row.is_some() {
+                        self.audit(
+                            &mut tx,
+                            Some(org),
+                            actor,
+                            "member.join-team",
+                            &target,
+                            serde_json::json!({
+                                "team": request.team_id,
+                                "teamRole": null,
+                                "accessRequest": request.id,
+                            }),
+                        )
+                        .await?;
+                    }
+                    created = row.map(Into::into);
+                } else {
+                    self.audit(
+                        &mut tx,
+                        Some(org),
+                        actor,
+                        "access-request.deny",
+                        &target,
+                        serde_json::json!({"team": request.team_id, "accessRequest": request.id}),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(created)
             }
 
             async fn create_project(
@@ -2251,26 +2520,31 @@ macro_rules! impl_store {
                 project: i64,
                 team: i64,
                 actor: &$crate::Actor,
-            ) -> $crate::Result<()> {
+            ) -> $crate::Result<bool> {
                 let mut tx = self.begin_write().await?;
                 Self::ensure_in_org(&mut tx, "projects", project, org).await?;
                 Self::ensure_in_org(&mut tx, "teams", team, org).await?;
-                sqlx::query("INSERT INTO project_teams (project_id, team_id) VALUES ($1, $2)")
-                    .bind(project)
-                    .bind(team)
-                    .execute(&mut *tx)
-                    .await?;
-                self.audit(
-                    &mut tx,
-                    Some(org),
-                    actor,
-                    "project.team-add",
-                    &format!("project:{project}"),
-                    serde_json::json!({"team": team}),
+                let added = sqlx::query_as::<_, $crate::sql::ProjectTeamRow>(
+                    "INSERT INTO project_teams (project_id, team_id) VALUES ($1, $2) \
+                     ON CONFLICT (project_id, team_id) DO NOTHING RETURNING project_id, team_id",
                 )
+                .bind(project)
+                .bind(team)
+                .fetch_optional(&mut *tx)
                 .await?;
+                if added.is_some() {
+                    self.audit(
+                        &mut tx,
+                        Some(org),
+                        actor,
+                        "project-team.add",
+                        &format!("project:{project}"),
+                        serde_json::json!({"team": team}),
+                    )
+                    .await?;
+                }
                 tx.commit().await?;
-                Ok(())
+                Ok(added.is_some())
             }
 
             async fn remove_project_team(
@@ -2279,28 +2553,31 @@ macro_rules! impl_store {
                 project: i64,
                 team: i64,
                 actor: &$crate::Actor,
-            ) -> $crate::Result<()> {
+            ) -> $crate::Result<bool> {
                 let mut tx = self.begin_write().await?;
                 Self::ensure_in_org(&mut tx, "projects", project, org).await?;
-                sqlx::query_as::<_, $crate::sql::ProjectTeamRow>(
+                Self::ensure_in_org(&mut tx, "teams", team, org).await?;
+                let removed = sqlx::query_as::<_, $crate::sql::ProjectTeamRow>(
                     "DELETE FROM project_teams WHERE project_id = $1 AND team_id = $2 \
                      RETURNING project_id, team_id",
                 )
                 .bind(project)
                 .bind(team)
-                .fetch_one(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
-                self.audit(
-                    &mut tx,
-                    Some(org),
-                    actor,
-                    "project.team-remove",
-                    &format!("project:{project}"),
-                    serde_json::json!({"team": team}),
-                )
-                .await?;
+                if removed.is_some() {
+                    self.audit(
+                        &mut tx,
+                        Some(org),
+                        actor,
+                        "project-team.remove",
+                        &format!("project:{project}"),
+                        serde_json::json!({"team": team}),
+                    )
+                    .await?;
+                }
                 tx.commit().await?;
-                Ok(())
+                Ok(removed.is_some())
             }
 
             async fn grants(&self, org: i64) -> $crate::Result<Vec<$crate::GranularGrant>> {

@@ -39,10 +39,6 @@ pub fn router() -> Router<AppState> {
             "/api/0/accept-invite/{organization_id_or_slug}/{member_id}/",
             post(accept),
         )
-        .route(
-            "/api/0/organizations/{organization_id_or_slug}/members/{member_id}/teams/{team_id_or_slug}/",
-            post(join_team).put(set_team_role).delete(leave_team),
-        )
 }
 
 /// A member or a pending invite.
@@ -209,79 +205,10 @@ impl From<TeamMembership> for TeamMembershipOut {
     }
 }
 
-async fn join_team(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path((slug, member, team)): Path<(String, String, String)>,
-) -> Result<Response, ApiError> {
-    let org = super::org(&state, &slug).await?;
-    let member = target(&state, &org, &member).await?;
-    let team = state.store.team_by_slug(org.id, &team).await?;
-    let existing = state.store.team_members(team.id).await?;
-    if existing.iter().any(|m| m.member_id == member.id) {
-        return Err(ApiError::Conflict(
-            "The member is already on the team.".into(),
-        ));
-    }
-    let m = state
-        .store
-        .set_team_member(org.id, team.id, member.id, None, &caller.actor)
-        .await?;
-    Ok((StatusCode::CREATED, AppJson(TeamMembershipOut::from(m))).into_response())
-}
-
 /// The body of a team-role change.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TeamRoleBody {
     /// The team role.
     pub team_role: String,
-}
-
-async fn set_team_role(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path((slug, member, team)): Path<(String, String, String)>,
-    AppJson(body): AppJson<TeamRoleBody>,
-) -> Result<AppJson<TeamMembershipOut>, ApiError> {
-    if state.policy.team_role(&body.team_role).is_none() {
-        return Err(ApiError::BadRequest(format!(
-            "teamRole: unknown team role `{}`",
-            body.team_role
-        )));
-    }
-    let org = super::org(&state, &slug).await?;
-    let member = target(&state, &org, &member).await?;
-    let team = state.store.team_by_slug(org.id, &team).await?;
-    let existing = state.store.team_members(team.id).await?;
-    if !existing.iter().any(|m| m.member_id == member.id) {
-        return Err(ApiError::NotFound("The member is not on the team.".into()));
-    }
-    let m = state
-        .store
-        .set_team_member(
-            org.id,
-            team.id,
-            member.id,
-            Some(&body.team_role),
-            &caller.actor,
-        )
-        .await?;
-    Ok(AppJson(m.into()))
-}
-
-async fn leave_team(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path((slug, member, team)): Path<(String, String, String)>,
-) -> Result<StatusCode, ApiError> {
-    let org = super::org(&state, &slug).await?;
-    let member = target(&state, &org, &member).await?;
-    let team = state.store.team_by_slug(org.id, &team).await?;
-    state
-        .store
-        .remove_team_member(org.id, team.id, member.id, &caller.actor)
-        .await
-        .map_err(missing("The member is not on the team."))?;
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -11,14 +11,17 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
 
+pub mod access_requests;
 pub mod features;
 pub mod granular;
 pub mod health;
 pub mod member_details;
 pub mod member_invite;
+pub mod member_teams;
 pub mod members;
 pub mod organizations;
 pub mod projects;
+pub mod team_access;
 pub mod teams;
 pub mod tokens;
 pub mod v1;
@@ -33,6 +36,8 @@ pub fn api() -> Router<AppState> {
         .merge(tokens::router())
         .merge(granular::router())
         .merge(features::router())
+        .merge(member_teams::router())
+        .merge(access_requests::router())
 }
 
 /// The fallback: 404 with the API's body.

@@ -11,6 +11,7 @@ use scopegate_store::{Page, Project};
 use serde::Serialize;
 
 use super::conflict;
+use super::team_access::{team_by_id_or_slug, TeamAccess};
 use super::teams::CreateBody;
 use crate::auth::Caller;
 use crate::error::{ApiError, AppJson};
@@ -71,7 +72,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let (project_slug, name) = body.resolve()?;
     let org = super::org(&state, &slug).await?;
-    let team = state.store.team_by_slug(org.id, &team).await?;
+    let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
     let project = state
         .store
         .create_project(org.id, &project_slug, &name, &[team.id], &caller.actor)
@@ -85,7 +86,7 @@ async fn team_projects(
     Path((slug, team)): Path<(String, String)>,
 ) -> Result<AppJson<Vec<ProjectOut>>, ApiError> {
     let org = super::org(&state, &slug).await?;
-    let team = state.store.team_by_slug(org.id, &team).await?;
+    let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
     let all = Page {
         offset: 0,
         limit: u32::MAX >> 1,
@@ -135,6 +136,13 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Sentry's 404 for an unknown team on the project-team routes.
+const TEAM_NOT_FOUND: &str = "Team does not exist.";
+
+const NOT_FOUND: &str = "The requested resource does not exist";
+
+/// Gives the project to a team (201 with the project, also when the team had it already, as
+/// in Sentry); audited as `project-team.add` when it changed something.
 async fn add_team(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -142,27 +150,36 @@ async fn add_team(
 ) -> Result<Response, ApiError> {
     let org = super::org(&state, &slug).await?;
     let project = state.store.project_by_slug(org.id, &project).await?;
-    let team = state.store.team_by_slug(org.id, &team).await?;
+    let team = team_by_id_or_slug(&state, org.id, &team, TEAM_NOT_FOUND).await?;
     state
         .store
         .add_project_team(org.id, project.id, team.id, &caller.actor)
-        .await
-        .map_err(conflict("The team already owns the project."))?;
+        .await?;
     let project = state.store.project_by_slug(org.id, &project.slug).await?;
     Ok((StatusCode::CREATED, AppJson(ProjectOut::from(project))).into_response())
 }
 
+/// Takes the project from a team: only with `project:write` for that team (a team admin
+/// unlinks the teams they administer, not others: 403). 200 with the project, also when
+/// the team did not have it.
 async fn remove_team(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((slug, project, team)): Path<(String, String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<AppJson<ProjectOut>, ApiError> {
     let org = super::org(&state, &slug).await?;
     let project = state.store.project_by_slug(org.id, &project).await?;
-    let team = state.store.team_by_slug(org.id, &team).await?;
+    let team = team_by_id_or_slug(&state, org.id, &team, TEAM_NOT_FOUND).await?;
+    let access = TeamAccess::load(&state, &caller, &org).await?;
+    if !access.has_team_scope(&team, "project:write") {
+        return Err(ApiError::Forbidden(
+            "You do not have permission to perform this action.".into(),
+        ));
+    }
     state
         .store
         .remove_project_team(org.id, project.id, team.id, &caller.actor)
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    let project = state.store.project_by_slug(org.id, &project.slug).await?;
+    Ok(AppJson(project.into()))
 }

@@ -12,6 +12,7 @@
 
 mod access;
 mod durability;
+mod access_requests;
 mod granular;
 mod integrations;
 mod manifest;
@@ -21,6 +22,9 @@ mod sentry_organizations;
 mod sentry_member_delete;
 mod sentry_member_details;
 mod sentry_member_index;
+mod sentry_team_details;
+mod sentry_team_edits;
+mod sentry_teams;
 mod teams_projects;
 mod tokens;
 mod v1;

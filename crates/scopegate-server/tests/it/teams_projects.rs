@@ -162,7 +162,8 @@ async fn projects_follow_their_teams() {
             None,
         )
         .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["teams"].as_array().unwrap().len(), 1);
     assert_eq!(
         app.call("GET", "/api/0/projects/demo/api/", "bob", None)
             .await

@@ -228,21 +228,35 @@ async fn teams_projects_and_world(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(api.teams, vec![backend.id]);
-    s.add_project_team(org.id, api.id, frontend.id, &actor)
+    assert!(s
+        .add_project_team(org.id, api.id, frontend.id, &actor)
         .await
-        .unwrap();
-    assert!(matches!(
-        s.add_project_team(org.id, api.id, frontend.id, &actor)
-            .await,
-        Err(StoreError::Conflict)
-    ));
+        .unwrap());
+    // Idempotent, as Sentry's `project.add_team`: nothing changes, nothing is audited.
+    let audited = s.audit_log(org.id, Page::default()).await.unwrap().len();
+    assert!(!s
+        .add_project_team(org.id, api.id, frontend.id, &actor)
+        .await
+        .unwrap());
     assert_eq!(
         s.project_by_slug(org.id, "api").await.unwrap().teams,
         vec![backend.id, frontend.id]
     );
-    s.remove_project_team(org.id, api.id, frontend.id, &actor)
+    assert!(s
+        .remove_project_team(org.id, api.id, frontend.id, &actor)
         .await
-        .unwrap();
+        .unwrap());
+    assert!(!s
+        .remove_project_team(org.id, api.id, frontend.id, &actor)
+        .await
+        .unwrap());
+    let log = s.audit_log(org.id, Page::default()).await.unwrap();
+    assert_eq!(
+        log.len(),
+        audited + 1,
+        "only the effective removal is audited"
+    );
+    assert_eq!(log[0].event, "project-team.remove");
     assert!(matches!(
         s.create_project(org.id, "api", "Again", &[], &actor).await,
         Err(StoreError::Conflict)

@@ -9,6 +9,7 @@
     reason = "test code: a failure should stop the test"
 )]
 
+mod access_requests;
 mod conformance;
 mod durability;
 mod granular;
