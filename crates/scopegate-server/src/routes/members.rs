@@ -1,5 +1,5 @@
-//! Members: list, invite, accept an invite, change role, remove; and team membership with
-//! team roles.
+//! Members: list, invite, accept an invite, change role, remove. Team membership (join,
+//! leave, team roles) is in [`super::member_teams`]; the shapes it returns are here.
 //!
 //! The member routes follow Sentry's tests (`tests/sentry/core/endpoints/
 //! test_organization_member_index.py`, `test_organization_member_details.py`): invites in
@@ -7,8 +7,7 @@
 //! `me` names the caller's own membership wherever a member id is expected.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use scopegate_store::{Member, MemberTeam, Organization, TeamMembership};
