@@ -120,6 +120,49 @@ impl<'a> Engine<'a> {
 
     /// Decides `request`, reporting each step to `t`.
     pub fn decide_traced<T: Tracer>(&self, request: &Request, t: &mut T) -> Decision {
+        let decision = self.decide_as(request, &request.principal, t);
+        let Principal::OrgToken {
+            creator: Some(user),
+            ..
+        } = &request.principal
+        else {
+            return decision;
+        };
+        if !decision.allowed() || request.method == Method::Options {
+            return decision;
+        }
+        // 7. Creator bound: the creator's own access, on the personal-token path with every
+        // scope (no allocation: the organization binding is `None`).
+        let creator = Principal::UserToken {
+            user: *user,
+            scopes: self.policy.scopes.all(),
+            organization: None,
+        };
+        let bound = self.decide_as(request, &creator, &mut NoTrace);
+        if bound.allowed() {
+            t.step("creator_bound", true, || {
+                format!("the token's creator, user {user}, is allowed the same request")
+            });
+            decision
+        } else {
+            t.step("creator_bound", false, || {
+                format!(
+                    "the token's creator, user {user}, is denied the same request: {}",
+                    bound.reason.as_str()
+                )
+            });
+            Decision::deny(Reason::CreatorDenied)
+        }
+    }
+
+    /// Steps 0–6 and the allow of `docs/decision.md` for `principal` (the request's own, or
+    /// an org token's creator).
+    fn decide_as<T: Tracer>(
+        &self,
+        request: &Request,
+        principal: &Principal,
+        t: &mut T,
+    ) -> Decision {
         let names = |set: ScopeSet| self.policy.scopes.sorted_names(set).join(", ");
         let method = request.method;
 
@@ -154,7 +197,6 @@ impl<'a> Engine<'a> {
         }
 
         // 2. Authentication.
-        let principal = &request.principal;
         let authenticated = match principal {
             Principal::Anonymous => false,
             Principal::Session { user, .. } | Principal::UserToken { user, .. } => {

@@ -78,7 +78,8 @@ pub fn denial_detail(reason: Reason) -> &'static str {
         | Reason::MissingScope
         | Reason::NoProjectAccess
         | Reason::NoTeamAccess
-        | Reason::GranularAccessDenied => "You do not have permission to perform this action.",
+        | Reason::GranularAccessDenied
+        | Reason::CreatorDenied => "You do not have permission to perform this action.",
     }
 }
 
@@ -159,6 +160,11 @@ pub fn token_principal(token: &Token, policy: &Policy) -> Option<Principal> {
         TokenKind::Org => Some(Principal::OrgToken {
             organization: token.organization_slug.clone()?,
             scopes,
+            // The org token's creator bounds it (`docs/decision.md` §7).
+            creator: match token.user_id {
+                Some(id) => Some(u64::try_from(id).ok()?),
+                None => None,
+            },
         }),
         TokenKind::Service => None,
     }

@@ -587,6 +587,7 @@ async fn the_enforcement_matrix_holds_over_the_stored_world() {
     let org_token = |names: &[&str]| Principal::OrgToken {
         organization: "demo".into(),
         scopes: scopes(&policy, names),
+        creator: None,
     };
     let user_token = |user: i64| Principal::UserToken {
         user: u64::try_from(user).unwrap(),
