@@ -13,6 +13,7 @@ mod conformance;
 mod granular;
 mod import;
 mod integrations;
+mod tokens;
 
 use std::sync::Arc;
 
