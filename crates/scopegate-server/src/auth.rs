@@ -42,7 +42,8 @@ pub struct Caller {
     pub actor: Actor,
     /// What the caller holds in the organization named by the URL: the member's
     /// (option-trimmed) role scopes bounded by a user token's scopes, or an org token's
-    /// scopes. Empty when the URL names no organization.
+    /// scopes (bounded by its creator's role scopes there when it has a creator). Empty
+    /// when the URL names no organization.
     pub scopes: ScopeSet,
     /// The caller's member id in that organization, if a member.
     pub member_id: Option<i64>,
@@ -263,9 +264,16 @@ pub async fn authorize(
     let organization = param("organization_id_or_slug");
     let (principal, user, token) = principal(&state, req.headers()).await?;
 
+    // The user behind the credential: a user token's owner, or an org token's creator (the
+    // engine decides the creator too, docs/decision.md §7).
+    let also_user = match (&user, &token) {
+        (Some(u), _) => Some(u.id),
+        (None, Some(t)) if t.kind == TokenKind::Org => t.user_id,
+        _ => None,
+    };
     let doc = state
         .store
-        .world(organization.as_deref(), user.as_ref().map(|u| u.id))
+        .world(organization.as_deref(), also_user)
         .await?;
     let world = World::build(&doc, &state.policy).map_err(|e| {
         ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))
@@ -293,7 +301,21 @@ pub async fn authorize(
         .as_deref()
         .and_then(|slug| world.org_by_slug(slug));
     let (scopes, member_id) = match (&principal, org) {
-        (Principal::OrgToken { scopes, .. }, Some(_)) => (*scopes, None),
+        (
+            Principal::OrgToken {
+                scopes, creator, ..
+            },
+            Some((idx, _)),
+        ) => match creator {
+            None => (*scopes, None),
+            // Bounded by what the creator holds here (nothing once she has left).
+            Some(c) => (
+                world
+                    .member(idx, *c)
+                    .map_or(ScopeSet::EMPTY, |m| m.scopes.intersection(*scopes)),
+                None,
+            ),
+        },
         (Principal::UserToken { user, scopes, .. }, Some((idx, _))) => {
             match world.member(idx, *user) {
                 Some(m) => (m.scopes.intersection(*scopes), i64::try_from(m.id).ok()),

@@ -26,6 +26,10 @@ pub enum ApiError {
         /// The message.
         message: String,
     },
+    /// 400 with Sentry's list-valued body `{"detail": ["<message>"]}` (org auth token
+    /// names).
+    #[error("{0}")]
+    DetailList(String),
     /// 401: no or invalid credential.
     #[error("{0}")]
     Unauthenticated(String),
@@ -73,7 +77,9 @@ impl ApiError {
     /// The status of this error: the one status table.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::Field { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Field { .. } | ApiError::DetailList(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Denied { status, .. } => *status,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -115,6 +121,10 @@ impl IntoResponse for ApiError {
         if let ApiError::Field { field, message } = &self {
             let mut body = serde_json::Map::new();
             body.insert(field.clone(), message.clone().into());
+            return (status, axum::Json(body)).into_response();
+        }
+        if let ApiError::DetailList(message) = &self {
+            let body = serde_json::json!({ "detail": [message] });
             return (status, axum::Json(body)).into_response();
         }
         let detail = match &self {

@@ -282,12 +282,22 @@ fn error(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-/// 400: `{"detail": "…"}`, or Sentry's field-keyed body (`{"replayAccessMembers": "…"}`):
-/// an object of strings.
+/// 400: `{"detail": "…"}`, Sentry's field-keyed body (`{"replayAccessMembers": "…"}`), or
+/// Sentry's list-valued detail (`{"detail": ["The name cannot be blank."]}`): an object of
+/// strings or lists of strings.
 fn bad_request() -> utoipa::openapi::Response {
+    let text = ObjectBuilder::new().schema_type(Type::String).build();
+    let texts = ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String))
+        .build();
+    let value = utoipa::openapi::schema::OneOfBuilder::new()
+        .item(text)
+        .item(texts);
     let body = ObjectBuilder::new()
         .schema_type(Type::Object)
-        .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::RefOr(
+            RefOr::T(Schema::OneOf(value.build())),
+        )))
         .min_properties(Some(1));
     ResponseBuilder::new()
         .description("Bad input: `{\"detail\": …}` naming the field, or `{\"<field>\": …}`")

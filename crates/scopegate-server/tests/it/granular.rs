@@ -148,7 +148,7 @@ async fn the_manage_scope_check_answers_sentry_403() {
                 kind: scopegate_store::TokenKind::Org,
                 user_id: None,
                 organization_id: Some(org),
-                name: "admin only".into(),
+                name: Some("admin only".into()),
                 scopes: vec!["org:admin".into()],
             },
             &Actor::system(),
