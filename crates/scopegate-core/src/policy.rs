@@ -808,7 +808,7 @@ mod tests {
         let base = "name = \"x\"\n[scopes]\nall = [\"a:ci\", \"a:read\"]\n";
         let ok = Policy::load(&Source::new(
             "p.toml",
-            &format!("{base}[tokens]\norg_token_scopes = [\"a:ci\"]\n"),
+            format!("{base}[tokens]\norg_token_scopes = [\"a:ci\"]\n"),
         ))
         .unwrap();
         assert_eq!(names(&ok, ok.org_token_scopes), ["a:ci"]);
@@ -817,29 +817,33 @@ mod tests {
         assert!(none.org_token_scopes.is_empty());
         let err = Policy::load(&Source::new(
             "p.toml",
-            &format!("{base}[tokens]\norg_token_scopes = [\"a:ci\", \"ghost\"]\nextra = 1\n"),
+            format!("{base}[tokens]\norg_token_scopes = [\"a:ci\", \"ghost\"]\nextra = 1\n"),
         ))
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("p.toml:5:30: unknown scope `ghost` in `tokens.org_token_scopes`"),
+            err.contains("p.toml:5:29: unknown scope `ghost` in `tokens.org_token_scopes`"),
             "{err}"
         );
         assert!(
             err.contains("p.toml:6:1: unknown field `extra` in `[tokens]`"),
             "{err}"
         );
-        let err = Policy::load(&Source::new("p.toml", &format!("{base}[tokens]\n")))
+        let err = Policy::load(&Source::new("p.toml", format!("{base}[tokens]\n")))
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("missing field `org_token_scopes` in `[tokens]`"),
             "{err}"
         );
-        let err = Policy::load(&Source::new("p.toml", &format!("{base}tokens = 3\n")))
+        let text = "name = \"x\"\ntokens = 3\n[scopes]\nall = [\"a:ci\"]\n";
+        let err = Policy::load(&Source::new("p.toml", text))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("p.toml:4:10: `[tokens]`"), "{err}");
+        assert!(
+            err.contains("p.toml:2:10: `[tokens]` must be a table, found an integer"),
+            "{err}"
+        );
     }
 
     #[test]
