@@ -702,6 +702,7 @@ pub fn requests(
                     other_org(&mut rng)
                 },
                 scopes: token_scopes(&mut rng),
+                creator: None,
             },
             87..=89 => PrincipalDoc::ApiKey {
                 organization: if rng.chance(95) {

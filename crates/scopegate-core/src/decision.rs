@@ -38,6 +38,8 @@ pub enum Reason {
     NoTeamAccess,
     /// The granular guard.
     GranularAccessDenied,
+    /// An org token whose creator would be denied the same request.
+    CreatorDenied,
 }
 
 impl Reason {
@@ -59,6 +61,7 @@ impl Reason {
             Reason::NoProjectAccess => "no_project_access",
             Reason::NoTeamAccess => "no_team_access",
             Reason::GranularAccessDenied => "granular_access_denied",
+            Reason::CreatorDenied => "creator_denied",
         }
     }
 
@@ -79,7 +82,8 @@ impl Reason {
             | Reason::MissingScope
             | Reason::NoProjectAccess
             | Reason::NoTeamAccess
-            | Reason::GranularAccessDenied => 403,
+            | Reason::GranularAccessDenied
+            | Reason::CreatorDenied => 403,
         }
     }
 }

@@ -14,13 +14,15 @@
 //! naive reference implementation written from that page and compares the two on random
 //! worlds.
 
-use crate::decision::{Decision, Grant, GrantPath, GranularPath, Reason, TraceStep};
+use crate::decision::{Decision, Grant, GrantPath, Reason, TraceStep};
 use crate::manifest::{Class, Manifest, ObjectKind};
 use crate::method::Method;
-use crate::policy::{Bypass, Policy};
+use crate::policy::Policy;
 use crate::request::{Principal, Request, Superuser};
 use crate::scope::ScopeSet;
 use crate::world::{Member, Org, OrgIdx, Project, TeamIdx, World};
+
+mod guard;
 
 /// Receives the steps of a decision. The no-op [`NoTrace`] compiles away.
 pub trait Tracer {
@@ -120,6 +122,49 @@ impl<'a> Engine<'a> {
 
     /// Decides `request`, reporting each step to `t`.
     pub fn decide_traced<T: Tracer>(&self, request: &Request, t: &mut T) -> Decision {
+        let decision = self.decide_as(request, &request.principal, t);
+        let Principal::OrgToken {
+            creator: Some(user),
+            ..
+        } = &request.principal
+        else {
+            return decision;
+        };
+        if !decision.allowed() || request.method == Method::Options {
+            return decision;
+        }
+        // 7. Creator bound: the creator's own access, on the personal-token path with every
+        // scope (no allocation: the organization binding is `None`).
+        let creator = Principal::UserToken {
+            user: *user,
+            scopes: self.policy.scopes.all(),
+            organization: None,
+        };
+        let bound = self.decide_as(request, &creator, &mut NoTrace);
+        if bound.allowed() {
+            t.step("creator_bound", true, || {
+                format!("the token's creator, user {user}, is allowed the same request")
+            });
+            decision
+        } else {
+            t.step("creator_bound", false, || {
+                format!(
+                    "the token's creator, user {user}, is denied the same request: {}",
+                    bound.reason.as_str()
+                )
+            });
+            Decision::deny(Reason::CreatorDenied)
+        }
+    }
+
+    /// Steps 0–6 and the allow of `docs/decision.md` for `principal` (the request's own, or
+    /// an org token's creator).
+    fn decide_as<T: Tracer>(
+        &self,
+        request: &Request,
+        principal: &Principal,
+        t: &mut T,
+    ) -> Decision {
         let names = |set: ScopeSet| self.policy.scopes.sorted_names(set).join(", ");
         let method = request.method;
 
@@ -154,7 +199,6 @@ impl<'a> Engine<'a> {
         }
 
         // 2. Authentication.
-        let principal = &request.principal;
         let authenticated = match principal {
             Principal::Anonymous => false,
             Principal::Session { user, .. } | Principal::UserToken { user, .. } => {
@@ -633,97 +677,5 @@ impl<'a> Engine<'a> {
             ScopeSet::EMPTY
         };
         ClassOutcome::Fail(reason, missing)
-    }
-
-    fn granular<T: Tracer>(
-        &self,
-        kind: usize,
-        principal: &Principal,
-        method: Method,
-        org: &Org,
-        a: &Access<'_>,
-        t: &mut T,
-    ) -> Option<GranularPath> {
-        let resource = self.policy.granular_resources.get(kind)?;
-        let state = org.granular.get(kind).copied().unwrap_or_default();
-        let bypass = |want: fn(&Bypass) -> bool| resource.bypass.iter().any(want);
-        if !state.feature {
-            t.step("granular", true, || {
-                format!("feature `{}` is off", resource.feature)
-            });
-            return Some(GranularPath::GranularOff);
-        }
-        let superuser_ok = match principal {
-            Principal::Session {
-                superuser: Superuser::Write,
-                ..
-            } => true,
-            Principal::Session {
-                superuser: Superuser::Read,
-                ..
-            } => method.is_superuser_read_only(),
-            _ => false,
-        };
-        if matches!(principal, Principal::System)
-            || (superuser_ok && bypass(|b| matches!(b, Bypass::Superuser)))
-        {
-            t.step("granular", true, || {
-                "an active superuser or the system bypasses the allowlist".into()
-            });
-            return Some(GranularPath::GranularBypass);
-        }
-        if !state.toggle {
-            t.step("granular", true, || {
-                format!("option `{}` is off", resource.toggle_option)
-            });
-            return Some(GranularPath::GranularOff);
-        }
-        let holds = |scopes: ScopeSet, want: Option<crate::scope::ScopeId>| {
-            want.is_none_or(|s| scopes.contains(s))
-        };
-        let bypassed = resource.bypass.iter().any(|b| match (b, principal) {
-            (Bypass::OrgToken(s), Principal::OrgToken { scopes, .. }) => holds(*scopes, *s),
-            (Bypass::ApiKey(s), Principal::ApiKey { scopes, .. }) => holds(*scopes, *s),
-            (Bypass::Integration(s), Principal::Integration { .. }) => holds(a.global_scopes, *s),
-            _ => false,
-        });
-        if bypassed {
-            t.step("granular", true, || {
-                "a bypass principal of the policy holding its scope".into()
-            });
-            return Some(GranularPath::GranularBypass);
-        }
-        let Some(member) = a.member else {
-            t.step("granular", false, || {
-                "the caller is not a member of the organization".into()
-            });
-            return None;
-        };
-        if !state.nonempty {
-            t.step("granular", false, || {
-                format!(
-                    "the `{}` allowlist is empty: nobody has access",
-                    resource.kind
-                )
-            });
-            return None;
-        }
-        if member.is_listed(kind) {
-            t.step("granular", true, || {
-                format!(
-                    "member {} is on the `{}` allowlist",
-                    member.id, resource.kind
-                )
-            });
-            Some(GranularPath::GranularGrant)
-        } else {
-            t.step("granular", false, || {
-                format!(
-                    "member {} is not on the `{}` allowlist",
-                    member.id, resource.kind
-                )
-            });
-            None
-        }
     }
 }

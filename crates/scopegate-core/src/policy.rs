@@ -35,6 +35,10 @@ pub struct Policy {
     pub granular_resources: Vec<GranularResource>,
     /// The organization feature that makes team-role scopes count.
     pub team_roles_feature: String,
+    /// The scopes every organization auth token is created with, whatever the request asks
+    /// (`[tokens] org_token_scopes`; Sentry: exactly `org:ci`). Empty when the policy has no
+    /// `[tokens]` table: the service then creates no org auth tokens.
+    pub org_token_scopes: ScopeSet,
 }
 
 /// An organization role.
@@ -141,6 +145,7 @@ impl Policy {
             org_options: Vec::new(),
             granular_resources: Vec::new(),
             team_roles_feature: "organizations:team-roles".into(),
+            org_token_scopes: ScopeSet::EMPTY,
         }
     }
 
@@ -233,6 +238,7 @@ const POLICY_KEYS: &[&str] = &[
     "team_roles",
     "org_options",
     "granular_resources",
+    "tokens",
 ];
 
 fn load_node(root: &Node, p: &mut Problems) -> Option<Policy> {
@@ -318,6 +324,7 @@ fn load_node(root: &Node, p: &mut Problems) -> Option<Policy> {
     let team_roles = load_team_roles(p, &registry, &org_roles, root.get("team_roles"));
     let org_options = load_org_options(p, &registry, root.get("org_options"));
     let granular_resources = load_granular(p, &registry, root.get("granular_resources"));
+    let org_token_scopes = load_tokens(p, &registry, root.get("tokens"));
 
     Some(Policy {
         name,
@@ -330,7 +337,28 @@ fn load_node(root: &Node, p: &mut Problems) -> Option<Policy> {
         org_options,
         granular_resources,
         team_roles_feature,
+        org_token_scopes,
     })
+}
+
+fn load_tokens(p: &mut Problems, registry: &ScopeRegistry, node: Option<&Node>) -> ScopeSet {
+    let Some(node) = node else {
+        return ScopeSet::EMPTY;
+    };
+    let Some(table) = p.table(node, "`[tokens]`") else {
+        return ScopeSet::EMPTY;
+    };
+    p.unknown_keys(table, &["org_token_scopes"], "`[tokens]`");
+    match node.get("org_token_scopes") {
+        Some(n) => scope_set(p, registry, n, "`tokens.org_token_scopes`"),
+        None => {
+            p.push(
+                node.span.clone(),
+                "missing field `org_token_scopes` in `[tokens]`",
+            );
+            ScopeSet::EMPTY
+        }
+    }
 }
 
 fn scope_set(p: &mut Problems, registry: &ScopeRegistry, node: &Node, what: &str) -> ScopeSet {
@@ -798,6 +826,51 @@ mod tests {
         );
         assert_eq!(p.granular_resources.len(), 1);
         assert_eq!(p.granular_resources[0].bypass.len(), 3);
+        // Sentry creates org auth tokens with exactly `org:ci`.
+        assert_eq!(names(&p, p.org_token_scopes), ["org:ci"]);
+    }
+
+    #[test]
+    fn token_settings_are_validated_with_their_location() {
+        let base = "name = \"x\"\n[scopes]\nall = [\"a:ci\", \"a:read\"]\n";
+        let ok = Policy::load(&Source::new(
+            "p.toml",
+            format!("{base}[tokens]\norg_token_scopes = [\"a:ci\"]\n"),
+        ))
+        .unwrap();
+        assert_eq!(names(&ok, ok.org_token_scopes), ["a:ci"]);
+        // Absent: org auth tokens get no scopes (the service creates none).
+        let none = Policy::load(&Source::new("p.toml", base)).unwrap();
+        assert!(none.org_token_scopes.is_empty());
+        let err = Policy::load(&Source::new(
+            "p.toml",
+            format!("{base}[tokens]\norg_token_scopes = [\"a:ci\", \"ghost\"]\nextra = 1\n"),
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("p.toml:5:29: unknown scope `ghost` in `tokens.org_token_scopes`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("p.toml:6:1: unknown field `extra` in `[tokens]`"),
+            "{err}"
+        );
+        let err = Policy::load(&Source::new("p.toml", format!("{base}[tokens]\n")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing field `org_token_scopes` in `[tokens]`"),
+            "{err}"
+        );
+        let text = "name = \"x\"\ntokens = 3\n[scopes]\nall = [\"a:ci\"]\n";
+        let err = Policy::load(&Source::new("p.toml", text))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("p.toml:2:10: `[tokens]` must be a table, found an integer"),
+            "{err}"
+        );
     }
 
     #[test]

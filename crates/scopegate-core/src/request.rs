@@ -50,6 +50,8 @@ pub enum Principal {
         organization: String,
         /// The token's scopes.
         scopes: ScopeSet,
+        /// The user who minted it, whose access bounds it (`None`: no creator).
+        creator: Option<u64>,
     },
     /// A legacy API key.
     ApiKey {
@@ -146,9 +148,11 @@ impl Request {
             PrincipalDoc::OrgToken {
                 organization,
                 scopes: s,
+                creator,
             } => Principal::OrgToken {
                 organization,
                 scopes: scopes(&s)?,
+                creator,
             },
             PrincipalDoc::ApiKey {
                 organization,

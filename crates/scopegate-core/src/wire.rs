@@ -247,6 +247,11 @@ pub enum PrincipalDoc {
         /// The token's scopes.
         #[serde(default)]
         scopes: Vec<String>,
+        /// The user who minted the token: the token is never allowed where this user is
+        /// denied (`docs/decision.md` §7). Absent for tokens with no creator (imported, or
+        /// made by the CLI).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        creator: Option<u64>,
     },
     /// A legacy API key.
     ApiKey {

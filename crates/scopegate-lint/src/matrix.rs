@@ -147,6 +147,7 @@ fn world(policy: &Policy) -> Result<(Vec<Column>, World), String> {
         principal: Principal::OrgToken {
             organization: ORG.into(),
             scopes: ci,
+            creator: None,
         },
     });
     let su = next_id;

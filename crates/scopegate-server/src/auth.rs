@@ -42,7 +42,8 @@ pub struct Caller {
     pub actor: Actor,
     /// What the caller holds in the organization named by the URL: the member's
     /// (option-trimmed) role scopes bounded by a user token's scopes, or an org token's
-    /// scopes. Empty when the URL names no organization.
+    /// scopes (bounded by its creator's role scopes there when it has a creator). Empty
+    /// when the URL names no organization.
     pub scopes: ScopeSet,
     /// The caller's member id in that organization, if a member.
     pub member_id: Option<i64>,
@@ -78,7 +79,8 @@ pub fn denial_detail(reason: Reason) -> &'static str {
         | Reason::MissingScope
         | Reason::NoProjectAccess
         | Reason::NoTeamAccess
-        | Reason::GranularAccessDenied => "You do not have permission to perform this action.",
+        | Reason::GranularAccessDenied
+        | Reason::CreatorDenied => "You do not have permission to perform this action.",
     }
 }
 
@@ -159,6 +161,11 @@ pub fn token_principal(token: &Token, policy: &Policy) -> Option<Principal> {
         TokenKind::Org => Some(Principal::OrgToken {
             organization: token.organization_slug.clone()?,
             scopes,
+            // The org token's creator bounds it (`docs/decision.md` §7).
+            creator: match token.user_id {
+                Some(id) => Some(u64::try_from(id).ok()?),
+                None => None,
+            },
         }),
         TokenKind::Service => None,
     }
@@ -259,14 +266,20 @@ pub async fn authorize(
 
     // An organization pending deletion is unknown everywhere but its details routes, which
     // Sentry still answers for it (restore with `cancelDeletion`, redo the deletion).
-    let user_id = user.as_ref().map(|u| u.id);
+    // The user behind the credential: a user token's owner, or an org token's creator (the
+    // engine decides the creator too, docs/decision.md §7).
+    let also_user = match (&user, &token) {
+        (Some(u), _) => Some(u.id),
+        (None, Some(t)) if t.kind == TokenKind::Org => t.user_id,
+        _ => None,
+    };
     let doc = if endpoint == crate::routes::organizations::DETAILS_ENDPOINT {
         state
             .store
-            .world_including_pending(organization.as_deref(), user_id)
+            .world_including_pending(organization.as_deref(), also_user)
             .await?
     } else {
-        state.store.world(organization.as_deref(), user_id).await?
+        state.store.world(organization.as_deref(), also_user).await?
     };
     let world = World::build(&doc, &state.policy).map_err(|e| {
         ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))
@@ -296,7 +309,21 @@ pub async fn authorize(
         .as_deref()
         .and_then(|slug| world.org_by_slug(slug));
     let (scopes, member_id) = match (&principal, org) {
-        (Principal::OrgToken { scopes, .. }, Some(_)) => (*scopes, None),
+        (
+            Principal::OrgToken {
+                scopes, creator, ..
+            },
+            Some((idx, _)),
+        ) => match creator {
+            None => (*scopes, None),
+            // Bounded by what the creator holds here (nothing once she has left).
+            Some(c) => (
+                world
+                    .member(idx, *c)
+                    .map_or(ScopeSet::EMPTY, |m| m.scopes.intersection(*scopes)),
+                None,
+            ),
+        },
         (Principal::UserToken { user, scopes, .. }, Some((idx, _))) => {
             match world.member(idx, *user) {
                 Some(m) => (m.scopes.intersection(*scopes), i64::try_from(m.id).ok()),

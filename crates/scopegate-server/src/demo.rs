@@ -33,7 +33,7 @@ pub async fn create_user(
                 kind: TokenKind::User,
                 user_id: Some(user.id),
                 organization_id: None,
-                name: "bootstrap".into(),
+                name: Some("bootstrap".into()),
                 scopes: personal_token_scopes(policy),
             },
             &Actor::system(),
@@ -60,7 +60,7 @@ pub struct Demo {
     pub org: String,
     /// The accounts.
     pub accounts: Vec<DemoAccount>,
-    /// An org auth token (`org:ci`).
+    /// An org auth token (the policy's org token scopes: `org:ci`), with no creator.
     pub org_token: Secret,
 }
 
@@ -145,8 +145,14 @@ pub async fn seed(store: &dyn Store, policy: &Policy) -> Result<Demo> {
                 kind: TokenKind::Org,
                 user_id: None,
                 organization_id: Some(org.id),
-                name: "demo ci".into(),
-                scopes: vec!["org:ci".into()],
+                name: Some("demo ci".into()),
+                // Made by the system: no creator bounds it (docs/decision.md §7).
+                scopes: policy
+                    .scopes
+                    .sorted_names(policy.org_token_scopes)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
             },
             &system,
         )

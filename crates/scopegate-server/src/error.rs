@@ -26,15 +26,6 @@ pub enum ApiError {
         /// The message.
         message: String,
     },
-    /// 400 on one field, with DRF's list body `{"<field>": ["<message>"]}` (Sentry's
-    /// serializer errors, e.g. an organization slug).
-    #[error("{field}: {}", .messages.join(" "))]
-    FieldList {
-        /// The field.
-        field: String,
-        /// The messages.
-        messages: Vec<String>,
-    },
     /// An error with Sentry's exact body for its status (a serializer's field-keyed lists,
     /// `{"email": ["Enter a valid email address."]}`, or a field-keyed 403).
     #[error("{status}: {body}")]
@@ -102,12 +93,27 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
+    /// 400 with DRF's list body on one field, `{"<field>": ["<message>"]}` (Sentry's
+    /// serializer errors, e.g. an organization slug).
+    pub fn field_list(field: &str, message: impl Into<String>) -> ApiError {
+        let mut body = serde_json::Map::new();
+        body.insert(field.to_string(), serde_json::json!([message.into()]));
+        ApiError::Body {
+            status: StatusCode::BAD_REQUEST,
+            body: body.into(),
+        }
+    }
+
+    /// 400 with Sentry's list-valued detail, `{"detail": ["<message>"]}` (org auth token
+    /// names).
+    pub fn detail_list(message: impl Into<String>) -> ApiError {
+        ApiError::field_list("detail", message)
+    }
+
     /// The status of this error: the one status table.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::Field { .. } | ApiError::FieldList { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::BadRequest(_) | ApiError::Field { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Denied { status, .. } | ApiError::Body { status, .. } => *status,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -155,11 +161,6 @@ impl IntoResponse for ApiError {
         if let ApiError::Field { field, message } = &self {
             let mut body = serde_json::Map::new();
             body.insert(field.clone(), message.clone().into());
-            return (status, axum::Json(body)).into_response();
-        }
-        if let ApiError::FieldList { field, messages } = &self {
-            let mut body = serde_json::Map::new();
-            body.insert(field.clone(), messages.clone().into());
             return (status, axum::Json(body)).into_response();
         }
         let detail = match &self {

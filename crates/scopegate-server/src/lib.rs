@@ -196,6 +196,22 @@ impl AppState {
         self
     }
 
+    /// Reduces the stored org auth tokens' scopes to the policy's `org_token_scopes` (call
+    /// once at start, before serving): one transaction, one `org-auth-token.edit` audit
+    /// entry by `system` per changed token. Returns how many changed.
+    pub async fn reduce_org_token_scopes(&self) -> Result<u64, scopegate_store::StoreError> {
+        let allowed: Vec<String> = self
+            .policy
+            .scopes
+            .sorted_names(self.policy.org_token_scopes)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        self.store
+            .reduce_org_token_scopes(&allowed, &scopegate_store::Actor::system())
+            .await
+    }
+
     /// Builds the decision index from the store (call once before serving).
     pub async fn load_index(&self) -> Result<(), index::IndexError> {
         self.index.refresh(&*self.store, &self.policy).await

@@ -495,16 +495,20 @@ pub struct Token {
     pub id: i64,
     /// User token or org auth token.
     pub kind: TokenKind,
-    /// The owner of a user token.
+    /// The owner of a user token; the creator of an org auth token, whose access bounds it
+    /// (`None`: no creator — made before creators were kept, imported, or by the CLI).
     pub user_id: Option<i64>,
     /// The organization of an org auth token, or the one a user token is bound to.
     pub organization_id: Option<i64>,
     /// The slug of `organization_id`.
     pub organization_slug: Option<String>,
-    /// Display name.
-    pub name: String,
+    /// Display name (`None`: a personal token created without one).
+    pub name: Option<String>,
     /// The first characters of the secret, for display.
     pub prefix: String,
+    /// The last four characters of the secret, for display (`None` for tokens created
+    /// before they were kept).
+    pub last_characters: Option<String>,
     /// SHA-256 of the secret, lower-case hex.
     pub hash: String,
     /// Stored scopes (implied scopes already added), sorted.
@@ -524,6 +528,7 @@ impl fmt::Debug for Token {
             .field("organization_id", &self.organization_id)
             .field("name", &self.name)
             .field("prefix", &self.prefix)
+            .field("last_characters", &self.last_characters)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
@@ -534,12 +539,13 @@ impl fmt::Debug for Token {
 pub struct NewToken {
     /// User token or org auth token.
     pub kind: TokenKind,
-    /// The owner of a user token.
+    /// The owner of a user token; the creator of an org auth token (its access bounds the
+    /// token), `None` for an org token with no creator.
     pub user_id: Option<i64>,
     /// The organization (required for org tokens; binds a user token when set).
     pub organization_id: Option<i64>,
-    /// Display name.
-    pub name: String,
+    /// Display name (`None`: no name).
+    pub name: Option<String>,
     /// Scopes to store, already validated and expanded by the caller.
     pub scopes: Vec<String>,
 }
@@ -903,6 +909,11 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn token(&self, id: i64) -> Result<Token>;
     /// Deletes a token.
     async fn delete_token(&self, id: i64, actor: &Actor) -> Result<()>;
+    /// Reduces every stored org auth token's scopes to those among `allowed` (the policy's
+    /// `org_token_scopes`), in one transaction, with one `org-auth-token.edit` audit entry
+    /// per changed token (`{"scopes": {"from": [...], "to": [...]}}`). Never adds a scope: a
+    /// token holding none of `allowed` is left with none. Returns how many tokens changed.
+    async fn reduce_org_token_scopes(&self, allowed: &[String], actor: &Actor) -> Result<u64>;
 
     // Integrations.
 

@@ -34,7 +34,8 @@ pub(crate) const MEMBER_COLS: &str = "id, organization_id, user_id, email, role,
 pub(crate) const TEAM_COLS: &str = "id, organization_id, slug, name";
 pub(crate) const PROJECT_COLS: &str = "id, organization_id, slug, name, active";
 pub(crate) const TOKEN_SELECT: &str = "SELECT t.id, t.kind, t.user_id, t.organization_id, \
-     o.slug AS organization_slug, t.name, t.token_prefix, t.token_hash, t.scopes, t.created_at \
+     o.slug AS organization_slug, t.name, t.token_prefix, t.token_last_characters, \
+     t.token_hash, t.scopes, t.created_at \
      FROM api_tokens t LEFT JOIN organizations o ON o.id = t.organization_id";
 pub(crate) const AUDIT_COLS: &str =
     "id, organization_id, actor_user_id, actor, event, target, data, created_at";
@@ -220,8 +221,9 @@ pub(crate) struct TokenRow {
     pub(crate) user_id: Option<i64>,
     pub(crate) organization_id: Option<i64>,
     pub(crate) organization_slug: Option<String>,
-    pub(crate) name: String,
+    pub(crate) name: Option<String>,
     pub(crate) token_prefix: String,
+    pub(crate) token_last_characters: Option<String>,
     pub(crate) token_hash: String,
     pub(crate) scopes: String,
     pub(crate) created_at: i64,
@@ -239,6 +241,7 @@ impl TryFrom<TokenRow> for Token {
             organization_slug: r.organization_slug,
             name: r.name,
             prefix: r.token_prefix,
+            last_characters: r.token_last_characters,
             hash: r.token_hash,
             scopes: serde_json::from_str(&r.scopes)
                 .map_err(|e| StoreError::Corrupt(format!("token scopes: {e}")))?,
@@ -2602,8 +2605,8 @@ macro_rules! impl_store {
                 let mut tx = self.begin_write().await?;
                 let id = sqlx::query_as::<_, $crate::sql::IdRow>(
                     "INSERT INTO api_tokens (kind, user_id, organization_id, name, token_hash, \
-                     token_prefix, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     RETURNING id",
+                     token_prefix, scopes, created_at, token_last_characters) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                 )
                 .bind(new.kind.as_str())
                 .bind(new.user_id)
@@ -2613,6 +2616,7 @@ macro_rules! impl_store {
                 .bind(secret.display_prefix())
                 .bind(scopes)
                 .bind($crate::now())
+                .bind(secret.last_characters())
                 .fetch_one(&mut *tx)
                 .await?
                 .id;
@@ -2727,6 +2731,61 @@ macro_rules! impl_store {
                 .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn reduce_org_token_scopes(
+                &self,
+                allowed: &[String],
+                actor: &$crate::Actor,
+            ) -> $crate::Result<u64> {
+                let mut tx = self.pool.begin().await?;
+                // Take the write lock before reading (SQLite; on PostgreSQL the rows are
+                // locked by the UPDATE itself): no token changes between read and write.
+                sqlx::query("UPDATE api_tokens SET id = id WHERE kind = 'org'")
+                    .execute(&mut *tx)
+                    .await?;
+                let rows = sqlx::query_as::<_, $crate::sql::TokenRow>(&format!(
+                    "{} WHERE t.kind = 'org' ORDER BY t.id",
+                    $crate::sql::TOKEN_SELECT
+                ))
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut changed = 0u64;
+                for row in rows {
+                    let token: $crate::Token = row.try_into()?;
+                    let kept: Vec<String> = token
+                        .scopes
+                        .iter()
+                        .filter(|s| allowed.contains(s))
+                        .cloned()
+                        .collect();
+                    if kept.len() == token.scopes.len() {
+                        continue;
+                    }
+                    let text = serde_json::to_string(&kept)
+                        .map_err(|e| $crate::StoreError::Corrupt(e.to_string()))?;
+                    sqlx::query("UPDATE api_tokens SET scopes = $1 WHERE id = $2")
+                        .bind(text)
+                        .bind(token.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    self.audit(
+                        &mut tx,
+                        token.organization_id,
+                        actor,
+                        "org-auth-token.edit",
+                        &format!("token:{}", token.id),
+                        serde_json::json!({
+                            "name": token.name,
+                            "scopes": {"from": token.scopes, "to": kept},
+                            "reason": "the policy's org_token_scopes",
+                        }),
+                    )
+                    .await?;
+                    changed += 1;
+                }
+                tx.commit().await?;
+                Ok(changed)
             }
 
             async fn create_integration(

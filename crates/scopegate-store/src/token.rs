@@ -91,6 +91,13 @@ impl Secret {
         self.0.get(..cut).unwrap_or_default().to_string()
     }
 
+    /// The last four characters of the secret, stored for display (Sentry's
+    /// `token_last_characters`).
+    pub fn last_characters(&self) -> String {
+        let start = self.0.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+        self.0.get(start..).unwrap_or_default().to_string()
+    }
+
     /// The hash to store.
     pub fn hash(&self) -> String {
         hash_secret(&self.0)
@@ -133,6 +140,8 @@ mod tests {
         assert_eq!(format!("{a:?} {a}"), "Secret(***) ***");
         assert_eq!(a.display_prefix().len(), "sntrys_".len() + 4);
         assert!(a.expose().starts_with(&a.display_prefix()));
+        assert_eq!(a.last_characters().len(), 4);
+        assert!(a.expose().ends_with(&a.last_characters()));
         assert_eq!(a.hash(), hash_secret(a.expose()));
         assert_eq!(a.hash().len(), 64);
         assert!(hashes_match(&a.hash(), &hash_secret(a.expose())));

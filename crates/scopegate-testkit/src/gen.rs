@@ -517,6 +517,7 @@ enum PrincipalSpec {
     OrgToken {
         organization: u32,
         scopes: Vec<String>,
+        creator: Option<u32>,
     },
     ApiKey {
         organization: u32,
@@ -540,8 +541,8 @@ fn principal_spec() -> impl Strategy<Value = PrincipalSpec> {
             .prop_map(|(user, superuser, staff, sso_ok)| PrincipalSpec::Session { user, superuser, staff, sso_ok }),
         5 => (any::<u32>(), token_scopes(), prop::option::weighted(0.25, any::<u32>()))
             .prop_map(|(user, scopes, organization)| PrincipalSpec::UserToken { user, scopes, organization }),
-        2 => (any::<u32>(), token_scopes())
-            .prop_map(|(organization, scopes)| PrincipalSpec::OrgToken { organization, scopes }),
+        3 => (any::<u32>(), token_scopes(), prop::option::weighted(0.6, any::<u32>()))
+            .prop_map(|(organization, scopes, creator)| PrincipalSpec::OrgToken { organization, scopes, creator }),
         2 => (any::<u32>(), token_scopes())
             .prop_map(|(organization, scopes)| PrincipalSpec::ApiKey { organization, scopes }),
         2 => any::<u32>().prop_map(|integration| PrincipalSpec::Integration { integration }),
@@ -626,9 +627,11 @@ impl RequestSpec {
             PrincipalSpec::OrgToken {
                 organization,
                 scopes,
+                creator,
             } => PrincipalDoc::OrgToken {
                 organization: org_slug(*organization),
                 scopes: scopes.clone(),
+                creator: creator.map(user),
             },
             PrincipalSpec::ApiKey {
                 organization,

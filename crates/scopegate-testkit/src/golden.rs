@@ -173,6 +173,10 @@ pub const GROUPS: &[Group] = &[
         "insufficient_scope_challenges",
         insufficient_scope_challenges,
     ),
+    (
+        "org_token_bounded_by_its_creator",
+        org_token_bounded_by_its_creator,
+    ),
 ];
 
 /// The cases of the group `name` (none for an unknown name).
@@ -1450,5 +1454,83 @@ fn insufficient_scope_challenges(g: &mut Golden) {
         &w,
         on_org(json!({"kind": "system"}), ORG, "PATCH"),
         deny(403, "missing_scope"),
+    );
+}
+
+fn created_org_token(scopes: &[&str], creator: u64) -> Value {
+    json!({"kind": "org_token", "organization": "acme", "scopes": scopes, "creator": creator})
+}
+
+/// Not Sentry's behaviour but our deliberate deviation (docs/deviations.md, decision.md §7):
+/// an org token with a creator is never allowed where the creator is denied.
+fn org_token_bounded_by_its_creator(g: &mut Golden) {
+    let w = world();
+    // Member 104 (user 4) reaches `api` (team backend), not `web`.
+    g.check(
+        &w,
+        on_project(
+            created_org_token(&["project:read"], 4),
+            PROJECT,
+            "GET",
+            "api",
+        ),
+        allow(&["org_token"]),
+    );
+    g.check(
+        &w,
+        on_project(
+            created_org_token(&["project:read"], 4),
+            PROJECT,
+            "GET",
+            "web",
+        ),
+        deny(403, "creator_denied"),
+    );
+    // The owner may edit the organization; a member may not, nor may her token.
+    g.check(
+        &w,
+        on_org(created_org_token(&["org:write"], 1), ORG, "PUT"),
+        allow(&["org_token"]),
+    );
+    g.check(
+        &w,
+        on_org(created_org_token(&["org:write"], 4), ORG, "PUT"),
+        deny(403, "creator_denied"),
+    );
+    // A creator who is not (or no longer) a member, or not a user at all.
+    g.check(
+        &w,
+        on_org(created_org_token(&["org:ci"], 6), RELEASES, "GET"),
+        deny(403, "creator_denied"),
+    );
+    g.check(
+        &w,
+        on_org(created_org_token(&["org:ci"], 9_999), RELEASES, "GET"),
+        deny(403, "creator_denied"),
+    );
+    // The token's own denial comes first; preflight is never bounded.
+    g.check(
+        &w,
+        on_org(created_org_token(&["org:ci"], 1), ORG, "GET"),
+        deny(403, "insufficient_scope")
+            .missing(&["org:admin", "org:read", "org:write"])
+            .challenge(&challenge("org:admin org:read org:write")),
+    );
+    g.check(
+        &w,
+        on_org(created_org_token(&["org:ci"], 9_999), ORG, "OPTIONS"),
+        allow(&["preflight"]),
+    );
+    // The replay allowlist: the token's bypass holds only where its creator is listed.
+    let token = created_org_token(&["event:read"], 4);
+    g.check(
+        &replay_world(json!([])),
+        on_org(token.clone(), REPLAYS, "GET"),
+        deny(403, "creator_denied"),
+    );
+    g.check(
+        &replay_world(json!([grant_member(104)])),
+        on_org(token, REPLAYS, "GET"),
+        allow(&["org_token", "granular_bypass"]),
     );
 }

@@ -315,6 +315,46 @@ pub fn decide(
     world: &WorldDoc,
     req: &RequestDoc,
 ) -> RefDecision {
+    let decision = decide_steps(policy, manifest, world, req);
+    // 7. Creator bound: an org token with a creator is never allowed where the creator,
+    // as a personal token holding every scope and bound to no organization, is denied.
+    let PrincipalDoc::OrgToken {
+        creator: Some(user),
+        ..
+    } = &req.principal
+    else {
+        return decision;
+    };
+    if !decision.allowed() || req.method == "OPTIONS" {
+        return decision;
+    }
+    let as_creator = RequestDoc {
+        principal: PrincipalDoc::UserToken {
+            user: *user,
+            scopes: policy
+                .scopes
+                .sorted_names(policy.scopes.all())
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            organization: None,
+        },
+        ..req.clone()
+    };
+    if decide_steps(policy, manifest, world, &as_creator).allowed() {
+        decision
+    } else {
+        RefDecision::deny("creator_denied")
+    }
+}
+
+/// Steps 0 to 6 and the allow, for the request's own principal.
+fn decide_steps(
+    policy: &Policy,
+    manifest: &RefManifest,
+    world: &WorldDoc,
+    req: &RequestDoc,
+) -> RefDecision {
     let np = NamedPolicy::new(policy);
     let method = req.method.as_str();
 

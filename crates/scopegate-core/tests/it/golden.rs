@@ -81,6 +81,7 @@ golden_tests!(
     replay_tokens_and_integrations,
     replay_team_grants,
     insufficient_scope_challenges,
+    org_token_bounded_by_its_creator,
 );
 
 #[test]

@@ -3,7 +3,9 @@
 //! - a user token never yields access that its scopes lack, nor access that its user lacks;
 //! - no principal of one organization is allowed anything in another (superusers, staff and
 //!   the system aside);
-//! - adding a scope to a role never turns an allow into a deny.
+//! - adding a scope to a role never turns an allow into a deny;
+//! - no token minted by a principal (a user token of its user, an org token of its creator)
+//!   is ever allowed where that principal's own session is denied.
 //!
 //! Cases: `SCOPEGATE_PROPTEST_CASES` / `PROPTEST_CASES` (default 200, each 100+ requests).
 
@@ -190,6 +192,69 @@ proptest! {
                 !b.allowed() || a.allowed(),
                 "adding `{scope}` to role #{role} denied ({:?}) what was allowed: {doc:?}",
                 a.reason
+            );
+        }
+    }
+
+    /// The escalation invariant (security issue 11): for every token minted by a principal
+    /// P — a personal token of P, or an org token whose creator is P — and every request,
+    /// `allowed(token) ⇒ allowed(P's session)`. Sessions (no superuser, no staff, SSO done)
+    /// are turned into org tokens of their user in the request's organization holding every
+    /// scope of the endpoint's maps (so the token gate passes and only the creator limits),
+    /// besides the generated user and org tokens.
+    #[test]
+    fn no_minted_token_is_allowed_where_its_minter_is_denied(
+        mut world in gen::world(),
+        manifest in gen::manifest(),
+        specs in vec(gen::request_spec(), 100..=120),
+        which in 0u8..4,
+    ) {
+        // Tokens never face the SSO check that sessions do (decision.md §4, as Sentry):
+        // SSO is a sign-in factor, not access. Take it out of the comparison.
+        for o in &mut world.organizations {
+            o.require_sso = false;
+        }
+        let policy = gen::policy_variant(which);
+        let (m, w) = compile(&policy, &manifest, &world);
+        let engine = Engine::new(&policy, &m, &w);
+        for spec in &specs {
+            let mut doc = spec.resolve(&world, &manifest.model);
+            if let PrincipalDoc::Session { user, .. } = doc.principal {
+                let scopes = classes(&manifest, &doc)
+                    .iter()
+                    .flat_map(|c| c.scope_map.get(&doc.method).cloned().unwrap_or_default())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                doc.principal = PrincipalDoc::OrgToken {
+                    organization: doc.organization.clone().unwrap_or_else(|| "nope".into()),
+                    scopes,
+                    creator: Some(user),
+                };
+            }
+            let minter = match &doc.principal {
+                PrincipalDoc::UserToken { user, .. } => *user,
+                PrincipalDoc::OrgToken { creator: Some(user), .. } => *user,
+                _ => continue,
+            };
+            if doc.method == "OPTIONS" || !decide(&engine, &doc).allowed() {
+                continue;
+            }
+            let session = RequestDoc {
+                principal: PrincipalDoc::Session {
+                    user: minter,
+                    superuser: SuperuserDoc::None,
+                    staff: false,
+                    sso_ok: true,
+                },
+                ..doc.clone()
+            };
+            let d = decide(&engine, &session);
+            prop_assert!(
+                d.allowed(),
+                "a token minted by user {minter} is allowed where that user's session is \
+                 denied ({:?}): {doc:?}",
+                d.reason
             );
         }
     }

@@ -184,10 +184,7 @@ pub const ORG_SLUG_INVALID: &str =
 /// characters, then not reserved, then no whitespace in the value as sent. Errors are DRF's
 /// field-keyed list body on `field`; the trimmed slug is returned.
 pub fn check_org_slug(field: &str, raw: &str) -> Result<String, ApiError> {
-    let fail = |m: String| ApiError::FieldList {
-        field: field.to_string(),
-        messages: vec![m],
-    };
+    let fail = |m: String| ApiError::field_list(field, m);
     let slug = raw.trim();
     let bytes = slug.as_bytes();
     let pattern = !bytes.is_empty()

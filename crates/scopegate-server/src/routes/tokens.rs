@@ -9,8 +9,13 @@
 //!   implication map has expanded them (sentry-model.md §1.3–§1.4), must be held by the
 //!   calling token and, for a token bound to an organization, by the owner's role there
 //!   (400 otherwise).
-//! - An org auth token holds `org:ci` and scopes the caller holds in the organization,
-//!   stored as given (Sentry does not expand org auth token scopes).
+//! - An org auth token holds exactly the policy's `org_token_scopes` (Sentry: `org:ci`),
+//!   whatever the request asks, and records its creator (the calling user, or the creator
+//!   of the calling org token): the engine never allows it what its creator is denied
+//!   (`docs/decision.md` §7).
+//! - Names as Sentry words them: an org auth token's name is required (at most 255
+//!   characters, `{"detail": ["The name cannot be blank."]}`), a personal token's is
+//!   optional (`null` when not given).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -21,14 +26,14 @@ use scopegate_core::{Principal, ScopeSet};
 use scopegate_store::{NewToken, StoreError, Token, TokenKind};
 use serde::{Deserialize, Serialize};
 
-use super::{check_name, date, parse_id, role_scopes, scope_names};
+use super::{date, parse_id, role_scopes, scope_names};
 use crate::auth::Caller;
 use crate::error::{ApiError, AppJson};
 use crate::paging::Paging;
 use crate::AppState;
 
-/// The scope every org auth token may hold.
-pub const ORG_CI: &str = "org:ci";
+/// The longest token name Sentry accepts.
+pub const MAX_NAME_CHARS: usize = 255;
 
 /// The routes.
 pub fn router() -> Router<AppState> {
@@ -51,12 +56,15 @@ pub fn router() -> Router<AppState> {
 pub struct TokenOut {
     /// Id.
     pub id: String,
-    /// Name.
-    pub name: String,
+    /// Name (`null`: a personal token created without one).
+    pub name: Option<String>,
     /// Scopes, sorted.
     pub scopes: Vec<String>,
     /// The first characters of the secret.
     pub token_prefix: String,
+    /// The last four characters of the secret (`null` for tokens made before they were
+    /// kept).
+    pub token_last_characters: Option<String>,
     /// The organization the token belongs or is bound to.
     pub organization: Option<String>,
     /// Creation time.
@@ -73,6 +81,7 @@ impl From<Token> for TokenOut {
             name: t.name,
             scopes: t.scopes,
             token_prefix: t.prefix,
+            token_last_characters: t.last_characters,
             organization: t.organization_slug,
             date_created: date(t.created_at),
             token: None,
@@ -84,10 +93,12 @@ impl From<Token> for TokenOut {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
-    /// Name.
+    /// Name: optional for a personal token (`null` when absent), required for an org auth
+    /// token; at most 255 characters.
     #[serde(default)]
     pub name: Option<String>,
-    /// Scopes.
+    /// Scopes of a personal token (required). Ignored for an org auth token, which always
+    /// gets the policy's org token scopes (as Sentry).
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
     /// The organization slug to bind a user token to.
@@ -106,6 +117,22 @@ fn parse_scopes(state: &AppState, names: &[String]) -> Result<ScopeSet, ApiError
         set.insert(id);
     }
     Ok(set)
+}
+
+/// A token name: at most 255 characters (Sentry's message), no control characters; kept
+/// as given otherwise.
+fn token_name(name: &str) -> Result<String, ApiError> {
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::detail_list(format!(
+            "The name cannot be longer than {MAX_NAME_CHARS} characters."
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(
+            "name: must contain no control characters".into(),
+        ));
+    }
+    Ok(name.to_string())
 }
 
 fn first_missing(state: &AppState, want: ScopeSet, have: ScopeSet) -> Option<String> {
@@ -132,7 +159,10 @@ async fn create_user(
     AppJson(body): AppJson<CreateToken>,
 ) -> Result<Response, ApiError> {
     let user = caller.require_user()?;
-    let name = check_name("name", body.name.as_deref().unwrap_or("personal token"))?;
+    let name = match body.name.as_deref() {
+        None => None,
+        Some(name) => Some(token_name(name)?),
+    };
     let requested = body.scopes.unwrap_or_default();
     if requested.is_empty() {
         return Err(ApiError::BadRequest(
@@ -231,32 +261,39 @@ async fn create_org(
             "organization: an org auth token belongs to the organization of the URL".into(),
         ));
     }
-    let name = check_name("name", body.name.as_deref().unwrap_or("org auth token"))?;
-    let requested = body.scopes.unwrap_or_else(|| vec![ORG_CI.to_string()]);
-    if requested.is_empty() {
+    // Sentry: `{"detail": ["The name cannot be blank."]}` for a missing or empty name.
+    let name = match body.name.as_deref() {
+        None | Some("") => {
+            return Err(ApiError::detail_list("The name cannot be blank.".into()));
+        }
+        Some(name) => token_name(name)?,
+    };
+    // Sentry creates org auth tokens with exactly `org:ci`, whatever the request says: the
+    // policy names the set. The requested scopes are not even read.
+    let scopes = state.policy.org_token_scopes;
+    if scopes.is_empty() {
         return Err(ApiError::BadRequest(
-            "scopes: at least one scope is required".into(),
+            "scopes: the policy gives org auth tokens no scopes (`tokens.org_token_scopes`)".into(),
         ));
     }
-    let set = parse_scopes(&state, &requested)?;
-    let ci = state
-        .policy
-        .scopes
-        .id(ORG_CI)
-        .map(ScopeSet::single)
-        .unwrap_or_default();
-    if let Some(s) = first_missing(&state, set, caller.scopes.union(ci)) {
-        return Err(ApiError::BadRequest(format!(
-            "scopes: `{s}` is not held by the caller"
-        )));
-    }
+    // The creator bounds the token: the calling user, or the creator of a calling org token.
+    let creator = match (&caller.user, &caller.principal) {
+        (Some(user), _) => Some(user.id),
+        (None, Principal::OrgToken { creator, .. }) => match creator {
+            Some(id) => {
+                Some(i64::try_from(*id).map_err(|_| ApiError::Internal("creator id".into()))?)
+            }
+            None => None,
+        },
+        (None, _) => None,
+    };
     let org = super::org(&state, &slug).await?;
     let new = NewToken {
         kind: TokenKind::Org,
-        user_id: None,
+        user_id: creator,
         organization_id: Some(org.id),
-        name,
-        scopes: scope_names(&state, set),
+        name: Some(name),
+        scopes: scope_names(&state, scopes),
     };
     let (token, secret) = state.store.create_token(&new, &caller.actor).await?;
     let mut out = TokenOut::from(token);

@@ -242,6 +242,8 @@ struct FastPrincipal<'a> {
     organization: Option<String>,
     #[serde(default)]
     integration: Option<u64>,
+    #[serde(default)]
+    creator: Option<u64>,
 }
 
 impl FastPrincipal<'_> {
@@ -256,6 +258,7 @@ impl FastPrincipal<'_> {
             ("scopes", self.scopes.is_some()),
             ("organization", self.organization.is_some()),
             ("integration", self.integration.is_some()),
+            ("creator", self.creator.is_some()),
         ]
         .iter()
         .all(|(name, present)| !present || allowed.contains(name))
@@ -292,10 +295,13 @@ impl FastPrincipal<'_> {
                     organization: self.organization,
                 }
             }
-            "org_token" if self.only(&["scopes", "organization"]) => Principal::OrgToken {
-                scopes: self.scopes(policy)?,
-                organization: self.organization?,
-            },
+            "org_token" if self.only(&["scopes", "organization", "creator"]) => {
+                Principal::OrgToken {
+                    scopes: self.scopes(policy)?,
+                    organization: self.organization?,
+                    creator: self.creator,
+                }
+            }
             "api_key" if self.only(&["scopes", "organization"]) => Principal::ApiKey {
                 scopes: self.scopes(policy)?,
                 organization: self.organization?,

@@ -148,7 +148,7 @@ async fn the_manage_scope_check_answers_sentry_403() {
                 kind: scopegate_store::TokenKind::Org,
                 user_id: None,
                 organization_id: Some(org),
-                name: "admin only".into(),
+                name: Some("admin only".into()),
                 scopes: vec!["org:admin".into()],
             },
             &Actor::system(),
@@ -587,6 +587,7 @@ async fn the_enforcement_matrix_holds_over_the_stored_world() {
     let org_token = |names: &[&str]| Principal::OrgToken {
         organization: "demo".into(),
         scopes: scopes(&policy, names),
+        creator: None,
     };
     let user_token = |user: i64| Principal::UserToken {
         user: u64::try_from(user).unwrap(),

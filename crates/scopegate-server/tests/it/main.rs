@@ -17,6 +17,7 @@ mod granular;
 mod integrations;
 mod manifest;
 mod members;
+mod org_tokens;
 mod organizations;
 mod sentry_organizations;
 mod sentry_member_delete;
@@ -155,7 +156,7 @@ async fn service_token(store: &dyn Store) -> String {
                 kind: scopegate_store::TokenKind::Service,
                 user_id: None,
                 organization_id: None,
-                name: "tests".into(),
+                name: Some("tests".into()),
                 scopes: Vec::new(),
             },
             &scopegate_store::Actor::system(),

@@ -117,15 +117,17 @@ async fn org_auth_tokens() {
     let secret = r.body["token"].as_str().unwrap().to_string();
     assert!(secret.starts_with("sntrys_"));
     assert_eq!(r.body["scopes"], serde_json::json!(["org:ci"]));
+    // The requested scopes are ignored (as Sentry): exactly the policy's `org:ci`.
     let r = app
-        .call("POST", path, "bob", Some(r#"{"scopes": ["org:admin"]}"#))
+        .call(
+            "POST",
+            path,
+            "owner",
+            Some(r#"{"name": "admin", "scopes": ["org:admin"]}"#),
+        )
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = app
-        .call("POST", path, "owner", Some(r#"{"scopes": ["org:write"]}"#))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "not expanded");
-    assert_eq!(r.body["scopes"], serde_json::json!(["org:write"]));
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.body["scopes"], serde_json::json!(["org:ci"]));
     let r = app.call("GET", path, "bob", None).await;
     assert_eq!(r.body.as_array().unwrap().len(), 3);
     // An org:ci token passes no org:read gate.

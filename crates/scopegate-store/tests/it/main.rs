@@ -17,6 +17,7 @@ mod import;
 mod integrations;
 mod org_deletion;
 mod members;
+mod tokens;
 
 use std::sync::Arc;
 

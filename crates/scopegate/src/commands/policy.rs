@@ -134,6 +134,7 @@ pub fn to_json(p: &Policy) -> serde_json::Value {
             "manage_scopes": names(p, g.manage_scopes),
             "bypass": g.bypass.iter().map(bypass).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "tokens": {"org_token_scopes": names(p, p.org_token_scopes)},
     })
 }
 
@@ -263,5 +264,10 @@ pub fn to_text(p: &Policy) -> String {
             let _ = writeln!(s, "    bypass: {text}");
         }
     }
+    let _ = writeln!(
+        s,
+        "\ntokens: org auth tokens are created with exactly: {}",
+        list(p.org_token_scopes)
+    );
     s
 }

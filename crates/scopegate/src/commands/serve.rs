@@ -90,6 +90,15 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         if let Some(log) = log {
             state = state.with_decision_log(log);
         }
+        // Org auth tokens hold exactly the policy's org token scopes (security issue 11):
+        // tokens stored with more are reduced, each change audited.
+        let reduced = state
+            .reduce_org_token_scopes()
+            .await
+            .context("cannot reduce the org auth tokens' scopes to the policy's")?;
+        if reduced > 0 {
+            println!("reduced the scopes of {reduced} org auth token(s) to the policy's");
+        }
         state
             .load_index()
             .await

@@ -60,11 +60,15 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitStatus> {
             kind: TokenKind::Service,
             user_id: None,
             organization_id: None,
-            name: name.to_string(),
+            name: Some(name.to_string()),
             scopes: Vec::new(),
         };
         let (token, secret) = store.create_token(&new, &Actor::system()).await?;
-        println!("created service token {} ({})", token.id, token.name);
+        println!(
+            "created service token {} ({})",
+            token.id,
+            token.name.as_deref().unwrap_or_default()
+        );
         println!("service token (shown once): {}", secret.expose());
         Ok(ExitStatus::Success)
     })
