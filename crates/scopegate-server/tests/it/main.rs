@@ -11,6 +11,7 @@
 )]
 
 mod access;
+mod boundary;
 mod granular;
 mod integrations;
 mod manifest;
