@@ -11,6 +11,7 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+mod hostile;
 mod serve;
 mod world;
 
