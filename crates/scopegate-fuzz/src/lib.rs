@@ -38,8 +38,11 @@ use scopegate_testkit::gen::{self, policy_variant};
 use scopegate_testkit::golden;
 use scopegate_testkit::reference::{self, RefDecision, RefManifest};
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its corpus directory and cargo-fuzz binary.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("policy", policy),
     ("manifest", manifest),
     ("world", world),
