@@ -339,6 +339,17 @@ fn spanned(node: &Node, s: &str) -> Spanned {
     }
 }
 
+/// Whether a parsed document is a manifest: a table declaring `permissions` or
+/// `endpoints`. The one rule every reader of manifests applies (`check`, `explain`,
+/// `matrix`, `serve --manifest` through [`Manifest::load`], `lint` through its detection
+/// and [`ManifestDoc::from_node`]): an empty document is no manifest.
+pub fn is_manifest(root: &Node) -> bool {
+    root.get("permissions").is_some() || root.get("endpoints").is_some()
+}
+
+/// The problem of a table that is no manifest ([`is_manifest`]).
+pub const NOT_A_MANIFEST: &str = "not a scopegate manifest: no `permissions` or `endpoints`";
+
 fn parse_doc(root: &Node, p: &mut Problems) -> ManifestDoc {
     let mut doc = ManifestDoc {
         classes: Vec::new(),
@@ -347,6 +358,10 @@ fn parse_doc(root: &Node, p: &mut Problems) -> ManifestDoc {
     let Some(table) = p.table(root, "the manifest") else {
         return doc;
     };
+    if !is_manifest(root) {
+        p.push(root.span.start..root.span.start, NOT_A_MANIFEST);
+        return doc;
+    }
     p.unknown_keys(table, &["permissions", "endpoints"], "the manifest");
     if let Some(perms) = root.get("permissions") {
         if let Some(entries) = p.table(perms, "`permissions`") {

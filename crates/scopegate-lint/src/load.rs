@@ -159,7 +159,7 @@ pub fn kind(source: &impl Locate, root: &Node) -> Result<Kind, InputError> {
             )),
         };
     }
-    if root.get("permissions").is_some() || root.get("endpoints").is_some() {
+    if scopegate_core::manifest::is_manifest(root) {
         return Ok(Kind::Native);
     }
     Err(InputError::at(

@@ -15,6 +15,10 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// How many nodes alias expansion may copy in one document.
 const ALIAS_BUDGET: usize = 1_000_000;
 
+/// How deep sequences and mappings may nest (aliases expanded), as in JSON
+/// ([`crate::json::MAX_DEPTH`]): deeper is a located error, never a deep tree.
+pub const MAX_DEPTH: usize = crate::json::MAX_DEPTH;
+
 /// Parses YAML text (the first document of the stream) into a [`Node`] tree.
 pub fn parse(text: &str) -> Result<Node, Problem> {
     let offsets = CharOffsets::new(text);
@@ -27,12 +31,22 @@ pub fn parse(text: &str) -> Result<Node, Problem> {
         budget: ALIAS_BUDGET,
     };
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, false).map_err(|e| {
-        let at = offsets.byte(e.marker().index());
-        Problem::new(at..at, format!("invalid YAML: {}", e.info()))
-    })?;
-    if let Some(e) = builder.error {
-        return Err(e);
+    // The events are pulled one by one (`Parser::load` recurses once per nesting level: a
+    // deeply nested document would overflow the stack), up to the end of the first
+    // document or the builder's first error (a depth past `MAX_DEPTH` included).
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| {
+            let at = offsets.byte(e.marker().index());
+            Problem::new(at..at, format!("invalid YAML: {}", e.info()))
+        })?;
+        let done = matches!(event, Event::DocumentEnd | Event::StreamEnd);
+        builder.on_event(event, mark);
+        if let Some(e) = builder.error {
+            return Err(e);
+        }
+        if done {
+            break;
+        }
     }
     Ok(builder.root.unwrap_or(Node {
         span: 0..0,
@@ -85,10 +99,21 @@ enum Frame {
 struct Builder<'o> {
     offsets: &'o CharOffsets,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
+    /// Each anchored node with its size and depth.
+    anchors: HashMap<usize, (Node, usize, usize)>,
     root: Option<Node>,
     error: Option<Problem>,
     budget: usize,
+}
+
+/// How deep a node's collections nest (a scalar: 0). Recursive, on trees of at most
+/// [`MAX_DEPTH`] levels.
+fn depth(node: &Node) -> usize {
+    match &node.value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Table(entries) => 1 + entries.iter().map(|(_, v)| depth(v)).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn size(node: &Node) -> usize {
@@ -148,7 +173,8 @@ impl Builder<'_> {
     fn finish(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
             let n = size(&node);
-            self.anchors.insert(anchor, (node.clone(), n));
+            let d = depth(&node);
+            self.anchors.insert(anchor, (node.clone(), n, d));
         }
         match self.stack.last_mut() {
             None => {
@@ -200,6 +226,10 @@ impl Builder<'_> {
     }
 }
 
+fn too_deep() -> String {
+    format!("invalid YAML: sequences and mappings nest deeper than {MAX_DEPTH} levels")
+}
+
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         if self.error.is_some() {
@@ -224,6 +254,9 @@ impl MarkedEventReceiver for Builder<'_> {
                     },
                     anchor,
                 );
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fail(at..at, too_deep());
             }
             Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq {
                 start: at,
@@ -269,7 +302,10 @@ impl MarkedEventReceiver for Builder<'_> {
                 None => self.fail(at..at, "invalid YAML: unbalanced collection end".into()),
             },
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some((node, n)) if *n <= self.budget => {
+                Some((_, _, d)) if self.stack.len() + d > MAX_DEPTH => {
+                    self.fail(at..at, too_deep());
+                }
+                Some((node, n, _)) if *n <= self.budget => {
                     self.budget -= *n;
                     let mut node = node.clone();
                     node.span = at..at;
@@ -324,6 +360,36 @@ mod tests {
         assert_eq!(n.get("e").unwrap().value, Value::Float(1.5));
         assert_eq!(n.get("f").unwrap().value, Value::Null);
         assert_eq!(n.get("200").unwrap().as_str(), Some("ok"));
+    }
+
+    #[test]
+    fn nesting_is_bounded_with_a_located_error() {
+        let ok = format!("{}x", "- ".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+        for text in [
+            format!("a:\n  {}x\n", "- ".repeat(50_000)),
+            format!("a: {}{}\n", "[".repeat(50_000), "]".repeat(50_000)),
+            format!("{}x", "- ".repeat(MAX_DEPTH + 1)),
+        ] {
+            let e = parse(&text).unwrap_err();
+            // Flow collections hit the scanner's own limit first.
+            assert!(
+                e.message.contains("nest deeper than 256")
+                    || e.message.contains("recursion limit exceeded"),
+                "{}",
+                e.message
+            );
+            assert!(e.span.start > 0 && e.span.start < 1_000, "{:?}", e.span);
+        }
+        // An alias does not get around the bound.
+        let inner = format!("{}x", "[".repeat(200)) + &"]".repeat(200);
+        let text = format!(
+            "a: &d {inner}\nb: {}*d{}\n",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("nest deeper"), "{}", e.message);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use tower_http::trace::TraceLayer;
 pub mod auth;
 pub mod deadline;
 pub mod deletion;
+pub mod boundary;
 pub mod demo;
 pub mod error;
 pub mod index;
@@ -244,7 +245,11 @@ pub fn router(state: AppState) -> Router {
         .merge(v1)
         .merge(routes::health::router())
         .fallback(routes::not_found)
+        // After the route layers: a method a route does not have is answered 405 (with
+        // `Allow`) before any authorization, on every route.
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(boundary::reject_control_queries))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::count,
@@ -253,6 +258,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             deadline::deadline,
         ))
+        .layer(middleware::from_fn(boundary::json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

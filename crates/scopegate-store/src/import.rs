@@ -135,11 +135,53 @@ pub(crate) fn validate(doc: &WorldDoc, policy: &Policy) -> Result<()> {
             ));
         }
     }
+    problems.extend(control_characters(doc));
     if problems.is_empty() {
         Ok(())
     } else {
         Err(StoreError::InvalidWorld(problems))
     }
+}
+
+/// Every string of `doc` (value or key) holding a control character, located: no stored
+/// text may hold one (PostgreSQL refuses NUL in `text`; SQLite would store it), so both
+/// backends refuse the document the same way.
+fn control_characters(doc: &WorldDoc) -> Vec<String> {
+    let Ok(value) = serde_json::to_value(doc) else {
+        return vec!["the document cannot be read back".into()];
+    };
+    let mut problems = Vec::new();
+    let mut stack = vec![(String::new(), &value)];
+    while let Some((path, v)) = stack.pop() {
+        match v {
+            serde_json::Value::String(s) if s.chars().any(char::is_control) => {
+                problems.push(format!("{path}: must not contain control characters"));
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate().rev() {
+                    stack.push((format!("{path}[{i}]"), item));
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, item) in map.iter().rev() {
+                    let field = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    if k.chars().any(char::is_control) {
+                        problems.push(format!(
+                            "{}: a key must not contain control characters",
+                            field.escape_debug()
+                        ));
+                    }
+                    stack.push((field, item));
+                }
+            }
+            _ => {}
+        }
+    }
+    problems
 }
 
 /// A validated id as stored.

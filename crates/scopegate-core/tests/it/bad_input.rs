@@ -354,3 +354,65 @@ fn bad_requests_name_the_field() {
     );
     request_error("{", "request", "EOF");
 }
+
+// ----- hostile documents (issue 11) -----
+
+/// Documents nested 50,000 levels deep get a located error from every loader of the core
+/// (on a test thread's small stack: no recursion is left unbounded).
+#[test]
+fn deep_nesting_is_a_located_error_in_every_loader() {
+    const DEEP: usize = 50_000;
+    let nested = |open: &str, inner: &str, close: &str| {
+        format!("{}{inner}{}", open.repeat(DEEP), close.repeat(DEEP))
+    };
+    let dotted = vec!["a"; DEEP].join(".");
+    for (name, text) in [
+        (
+            "m.json",
+            format!(r#"{{"endpoints": {}}}"#, nested("[", "", "]")),
+        ),
+        (
+            "m.json",
+            format!(r#"{{"endpoints": {}}}"#, nested(r#"{"a":"#, "1", "}")),
+        ),
+        ("m.toml", format!("endpoints = {}\n", nested("[", "", "]"))),
+        (
+            "m.toml",
+            format!("endpoints = {}\n", nested("{a = ", "1", "}")),
+        ),
+        ("m.toml", format!("endpoints.{dotted} = 1\n")),
+        ("m.toml", format!("[endpoints.{dotted}]\n")),
+    ] {
+        let errors = manifest_errors(name, &text);
+        assert!(errors.starts_with(&format!("{name}:1:")), "{errors}");
+        assert!(errors.contains("recurs"), "{errors}");
+    }
+    let errors = policy_errors("p.toml", &format!("scopes = {}\n", nested("[", "", "]")));
+    assert!(errors.starts_with("p.toml:1:"), "{errors}");
+    let world = format!(
+        r#"{{"organizations": [{{"id": 1, "slug": "a", "options": {{"x": {}}}}}]}}"#,
+        nested("[", "", "]")
+    );
+    let e = serde_json::from_str::<WorldDoc>(&world).unwrap_err();
+    assert!(e.to_string().contains("recursion limit"), "{e}");
+    let request = format!(r#"{{"principal": {}}}"#, nested(r#"{"a":"#, "1", "}"));
+    let e = serde_json::from_str::<scopegate_core::wire::RequestDoc>(&request).unwrap_err();
+    assert!(e.to_string().contains("recursion limit"), "{e}");
+}
+
+/// An empty document is no manifest (the one rule every command shares).
+#[test]
+fn an_empty_document_is_no_manifest() {
+    for (name, text) in [("e.toml", ""), ("c.toml", "# nothing\n"), ("o.json", "{}")] {
+        let errors = manifest_errors(name, text);
+        assert_eq!(
+            errors.trim(),
+            format!("{name}:1:1: not a scopegate manifest: no `permissions` or `endpoints`")
+        );
+    }
+    assert!(Manifest::load(
+        &Source::new("n.toml", "endpoints = []\n"),
+        &Policy::sentry()
+    )
+    .is_ok());
+}

@@ -45,6 +45,16 @@ pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound(format!("No route for `{}`", uri.path()))
 }
 
+/// The fallback of a route for a method it does not have: 405 with the API's body (axum
+/// adds the route's `Allow`).
+pub async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::Denied {
+        status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        detail: format!("Method \"{method}\" not allowed."),
+        challenge: None,
+    }
+}
+
 /// Checks a slug as Sentry does: 1–50 of `a-z 0-9 _ -`, not all digits.
 pub fn check_slug(field: &str, slug: &str) -> Result<(), ApiError> {
     let ok = !slug.is_empty()

@@ -76,7 +76,10 @@ fn bad(field: String, message: impl std::fmt::Display) -> ApiError {
 
 /// Parses the JSON body.
 fn body_json(body: &Bytes) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| bad("body".into(), format!("invalid JSON: {e}")))
+    let value = serde_json::from_slice(body)
+        .map_err(|e| bad("body".into(), format!("invalid JSON: {e}")))?;
+    crate::boundary::check_value(&value)?;
+    Ok(value)
 }
 
 /// One parsed request, and what the decision log records of it.
@@ -332,7 +335,8 @@ impl FastRequest<'_> {
 /// Parses one request on the fast path when the decision log is off (the log keeps the
 /// request as sent, which the slow path builds).
 fn fast_one(body: &Bytes, state: &AppState, index: &Index) -> Option<Request> {
-    if state.decision_log.is_some() {
+    // A body that may hold a control character takes the slow path, which refuses it.
+    if state.decision_log.is_some() || crate::boundary::may_hold_control(body) {
         return None;
     }
     serde_json::from_slice::<FastRequest<'_>>(body)
@@ -520,7 +524,7 @@ async fn batch(
     ServiceCaller { index }: ServiceCaller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if state.decision_log.is_none() {
+    if state.decision_log.is_none() && !crate::boundary::may_hold_control(&body) {
         let fast = FastBatch {
             state: &state,
             index: &index,

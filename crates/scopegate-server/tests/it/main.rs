@@ -13,6 +13,7 @@
 mod access;
 mod durability;
 mod access_requests;
+mod boundary;
 mod granular;
 mod integrations;
 mod manifest;

@@ -274,7 +274,18 @@ async fn import_of_a_bad_document_writes_nothing(s: &dyn Store) {
     dangling.granular_grants[0].member = Some(999);
     let mut twice = sample();
     twice.projects[0].teams = vec![500, 500];
+    // PostgreSQL refuses NUL in `text`: a located problem on both backends, not a
+    // database error (issue 11).
+    let mut nul = sample();
+    nul.teams[0].slug = "ba\u{0}ck".into();
+    let mut c1 = sample();
+    c1.organizations[1].slug = "beta\u{85}".into();
     for (doc, problem) in [
+        (&nul, "teams[0].slug: must not contain control characters"),
+        (
+            &c1,
+            "organizations[1].slug: must not contain control characters",
+        ),
         (&unknown_role, "members[3].role: unknown org role `boss`"),
         (
             &dangling,

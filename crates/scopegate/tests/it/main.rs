@@ -12,6 +12,7 @@
 )]
 
 mod crash;
+mod hostile;
 mod serve;
 mod world;
 
