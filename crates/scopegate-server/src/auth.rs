@@ -279,7 +279,10 @@ pub async fn authorize(
             .world_including_pending(organization.as_deref(), also_user)
             .await?
     } else {
-        state.store.world(organization.as_deref(), also_user).await?
+        state
+            .store
+            .world(organization.as_deref(), also_user)
+            .await?
     };
     let world = World::build(&doc, &state.policy).map_err(|e| {
         ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))

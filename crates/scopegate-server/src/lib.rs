@@ -22,9 +22,9 @@ use scopegate_store::Store;
 use tower_http::trace::TraceLayer;
 
 pub mod auth;
+pub mod boundary;
 pub mod deadline;
 pub mod deletion;
-pub mod boundary;
 pub mod demo;
 pub mod error;
 pub mod index;

@@ -20,10 +20,10 @@ use crate::routes::features::{FeaturesBody, FeaturesOut};
 use crate::routes::granular::{GranularAccessBody, GranularAccessOut};
 use crate::routes::member_teams::MemberTeamOut;
 use crate::routes::members::{InviteBody, MemberOut, RoleBody, TeamMembershipOut, TeamRoleBody};
+use crate::routes::members::{TeamRoleItem, TeamRoleOut};
 use crate::routes::organizations::{
     ActorOut, AuditOut, CreateOrg, OrganizationOut, StatusOut, UpdateOrg,
 };
-use crate::routes::members::{TeamRoleItem, TeamRoleOut};
 use crate::routes::projects::ProjectOut;
 use crate::routes::teams::{CreateBody, TeamOut, UpdateTeamBody};
 use crate::routes::tokens::{CreateToken, TokenOut};

@@ -292,7 +292,9 @@ async fn update(
         .await
         .map_err(|e| match (e, &change.slug) {
             // Sentry: a slug in use is a field error (400), not a conflict.
-            (StoreError::Conflict, Some(slug)) => ApiError::field_list("slug", format!("The slug \"{slug}\" is already in use.")),
+            (StoreError::Conflict, Some(slug)) => {
+                ApiError::field_list("slug", format!("The slug \"{slug}\" is already in use."))
+            }
             (e, _) => rejected(
                 "replayAccessMembers",
                 "replayAccessMemberIds",

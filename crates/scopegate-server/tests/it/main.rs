@@ -11,19 +11,19 @@
 )]
 
 mod access;
-mod durability;
 mod access_requests;
 mod boundary;
+mod durability;
 mod granular;
 mod integrations;
 mod manifest;
 mod members;
 mod org_tokens;
 mod organizations;
-mod sentry_organizations;
 mod sentry_member_delete;
 mod sentry_member_details;
 mod sentry_member_index;
+mod sentry_organizations;
 mod sentry_team_details;
 mod sentry_team_edits;
 mod sentry_teams;

@@ -15,8 +15,8 @@ mod durability;
 mod granular;
 mod import;
 mod integrations;
-mod org_deletion;
 mod members;
+mod org_deletion;
 mod tokens;
 
 use std::sync::Arc;
