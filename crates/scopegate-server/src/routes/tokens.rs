@@ -264,7 +264,7 @@ async fn create_org(
     // Sentry: `{"detail": ["The name cannot be blank."]}` for a missing or empty name.
     let name = match body.name.as_deref() {
         None | Some("") => {
-            return Err(ApiError::detail_list("The name cannot be blank.".into()));
+            return Err(ApiError::detail_list("The name cannot be blank."));
         }
         Some(name) => token_name(name)?,
     };

@@ -142,7 +142,8 @@ async fn writes_referring_to_a_deleted_row_are_not_found(s: &dyn Store) {
     );
     not_found(
         s.add_project_team(org.id, project.id, team.id, &actor)
-            .await,
+            .await
+            .map(drop),
         "linking the deleted team",
     );
     assert!(matches!(
@@ -167,7 +168,7 @@ async fn writes_referring_to_a_deleted_row_are_not_found(s: &dyn Store) {
         kind: TokenKind::Org,
         user_id: None,
         organization_id: Some(org.id),
-        name: "late".into(),
+        name: Some("late".into()),
         scopes: vec!["org:ci".into()],
     };
     not_found(
