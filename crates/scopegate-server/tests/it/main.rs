@@ -62,6 +62,31 @@ pub struct App {
     _dir: tempfile::TempDir,
 }
 
+impl Drop for App {
+    /// A PostgreSQL app's database is dropped after a passing test (kept after a failing one,
+    /// to look at), on a thread of its own: `Drop` cannot await.
+    fn drop(&mut self) {
+        let Some(url) = self.postgres_url.take() else {
+            return;
+        };
+        if std::thread::panicking() {
+            eprintln!("kept for inspection: {}", scopegate_store::redact_url(&url));
+            return;
+        }
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(scopegate_store::testing::drop_postgres_database(&url))
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop a test database: {e}");
+        }
+    }
+}
+
 /// A response.
 #[derive(Debug)]
 pub struct Resp {
@@ -82,6 +107,11 @@ impl Resp {
 
 /// A fresh service with the demo organization, on SQLite.
 pub async fn app() -> App {
+    if std::env::var("SCOPEGATE_TEST_BACKEND").as_deref() == Ok("postgres") {
+        return postgres_app()
+            .await
+            .expect("SCOPEGATE_TEST_BACKEND=postgres needs SCOPEGATE_TEST_DATABASE_URL");
+    }
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     app_on(&url, dir).await

@@ -82,18 +82,20 @@ pub(crate) async fn events(app: &App) -> Vec<String> {
     out
 }
 
-/// Sets a pending invite's expiry into the past (SQLite apps only).
+/// Sets a pending invite's expiry into the past, on either backend.
 async fn expire(app: &App, member: i64) {
+    let sql = "UPDATE members SET invite_expires_at = 1 WHERE id = $1";
+    if let Some(url) = &app.postgres_url {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql).bind(member).execute(&pool).await.unwrap();
+        return;
+    }
     let dir = app.decision_log();
     let db = dir.parent().unwrap().join("t.db");
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
-    sqlx::query("UPDATE members SET invite_expires_at = 1 WHERE id = $1")
-        .bind(member)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(sql).bind(member).execute(&pool).await.unwrap();
 }
 
 fn path(id: impl std::fmt::Display) -> String {
