@@ -16,7 +16,9 @@ pub enum StoreError {
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
     /// A fault injected by a test
-    /// ([`Store::inject_audit_failure`](crate::Store::inject_audit_failure)).
+    /// ([`Store::inject_audit_failure`](crate::Store::inject_audit_failure); feature
+    /// `test-util`).
+    #[cfg(feature = "test-util")]
     #[error("injected failure")]
     Injected,
     /// The database cannot take the operation now: it is full, an I/O error, its write

@@ -52,7 +52,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// in time. Errors are [`StoreError::Unavailable`] when the store cannot write.
     async fn ready(&self) -> Result<()>;
 
-    /// Makes the next audit write fail (fault injection for the atomicity tests).
+    /// Makes the next audit write fail (fault injection for the atomicity tests; feature
+    /// `test-util`).
+    #[cfg(feature = "test-util")]
     fn inject_audit_failure(&self);
 
     // Users.
@@ -486,8 +488,9 @@ mod tests {
     }
 }
 
+#[cfg(feature = "test-util")]
 pub mod testing {
-    //! Helpers for test suites (this crate's and the server's).
+    //! Helpers for test suites (this crate's and the server's; feature `test-util`).
 
     use sqlx::Connection;
 

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,7 +14,9 @@ use crate::{ChangeFeed, Result};
 /// A [`Store`](crate::Store) on PostgreSQL.
 pub struct PostgresStore {
     pool: PgPool,
-    fail_audit: AtomicBool,
+    /// Set by [`Store::inject_audit_failure`](crate::Store::inject_audit_failure).
+    #[cfg(feature = "test-util")]
+    fail_audit: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -66,7 +67,8 @@ impl PostgresStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresStore {
             pool,
-            fail_audit: AtomicBool::new(false),
+            #[cfg(feature = "test-util")]
+            fail_audit: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }

@@ -18,7 +18,7 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,7 +41,9 @@ const MIN_HEADROOM_PAGES: i64 = 16;
 /// A [`Store`](crate::Store) on SQLite.
 pub struct SqliteStore {
     pool: SqlitePool,
-    fail_audit: AtomicBool,
+    /// Set by [`Store::inject_audit_failure`](crate::Store::inject_audit_failure).
+    #[cfg(feature = "test-util")]
+    fail_audit: std::sync::atomic::AtomicBool,
     /// The page cap set by [`SqliteStore::set_page_limit`]; 0 when never set.
     page_limit: Arc<AtomicU32>,
 }
@@ -80,7 +82,8 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore {
             pool,
-            fail_audit: AtomicBool::new(false),
+            #[cfg(feature = "test-util")]
+            fail_audit: std::sync::atomic::AtomicBool::new(false),
             page_limit,
         })
     }

@@ -13,6 +13,7 @@ impl Backend {
         target: &str,
         data: serde_json::Value,
     ) -> crate::Result<()> {
+        #[cfg(feature = "test-util")]
         if self
             .fail_audit
             .swap(false, std::sync::atomic::Ordering::SeqCst)
@@ -48,6 +49,7 @@ impl Backend {
         if entries.is_empty() {
             return Ok(());
         }
+        #[cfg(feature = "test-util")]
         if self
             .fail_audit
             .swap(false, std::sync::atomic::Ordering::SeqCst)
@@ -64,6 +66,7 @@ impl Backend {
         actor: &crate::Actor,
         entries: &[(Option<i64>, crate::sql::Entry)],
     ) -> crate::Result<()> {
+        #[cfg(feature = "test-util")]
         if self
             .fail_audit
             .swap(false, std::sync::atomic::Ordering::SeqCst)

@@ -51,6 +51,7 @@ impl crate::Store for Backend {
         }
     }
 
+    #[cfg(feature = "test-util")]
     fn inject_audit_failure(&self) {
         self.fail_audit
             .store(true, std::sync::atomic::Ordering::SeqCst);
