@@ -1,12 +1,13 @@
-//! Exports: the world document of one organization (what the engine decides on) or of the whole store.
+//! Exports: the world document of one organization (what the engine decides on) or of the whole
+//! store.
 
 use crate::sql::Dialect as _;
 
 use super::{Backend, Db};
 
 impl Backend {
-    /// [`Store::world`]; `include_pending` exports an organization pending deletion
-    /// too (otherwise it is treated as unknown).
+    /// [`Store::world`](crate::Store::world); `include_pending` exports an organization
+    /// pending deletion too (otherwise it is treated as unknown).
     pub(super) async fn world_of(
         &self,
         org_slug: Option<&str>,

@@ -1,4 +1,5 @@
-//! Granular grants and the organization edit that changes them (`Store::edit_org`), with the bulk writes of [`bulk`](crate::sql::bulk).
+//! Granular grants and the organization edit that changes them (`Store::edit_org`), with the bulk
+//! writes of [`bulk`](crate::sql::bulk).
 
 use crate::sql::Dialect as _;
 

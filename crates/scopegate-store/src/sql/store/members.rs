@@ -1,4 +1,5 @@
-//! Members and invitations: listing, invites, acceptance, roles, removal under the last-owner guard, team memberships of a member.
+//! Members and invitations: listing, invites, acceptance, roles, removal under the last-owner
+//! guard, team memberships of a member.
 
 use crate::sql::Dialect as _;
 

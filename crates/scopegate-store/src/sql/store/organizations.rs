@@ -1,4 +1,5 @@
-//! Organizations: creation, lookup, features, deletion (immediate, scheduled, purged), and the organization lock every counted check runs under.
+//! Organizations: creation, lookup, features, deletion (immediate, scheduled, purged), and the
+//! organization lock every counted check runs under.
 
 use crate::sql::Dialect as _;
 

@@ -1,4 +1,5 @@
-//! API tokens: creation (hashed secrets), lookup by secret, listing, deletion, and the reduction of organization tokens' scopes.
+//! API tokens: creation (hashed secrets), lookup by secret, listing, deletion, and the reduction of
+//! organization tokens' scopes.
 
 use crate::sql::Dialect as _;
 

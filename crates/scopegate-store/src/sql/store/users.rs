@@ -1,4 +1,4 @@
-//! Users: created on first sign-in, read by id and email.
+//! Users: creation and lookup by id and by email.
 
 use super::Backend;
 
