@@ -2,20 +2,21 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool, Postgres};
 
-use crate::sql::impl_store;
+use crate::sql::Dialect;
 use crate::{ChangeFeed, Result};
 
 /// A [`Store`](crate::Store) on PostgreSQL.
 pub struct PostgresStore {
     pool: PgPool,
-    fail_audit: AtomicBool,
+    /// Set by [`Store::inject_audit_failure`](crate::Store::inject_audit_failure).
+    #[cfg(feature = "test-util")]
+    fail_audit: std::sync::atomic::AtomicBool,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -66,7 +67,8 @@ impl PostgresStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresStore {
             pool,
-            fail_audit: AtomicBool::new(false),
+            #[cfg(feature = "test-util")]
+            fail_audit: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }
@@ -89,29 +91,26 @@ fn connect_cause(e: &sqlx::Error) -> String {
     }
 }
 
-impl PostgresStore {
+impl Dialect for PostgresStore {
+    type Db = Postgres;
+
     /// Begins a write transaction (PostgreSQL's row locks serialize what needs it).
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }
 
     /// Nothing past the committed write of the readiness probe: PostgreSQL has no page cap.
-    #[allow(clippy::unused_async, reason = "the same signature as SQLite's")]
     async fn probe_room(_tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
         Ok(())
     }
-}
 
-impl PostgresStore {
     /// `LISTEN scopegate_changes` on a connection of its own.
     async fn feed(&self) -> Result<Option<Box<dyn ChangeFeed>>> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(CHANGE_CHANNEL).await?;
         Ok(Some(Box::new(PgFeed(listener))))
     }
-}
 
-impl PostgresStore {
     /// Makes the reads of `tx` one snapshot (its first statement): READ COMMITTED, the
     /// default, would give each statement its own.
     async fn read_snapshot(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
@@ -160,4 +159,15 @@ impl ChangeFeed for PgFeed {
     }
 }
 
-impl_store!(PostgresStore, Postgres);
+/// The store type the shared [`Store`](crate::Store) implementation is compiled for.
+type Backend = PostgresStore;
+/// The sqlx database the shared implementation is compiled for.
+type Db = Postgres;
+
+/// The shared [`Store`](crate::Store) implementation, compiled for this backend.
+#[path = "sql/store/mod.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "compiled once per backend, with its own `Backend` and `Db`"
+)]
+mod store;

@@ -18,14 +18,14 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Connection, Executor, Sqlite, SqlitePool};
 
-use crate::sql::impl_store;
+use crate::sql::Dialect;
 use crate::Result;
 
 /// How long a writer waits for SQLite's write lock before giving up (then `Unavailable`).
@@ -41,7 +41,9 @@ const MIN_HEADROOM_PAGES: i64 = 16;
 /// A [`Store`](crate::Store) on SQLite.
 pub struct SqliteStore {
     pool: SqlitePool,
-    fail_audit: AtomicBool,
+    /// Set by [`Store::inject_audit_failure`](crate::Store::inject_audit_failure).
+    #[cfg(feature = "test-util")]
+    fail_audit: std::sync::atomic::AtomicBool,
     /// The page cap set by [`SqliteStore::set_page_limit`]; 0 when never set.
     page_limit: Arc<AtomicU32>,
 }
@@ -80,7 +82,8 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore {
             pool,
-            fail_audit: AtomicBool::new(false),
+            #[cfg(feature = "test-util")]
+            fail_audit: std::sync::atomic::AtomicBool::new(false),
             page_limit,
         })
     }
@@ -101,6 +104,24 @@ impl SqliteStore {
             Ordering::SeqCst,
         );
     }
+}
+
+/// Whether a connection going back to the pool may be reused: outside any transaction by
+/// both SQLite's and sqlx's count. Runs after the rollback a dropped transaction queued
+/// (the connection's commands run in order).
+async fn reusable(conn: &mut SqliteConnection) -> bool {
+    // `BEGIN` fails inside a transaction. Raw SQL: sqlx's own count is left alone.
+    let clean = Executor::execute(&mut *conn, "BEGIN").await.is_ok()
+        && Executor::execute(&mut *conn, "ROLLBACK").await.is_ok();
+    if !clean || conn.is_in_transaction() {
+        tracing::warn!("closing a SQLite connection left inside a transaction");
+        return false;
+    }
+    true
+}
+
+impl Dialect for SqliteStore {
+    type Db = Sqlite;
 
     /// Begins a write transaction holding SQLite's write lock from its first statement.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
@@ -126,42 +147,32 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
 
-/// Whether a connection going back to the pool may be reused: outside any transaction by
-/// both SQLite's and sqlx's count. Runs after the rollback a dropped transaction queued
-/// (the connection's commands run in order).
-async fn reusable(conn: &mut SqliteConnection) -> bool {
-    // `BEGIN` fails inside a transaction. Raw SQL: sqlx's own count is left alone.
-    let clean = Executor::execute(&mut *conn, "BEGIN").await.is_ok()
-        && Executor::execute(&mut *conn, "ROLLBACK").await.is_ok();
-    if !clean || conn.is_in_transaction() {
-        tracing::warn!("closing a SQLite connection left inside a transaction");
-        return false;
-    }
-    true
-}
-
-impl SqliteStore {
     /// SQLite is single-replica: no change feed.
-    #[allow(clippy::unused_async, reason = "the same signature as PostgreSQL's")]
     async fn feed(&self) -> Result<Option<Box<dyn crate::ChangeFeed>>> {
         Ok(None)
     }
-}
 
-impl SqliteStore {
     /// A SQLite transaction reads one snapshot already (from its first read, in WAL mode).
-    #[allow(clippy::unused_async, reason = "the same signature as PostgreSQL's")]
     async fn read_snapshot(_tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<()> {
         Ok(())
     }
 
     /// SQLite generates the next rowid past the largest one: nothing to advance.
-    #[allow(clippy::unused_async, reason = "the same signature as PostgreSQL's")]
     async fn after_import(_tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<()> {
         Ok(())
     }
 }
 
-impl_store!(SqliteStore, Sqlite);
+/// The store type the shared [`Store`](crate::Store) implementation is compiled for.
+type Backend = SqliteStore;
+/// The sqlx database the shared implementation is compiled for.
+type Db = Sqlite;
+
+/// The shared [`Store`](crate::Store) implementation, compiled for this backend.
+#[path = "sql/store/mod.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "compiled once per backend, with its own `Backend` and `Db`"
+)]
+mod store;
