@@ -130,10 +130,8 @@ async fn full_disk_answers_503_keeps_every_acknowledged_write_and_recovers() {
 /// write is never answered 408.
 async fn timeout_never_follows_a_commit(app: App) {
     let state = app.state.clone().with_request_timeout(Duration::ZERO);
-    let app = App {
-        router: router(state),
-        ..app
-    };
+    let mut app = app;
+    app.router = router(state);
     let r = app
         .call("POST", TEAMS, "manager", Some(r#"{"slug": "late"}"#))
         .await;
