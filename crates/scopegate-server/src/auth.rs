@@ -47,6 +47,9 @@ pub struct Caller {
     pub scopes: ScopeSet,
     /// The caller's member id in that organization, if a member.
     pub member_id: Option<i64>,
+    /// The world the engine decided this request over (the URL's organization and the
+    /// calling user), for handler rules that need more of it than [`Caller::scopes`].
+    pub world: Arc<World>,
 }
 
 impl Caller {
@@ -350,6 +353,7 @@ pub async fn authorize(
         actor,
         scopes,
         member_id,
+        world: Arc::new(world),
     });
     Ok(next.run(req).await)
 }

@@ -76,7 +76,7 @@ async fn list(
     Path(slug): Path<String>,
 ) -> Result<AppJson<Vec<AccessRequestOut>>, ApiError> {
     let org = super::org(&state, &slug).await?;
-    let access = TeamAccess::load(&state, &caller, &org).await?;
+    let access = TeamAccess::of(&state, &caller, &org);
     let every = access.has_scope("org:write");
     let mut out = Vec::new();
     for r in state.store.access_requests(org.id).await? {
@@ -147,7 +147,7 @@ async fn resolve(
         .await
         .map_err(super::missing("The requested resource does not exist"))?;
     let team = state.store.team(org.id, request.team_id).await?;
-    let access = TeamAccess::load(&state, &caller, &org).await?;
+    let access = TeamAccess::of(&state, &caller, &org);
     if !can_resolve(&access, &team) {
         return Err(ApiError::Forbidden(
             "You do not have permission to perform this action.".into(),

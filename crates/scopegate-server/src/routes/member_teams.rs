@@ -142,7 +142,7 @@ async fn join(
     if membership(&state, &team, &m).await?.is_some() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let access = TeamAccess::load(&state, &caller, &org).await?;
+    let access = TeamAccess::of(&state, &caller, &org);
     if !(access.global || access.can_admin_team(&team)) {
         let requester = (m.user_id != Some(user.id)).then_some(user.id);
         state
@@ -224,7 +224,7 @@ async fn set_role(
             body.team_role
         )));
     };
-    let access = TeamAccess::load(&state, &caller, &org).await?;
+    let access = TeamAccess::of(&state, &caller, &org);
     if !access.team_roles {
         // Sentry ignores `teamRole` without the team-roles feature.
         return Ok(AppJson(MemberTeamOut {
@@ -270,7 +270,7 @@ async fn leave(
     Path(path): Path<(String, String, String)>,
 ) -> Result<AppJson<TeamOut>, ApiError> {
     let (org, m, team) = resolve(&state, &caller, &path).await?;
-    let access = TeamAccess::load(&state, &caller, &org).await?;
+    let access = TeamAccess::of(&state, &caller, &org);
     let own = caller
         .user
         .as_ref()

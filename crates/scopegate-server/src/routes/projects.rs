@@ -170,7 +170,7 @@ async fn remove_team(
     let org = super::org(&state, &slug).await?;
     let project = state.store.project_by_slug(org.id, &project).await?;
     let team = team_by_id_or_slug(&state, org.id, &team, TEAM_NOT_FOUND).await?;
-    let access = TeamAccess::load(&state, &caller, &org).await?;
+    let access = TeamAccess::of(&state, &caller, &org);
     if !access.has_team_scope(&team, "project:write") {
         return Err(ApiError::Forbidden(
             "You do not have permission to perform this action.".into(),

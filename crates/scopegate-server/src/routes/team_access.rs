@@ -3,8 +3,9 @@
 //! project-team links): org-level scopes, team membership, team reach and team-role scopes,
 //! all bounded by the calling token (sentry-model.md §3.7).
 //!
-//! It is read from the same stored world the engine decided over (`Store::world`), so the
-//! handler and the engine agree on memberships and team-role scopes.
+//! It is read from the very world the engine decided over ([`Caller::world`]), so the
+//! handler and the engine agree on memberships and team-role scopes; only an answer that
+//! shows the handler's own write reads the store again ([`TeamAccess::load`]).
 
 use scopegate_core::{Principal, ScopeSet, World};
 use scopegate_store::{Organization, Team};
@@ -38,7 +39,14 @@ pub struct TeamAccess {
 }
 
 impl TeamAccess {
-    /// Loads the caller's access in `org` from the stored world.
+    /// The caller's access in `org` as the engine saw it: read from the world `authorize`
+    /// built for this request ([`Caller::world`]), no store read.
+    pub fn of(state: &AppState, caller: &Caller, org: &Organization) -> TeamAccess {
+        TeamAccess::from_world(state, caller, org, &caller.world)
+    }
+
+    /// The caller's access in `org` read afresh from the store: for a handler that answers
+    /// with the state after its own write (`isMember` after a join or a leave).
     pub async fn load(
         state: &AppState,
         caller: &Caller,
@@ -49,6 +57,16 @@ impl TeamAccess {
         let world = World::build(&doc, &state.policy).map_err(|e| {
             ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))
         })?;
+        Ok(TeamAccess::from_world(state, caller, org, &world))
+    }
+
+    fn from_world(
+        state: &AppState,
+        caller: &Caller,
+        org: &Organization,
+        world: &World,
+    ) -> TeamAccess {
+        let user = caller.user.as_ref().map(|u| u.id);
         let bound = match &caller.principal {
             Principal::UserToken { scopes, .. } | Principal::OrgToken { scopes, .. } => *scopes,
             _ => ScopeSet::EMPTY,
@@ -63,7 +81,7 @@ impl TeamAccess {
             teams: Vec::new(),
         };
         let Some((idx, o)) = world.org_by_slug(&org.slug) else {
-            return Ok(access);
+            return access;
         };
         access.team_roles = o.team_roles;
         let member = user
@@ -82,7 +100,7 @@ impl TeamAccess {
                 })
                 .collect();
         }
-        Ok(access)
+        access
     }
 
     fn scope(&self, name: &str) -> Option<scopegate_core::ScopeId> {

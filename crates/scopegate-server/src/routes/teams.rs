@@ -73,7 +73,7 @@ async fn list(
     paging: Paging,
 ) -> Result<Response, ApiError> {
     let org = super::org(&state, &slug).await?;
-    let access = TeamAccess::load(&state, &caller, &org).await?;
+    let access = TeamAccess::of(&state, &caller, &org);
     let teams = state.store.teams(org.id, paging.store_page()).await?;
     let out: Vec<TeamOut> = teams
         .into_iter()
@@ -141,9 +141,7 @@ async fn details(
 ) -> Result<AppJson<TeamOut>, ApiError> {
     let org = super::org(&state, &slug).await?;
     let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
-    let on = TeamAccess::load(&state, &caller, &org)
-        .await?
-        .has_team_membership(&team);
+    let on = TeamAccess::of(&state, &caller, &org).has_team_membership(&team);
     Ok(AppJson(TeamOut::new(team, on)))
 }
 
@@ -202,9 +200,7 @@ async fn update(
             scopegate_store::StoreError::Conflict => taken(body.slug.as_deref().unwrap_or("")),
             other => other.into(),
         })?;
-    let on = TeamAccess::load(&state, &caller, &org)
-        .await?
-        .has_team_membership(&updated);
+    let on = TeamAccess::of(&state, &caller, &org).has_team_membership(&updated);
     Ok(AppJson(TeamOut::new(updated, on)))
 }
 
