@@ -7,7 +7,6 @@ use scopegate_core::ScopeSet;
 use scopegate_store::{Organization, StoreError};
 use serde::Serialize;
 
-use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -293,33 +292,6 @@ pub fn role_scopes(state: &AppState, org: &Organization, role: &str) -> Option<S
         .policy
         .org_role(role)
         .map(|(_, r)| state.policy.trim_scopes(r.scopes, |k| option_value(org, k)))
-}
-
-/// Checks that the caller may newly assign org role `role` (sentry-model.md §2.4): it exists,
-/// is not retired, and its scopes are a subset of the caller's.
-pub fn check_assignable(
-    state: &AppState,
-    caller: &Caller,
-    org: &Organization,
-    role: &str,
-) -> Result<(), ApiError> {
-    let Some((_, def)) = state.policy.org_role(role) else {
-        return Err(ApiError::BadRequest(format!(
-            "orgRole: unknown role `{role}`"
-        )));
-    };
-    if def.retired {
-        return Err(ApiError::BadRequest(format!(
-            "orgRole: the role `{role}` is retired and cannot be newly assigned"
-        )));
-    }
-    let scopes = role_scopes(state, org, role).unwrap_or_default();
-    if !scopes.is_subset(caller.scopes) {
-        return Err(ApiError::BadRequest(
-            "You do not have permission to assign the given role.".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Seconds since the epoch as RFC 3339.
