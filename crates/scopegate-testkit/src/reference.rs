@@ -5,195 +5,22 @@
 //! is a linear scan and every scope set a `BTreeSet<String>`. Slow, obvious, independent:
 //! the differential test compares it with the engine on random worlds.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use scopegate_core::manifest::ObjectKind;
 use scopegate_core::policy::Bypass;
 use scopegate_core::wire::{
     IntegrationDoc, MemberDoc, MemberTeamDoc, OrganizationDoc, SuperuserDoc, UserDoc,
 };
-use scopegate_core::{DecisionDoc, Manifest, Method, Policy, PrincipalDoc, RequestDoc, WorldDoc};
+use scopegate_core::{Policy, PrincipalDoc, RequestDoc, WorldDoc};
+
+mod decision;
+mod manifest;
+
+pub use decision::RefDecision;
+pub use manifest::{RefClass, RefEndpoint, RefManifest};
 
 /// A set of scope names.
 pub type Scopes = BTreeSet<String>;
-
-/// A decision, in plain strings (the wire form of product.md §4.1 without the trace).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefDecision {
-    /// The reason code.
-    pub reason: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// The grant path (and the granular path), when allowed.
-    pub grant: Option<Vec<String>>,
-    /// Sorted scope names.
-    pub missing_scopes: Vec<String>,
-    /// The `WWW-Authenticate` value.
-    pub challenge: Option<String>,
-}
-
-impl RefDecision {
-    /// The engine's wire decision in the same shape.
-    pub fn from_doc(doc: &DecisionDoc) -> RefDecision {
-        RefDecision {
-            reason: doc.reason.to_string(),
-            status: doc.status,
-            grant: doc
-                .grant
-                .as_ref()
-                .map(|g| g.iter().map(|s| s.to_string()).collect()),
-            missing_scopes: doc.missing_scopes.clone(),
-            challenge: doc.challenge.clone(),
-        }
-    }
-
-    fn deny(reason: &str) -> RefDecision {
-        RefDecision {
-            reason: reason.to_string(),
-            status: status_of(reason),
-            grant: None,
-            missing_scopes: Vec::new(),
-            challenge: None,
-        }
-    }
-
-    fn deny_missing(reason: &str, map: &Scopes) -> RefDecision {
-        RefDecision {
-            missing_scopes: map.iter().cloned().collect(),
-            ..RefDecision::deny(reason)
-        }
-    }
-
-    fn allow(path: &str, granular: Option<&str>) -> RefDecision {
-        let mut grant = vec![path.to_string()];
-        if let Some(g) = granular {
-            grant.push(g.to_string());
-        }
-        RefDecision {
-            reason: "allowed".into(),
-            status: 200,
-            grant: Some(grant),
-            missing_scopes: Vec::new(),
-            challenge: None,
-        }
-    }
-
-    /// Whether the request is allowed.
-    pub fn allowed(&self) -> bool {
-        self.reason == "allowed"
-    }
-
-    /// The whole decision as the wire shows it (product.md §4.1, without `trace`):
-    /// `allowed`, `status`, `reason`, `grant`, `missing_scopes`, `challenge`.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "allowed": self.allowed(),
-            "status": self.status,
-            "reason": self.reason,
-            "grant": self.grant,
-            "missing_scopes": self.missing_scopes,
-            "challenge": self.challenge,
-        })
-    }
-}
-
-/// The status of each reason code (product.md §4.1, reason table).
-fn status_of(reason: &str) -> u16 {
-    match reason {
-        "allowed" => 200,
-        "not_found" => 404,
-        "unauthenticated"
-        | "token_organization_mismatch"
-        | "sso_required"
-        | "2fa_required"
-        | "member_disabled_over_limit" => 401,
-        _ => 403,
-    }
-}
-
-/// A permission class, with `extends` already applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefClass {
-    /// The class name.
-    pub name: String,
-    /// `organization`, `project`, `team` or `none`.
-    pub object: String,
-    /// Method → scope names; a method absent from the map admits nobody.
-    pub scope_map: BTreeMap<String, Scopes>,
-    /// Staff pass the class.
-    pub allow_staff: bool,
-}
-
-/// An endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefEndpoint {
-    /// The endpoint name.
-    pub name: String,
-    /// Names of its permission classes (all must allow).
-    pub classes: Vec<String>,
-    /// The granular resource kind, if any.
-    pub granular: Option<String>,
-}
-
-/// A manifest as plain data.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RefManifest {
-    /// The classes.
-    pub classes: Vec<RefClass>,
-    /// The endpoints.
-    pub endpoints: Vec<RefEndpoint>,
-}
-
-impl RefManifest {
-    /// Reads a compiled manifest back into plain data (class names and scope names only).
-    pub fn from_compiled(m: &Manifest, policy: &Policy) -> RefManifest {
-        let classes = m
-            .classes
-            .iter()
-            .map(|c| RefClass {
-                name: c.name.clone(),
-                object: match c.object {
-                    ObjectKind::Organization => "organization",
-                    ObjectKind::Project => "project",
-                    ObjectKind::Team => "team",
-                    ObjectKind::None => "none",
-                }
-                .to_string(),
-                scope_map: Method::ALL
-                    .iter()
-                    .filter(|method| c.scope_map[method.index()].is_some())
-                    .map(|method| {
-                        (
-                            method.as_str().to_string(),
-                            names(policy, c.scopes_for(*method)),
-                        )
-                    })
-                    .collect(),
-                allow_staff: c.allow_staff,
-            })
-            .collect();
-        let endpoints = m
-            .endpoints
-            .iter()
-            .map(|e| RefEndpoint {
-                name: e.name.clone(),
-                classes: e
-                    .classes
-                    .iter()
-                    .map(|&i| m.classes[i].name.clone())
-                    .collect(),
-                granular: e
-                    .granular
-                    .map(|g| policy.granular_resources[g].kind.clone()),
-            })
-            .collect();
-        RefManifest { classes, endpoints }
-    }
-
-    fn class(&self, name: &str) -> Option<&RefClass> {
-        self.classes.iter().find(|c| c.name == name)
-    }
-}
 
 fn names(policy: &Policy, set: scopegate_core::ScopeSet) -> Scopes {
     set.iter()
