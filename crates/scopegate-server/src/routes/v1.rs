@@ -15,27 +15,32 @@
 //!
 //! Only a service token may call these routes ([`crate::auth::ServiceCaller`]).
 
-use std::fmt;
-
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use scopegate_core::decision::{DecisionDoc, Grant};
-use scopegate_core::wire::{PrincipalDoc, RequestDoc, SuperuserDoc};
-use scopegate_core::{Decision, Engine, Method, Policy, Principal, Request, ScopeSet, Superuser};
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde::ser::{SerializeSeq, SerializeStruct};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use scopegate_core::decision::DecisionDoc;
+use scopegate_core::wire::{PrincipalDoc, RequestDoc};
+use scopegate_core::{Decision, Engine, Principal, Request, Superuser};
+use serde::de::DeserializeSeed;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::auth::ServiceCaller;
 use crate::error::ApiError;
 use crate::index::Index;
 use crate::paging::Paging;
 use crate::AppState;
+
+mod decision_log;
+mod fast;
+mod render;
+
+pub use decision_log::DecisionLog;
+use fast::{fast_one, FastBatch};
+use render::{render, render_all};
 
 /// The most requests in one batch.
 pub const MAX_BATCH: usize = 1000;
@@ -203,304 +208,6 @@ fn log(state: &AppState, parsed: &Parsed, decision: &Decision, doc: Option<&Deci
             ),
         }
     }
-}
-
-/// The fast path: a request parsed straight into typed, borrowed fields, with no `Value` in
-/// between. Anything unusual (an unknown field, a missing or misplaced one, an unknown
-/// scope, an escaped `kind`, `method` or secret) falls back to [`parse_one`], which words
-/// the error; so both paths accept the same requests.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FastRequest<'a> {
-    #[serde(borrow)]
-    principal: FastPrincipal<'a>,
-    endpoint: String,
-    method: &'a str,
-    #[serde(default)]
-    organization: Option<String>,
-    #[serde(default)]
-    project: Option<String>,
-    #[serde(default)]
-    team: Option<String>,
-}
-
-/// Every principal field of §4.1 (and `token` of a bearer), flat.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FastPrincipal<'a> {
-    kind: &'a str,
-    #[serde(default, borrow)]
-    token: Option<&'a str>,
-    #[serde(default)]
-    user: Option<u64>,
-    #[serde(default)]
-    superuser: Option<SuperuserDoc>,
-    #[serde(default)]
-    staff: Option<bool>,
-    #[serde(default)]
-    sso_ok: Option<bool>,
-    #[serde(default, borrow)]
-    scopes: Option<Vec<&'a str>>,
-    #[serde(default)]
-    organization: Option<String>,
-    #[serde(default)]
-    integration: Option<u64>,
-    #[serde(default)]
-    creator: Option<u64>,
-}
-
-impl FastPrincipal<'_> {
-    /// Whether only the fields in `allowed` (besides `kind`) are present.
-    fn only(&self, allowed: &[&str]) -> bool {
-        [
-            ("token", self.token.is_some()),
-            ("user", self.user.is_some()),
-            ("superuser", self.superuser.is_some()),
-            ("staff", self.staff.is_some()),
-            ("sso_ok", self.sso_ok.is_some()),
-            ("scopes", self.scopes.is_some()),
-            ("organization", self.organization.is_some()),
-            ("integration", self.integration.is_some()),
-            ("creator", self.creator.is_some()),
-        ]
-        .iter()
-        .all(|(name, present)| !present || allowed.contains(name))
-    }
-
-    /// The scopes, or `None` for an unknown one.
-    fn scopes(&self, policy: &Policy) -> Option<ScopeSet> {
-        let names = self.scopes.as_deref().unwrap_or_default();
-        policy.scopes.parse_set(names.iter().copied()).ok()
-    }
-
-    /// The principal (as `Request::from_doc` converts it), or `None` to take the slow path.
-    fn convert(self, policy: &Policy, index: &Index) -> Option<Principal> {
-        Some(match self.kind {
-            "bearer" if self.only(&["token"]) => bearer_principal(index.token(self.token?)),
-            "anonymous" if self.only(&[]) => Principal::Anonymous,
-            "system" if self.only(&[]) => Principal::System,
-            "session" if self.only(&["user", "superuser", "staff", "sso_ok"]) => {
-                Principal::Session {
-                    user: self.user?,
-                    superuser: match self.superuser.unwrap_or_default() {
-                        SuperuserDoc::None => Superuser::None,
-                        SuperuserDoc::Read => Superuser::Read,
-                        SuperuserDoc::Write => Superuser::Write,
-                    },
-                    staff: self.staff.unwrap_or(false),
-                    sso_ok: self.sso_ok.unwrap_or(true),
-                }
-            }
-            "user_token" if self.only(&["user", "scopes", "organization"]) => {
-                Principal::UserToken {
-                    user: self.user?,
-                    scopes: self.scopes(policy)?,
-                    organization: self.organization,
-                }
-            }
-            "org_token" if self.only(&["scopes", "organization", "creator"]) => {
-                Principal::OrgToken {
-                    scopes: self.scopes(policy)?,
-                    organization: self.organization?,
-                    creator: self.creator,
-                }
-            }
-            "api_key" if self.only(&["scopes", "organization"]) => Principal::ApiKey {
-                scopes: self.scopes(policy)?,
-                organization: self.organization?,
-            },
-            "integration" if self.only(&["integration"]) => Principal::Integration {
-                integration: self.integration?,
-            },
-            _ => return None,
-        })
-    }
-}
-
-impl FastRequest<'_> {
-    /// The request, or `None` to take the slow path.
-    fn convert(self, state: &AppState, index: &Index) -> Option<Request> {
-        let method = self.method.parse::<Method>().ok()?;
-        Some(Request {
-            principal: self.principal.convert(&state.policy, index)?,
-            endpoint: self.endpoint,
-            method,
-            organization: self.organization,
-            project: self.project,
-            team: self.team,
-        })
-    }
-}
-
-/// Parses one request on the fast path when the decision log is off (the log keeps the
-/// request as sent, which the slow path builds).
-fn fast_one(body: &Bytes, state: &AppState, index: &Index) -> Option<Request> {
-    // A body that may hold a control character takes the slow path, which refuses it.
-    if state.decision_log.is_some() || crate::boundary::may_hold_control(body) {
-        return None;
-    }
-    serde_json::from_slice::<FastRequest<'_>>(body)
-        .ok()?
-        .convert(state, index)
-}
-
-/// A batch body on the fast path: `{"requests": [...]}` or a bare array, each request
-/// converted as it is read. `None` (or an error) means: take the slow path, which words
-/// the error (and answers 413 past [`MAX_BATCH`]).
-struct FastBatch<'s> {
-    state: &'s AppState,
-    index: &'s Index,
-}
-
-/// The array of a batch, on the fast path.
-struct FastList<'s>(FastBatch<'s>);
-
-impl<'de> DeserializeSeed<'de> for FastBatch<'_> {
-    type Value = Option<Vec<Request>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for FastBatch<'_> {
-    type Value = Option<Vec<Request>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a batch")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        FastList(self).visit_seq(seq)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let Some("requests") = map.next_key::<&'de str>()? else {
-            return Ok(None);
-        };
-        let requests = map.next_value_seed(FastList(self))?;
-        if map.next_key::<&'de str>()?.is_some() {
-            return Ok(None);
-        }
-        Ok(requests)
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for FastList<'_> {
-    type Value = Option<Vec<Request>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for FastList<'_> {
-    type Value = Option<Vec<Request>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of requests")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let FastBatch { state, index } = self.0;
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(16).min(MAX_BATCH));
-        while let Some(r) = seq.next_element::<FastRequest<'de>>()? {
-            if out.len() >= MAX_BATCH {
-                return Ok(None);
-            }
-            let Some(request) = r.convert(state, index) else {
-                return Ok(None);
-            };
-            out.push(request);
-        }
-        Ok(Some(out))
-    }
-}
-
-/// A decision in its wire form (product.md §4.1), serialized straight from the decision:
-/// the same JSON as [`Decision::to_doc`] without building the document.
-struct Rendered<'a> {
-    decision: Decision,
-    policy: &'a Policy,
-}
-
-/// A grant path, as a list of one or two codes.
-struct GrantCodes(Grant);
-
-/// Scope names, sorted.
-struct ScopeNames<'a>(ScopeSet, &'a Policy);
-
-impl Serialize for Rendered<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let d = &self.decision;
-        let mut out = s.serialize_struct("DecisionDoc", 6)?;
-        out.serialize_field("allowed", &d.allowed())?;
-        out.serialize_field("status", &d.status())?;
-        out.serialize_field("reason", d.reason.as_str())?;
-        out.serialize_field("grant", &d.grant.map(GrantCodes))?;
-        out.serialize_field("missing_scopes", &ScopeNames(d.missing_scopes, self.policy))?;
-        out.serialize_field("challenge", &d.challenge_header(self.policy))?;
-        out.end()
-    }
-}
-
-impl Serialize for GrantCodes {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let g = self.0;
-        let mut out = s.serialize_seq(Some(1 + usize::from(g.granular.is_some())))?;
-        out.serialize_element(g.path.as_str())?;
-        if let Some(granular) = g.granular {
-            out.serialize_element(granular.as_str())?;
-        }
-        out.end()
-    }
-}
-
-impl Serialize for ScopeNames<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0.is_empty() {
-            return s.serialize_seq(Some(0))?.end();
-        }
-        s.collect_seq(self.1.scopes.sorted_names(self.0))
-    }
-}
-
-/// A JSON response from serialized bytes.
-fn json_bytes(body: Vec<u8>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
-}
-
-/// Renders one decision.
-fn render(decision: Decision, policy: &Policy) -> Result<Response, ApiError> {
-    let mut body = Vec::with_capacity(160);
-    serde_json::to_writer(&mut body, &Rendered { decision, policy })
-        .map_err(|e| ApiError::Internal(format!("cannot render a decision: {e}")))?;
-    Ok(json_bytes(body))
-}
-
-/// Renders `{"decisions": [...]}`.
-fn render_all(
-    decisions: impl ExactSizeIterator<Item = Decision>,
-    policy: &Policy,
-) -> Result<Response, ApiError> {
-    let mut body = Vec::with_capacity(24 + decisions.len() * 128);
-    body.extend_from_slice(b"{\"decisions\":[");
-    for (i, decision) in decisions.enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        serde_json::to_writer(&mut body, &Rendered { decision, policy })
-            .map_err(|e| ApiError::Internal(format!("cannot render a decision: {e}")))?;
-    }
-    body.extend_from_slice(b"]}");
-    Ok(json_bytes(body))
 }
 
 /// `POST /v1/check`.
@@ -681,54 +388,4 @@ async fn who_can(
         .take(page.limit as usize)
         .collect();
     Ok(paging.respond(items))
-}
-
-/// The decision log (`serve --decision-log FILE`): one JSON line per decision.
-#[derive(Debug)]
-pub struct DecisionLog {
-    out: std::sync::Mutex<std::io::LineWriter<std::fs::File>>,
-}
-
-impl DecisionLog {
-    /// Appends to (creating) `path`.
-    pub fn open(path: &std::path::Path) -> std::io::Result<DecisionLog> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        Ok(DecisionLog {
-            out: std::sync::Mutex::new(std::io::LineWriter::new(file)),
-        })
-    }
-
-    /// Writes one line: time, the request (secrets replaced), the decision, its grant path
-    /// and the policy version. A write error is logged, never fails the decision.
-    pub fn write(&self, request: &Value, decision: &Decision, doc: &DecisionDoc, version: &str) {
-        use std::io::Write;
-        let mut line = Map::new();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        line.insert("time".into(), now.into());
-        line.insert("request".into(), request.clone());
-        line.insert(
-            "decision".into(),
-            serde_json::to_value(doc).unwrap_or(Value::Null),
-        );
-        line.insert("allowed".into(), decision.allowed().into());
-        line.insert(
-            "grant".into(),
-            serde_json::to_value(&doc.grant).unwrap_or(Value::Null),
-        );
-        line.insert("policy_version".into(), version.into());
-        let mut text = Value::Object(line).to_string();
-        text.push('\n');
-        let mut out = self
-            .out
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(e) = out.write_all(text.as_bytes()) {
-            tracing::error!(error = %e, "cannot write the decision log");
-        }
-    }
 }
