@@ -1,0 +1,3 @@
+//! Benchmarks of the layer (written next).
+
+fn main() {}
