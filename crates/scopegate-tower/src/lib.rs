@@ -6,9 +6,10 @@
 //!   passed on with [`Authorized`] in its extensions or answered with the decision's status,
 //!   `{"detail": …}` body and `WWW-Authenticate` challenge. Deny by default: an unmapped
 //!   route is refused (404) and logged.
-//! - World sources: [`Replica`] (in-process, kept current from scopegate's store),
-//!   `Remote` (a scopegate service's `/v1/check`), [`StaticWorld`] (a world document).
-//!   A failing source fails closed (503).
+//! - World sources: [`Replica`] (in-process, kept current from scopegate's store) and
+//!   [`StaticWorld`] (a world document), behind one trait, [`WorldSource`]. A failing or
+//!   stale source fails closed (503). (A remote source over the service's `/v1/check` is
+//!   not written yet: implement [`WorldSource`] to add one.)
 //! - [`coverage`] — Sentry's CI check generalised: every route declared, every declared
 //!   endpoint routed, no mutation admitting a read-only scope without a note.
 //!

@@ -1,8 +1,9 @@
 //! World sources: where the layer's decisions get the world they read.
 //!
-//! One async trait, [`WorldSource`], three implementations: [`StaticWorld`] (a world
-//! document, for tests), [`crate::Replica`] (an in-process read-only index kept current
-//! from scopegate's store) and `crate::Remote` (a scopegate service's `/v1/check`).
+//! One async trait, [`WorldSource`], two implementations: [`StaticWorld`] (a world
+//! document, for tests) and [`crate::Replica`] (an in-process read-only index kept current
+//! from scopegate's store). A remote source (a scopegate service's `/v1/check`) fits the
+//! same trait: [`SourceError::Remote`] is its failure; it is not written yet.
 //!
 //! A source that cannot answer returns a [`SourceError`]; the layer then refuses the
 //! request (503, fail closed). A source never turns its own failure into an allow.
