@@ -57,4 +57,4 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mp=$(printf '%s\n' "${P[@]}" | cut -d' ' -f1 | median)
 mb=$(printf '%s\n' "${B[@]}" | cut -d' ' -f1 | median)
 echo "median req/s: protected $mp, unprotected $mb"
-awk -v p="$mp" -v b="$mb" 'BEGIN {printf "per request: protected %.2f us, unprotected %.2f us, difference %.2f us (wall clock / throughput, %s connections)\n", 1e6/p, 1e6/b, 1e6/p - 1e6/b, ENVIRON["CONNS"]}'
+awk -v p="$mp" -v b="$mb" -v c="$CONNS" 'BEGIN {printf "per request: protected %.2f us, unprotected %.2f us, difference %.2f us (wall clock / throughput, %s connections)\n", 1e6/p, 1e6/b, 1e6/p - 1e6/b, c}'
