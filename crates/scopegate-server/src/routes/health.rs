@@ -1,4 +1,4 @@
-//! `/healthz` (the process answers), `/readyz` (the store answers) and `/metrics`
+//! `/healthz` (the process answers), `/readyz` (the index is built and the store answers) and `/metrics`
 //! (Prometheus text) and `/api/openapi.json`. These sit outside the API and its authorization.
 
 use axum::extract::State;
@@ -23,28 +23,37 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when the store commits a probe write ([`scopegate_store::Store::ready`]): a store
+/// Ready when the decision index has been built ([`crate::launch`] builds it before
+/// serving) and the store commits a probe write ([`scopegate_store::Store::ready`]): a store
 /// that answers reads but cannot write (full disk, I/O errors, write lock stuck, database
 /// unreachable) is not ready. Checked on every call, so it turns ready again by itself.
 async fn readyz(State(state): State<AppState>) -> Response {
+    if !state.index.is_built() {
+        return unavailable("The decision index is not built yet");
+    }
     match state.store.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "store not ready");
-            let mut response = (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(ErrorBody {
-                    detail: "The store cannot take a write".into(),
-                }),
-            )
-                .into_response();
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(crate::error::RETRY_AFTER_SECS),
-            );
-            response
+            unavailable("The store cannot take a write")
         }
     }
+}
+
+/// 503 with `Retry-After`.
+fn unavailable(detail: &str) -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(ErrorBody {
+            detail: detail.into(),
+        }),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+    );
+    response
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -4,9 +4,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use scopegate_core::{Engine, Policy, Request, RequestDoc};
+use scopegate_core::codec::{self, Options, ReadErrorKind};
+use scopegate_core::{Engine, Policy, Principal, Request};
 
-use crate::{load_manifest, load_policy, load_world, strip_position, ExitStatus};
+use crate::{load_manifest, load_policy, load_world, ExitStatus};
 
 /// Arguments of `scopegate check`.
 #[derive(Debug, clap::Args)]
@@ -53,20 +54,29 @@ pub fn read_requests(
     Ok(out)
 }
 
+/// Reads one request with the core's codec (the service's `/v1/` reader); `line` is the
+/// line of a `--requests` file (0 for a file holding one request).
 fn parse_request(text: &str, path: &Path, line: usize, policy: &Policy) -> anyhow::Result<Request> {
-    let doc: RequestDoc = serde_json::from_str(text).map_err(|e| {
-        let at = if line > 0 { line } else { e.line() };
-        anyhow::anyhow!(
-            "{}:{}:{}: invalid request: {}",
-            path.display(),
-            at,
-            e.column(),
-            strip_position(&e)
-        )
-    })?;
-    let at = if line > 0 { line } else { 1 };
-    Request::from_doc(doc, policy)
-        .map_err(|e| anyhow::anyhow!("{}:{at}: invalid request: {e}", path.display()))
+    let read =
+        codec::read_request(text.as_bytes(), policy, Options::default()).map_err(|e| {
+            match e.kind {
+                ReadErrorKind::Syntax { line: at, column } => anyhow::anyhow!(
+                    "{}:{}:{column}: invalid request: {}",
+                    path.display(),
+                    if line > 0 { line } else { at },
+                    e.message
+                ),
+                ReadErrorKind::Invalid | ReadErrorKind::TooMany => anyhow::anyhow!(
+                    "{}:{}: invalid request: `{}`: {}",
+                    path.display(),
+                    line.max(1),
+                    e.field,
+                    e.message
+                ),
+            }
+        })?;
+    // Without the option, no bearer principal is read: nothing is left to resolve.
+    Ok(read.resolve(|_| Principal::Anonymous))
 }
 
 /// Runs `scopegate check`.
@@ -79,11 +89,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut all_allowed = true;
+    let mut line = Vec::with_capacity(160);
     for request in &requests {
         let decision = engine.decide(request);
         all_allowed &= decision.allowed();
-        serde_json::to_writer(&mut out, &decision.to_doc(&policy))?;
-        writeln!(out)?;
+        line.clear();
+        codec::write_decision(&mut line, &decision, &policy);
+        line.push(b'\n');
+        out.write_all(&line)?;
     }
     out.flush()?;
     Ok(if all_allowed {
