@@ -85,6 +85,8 @@ pub enum Kind {
     OpenApi3,
     /// Swagger 2.0 (`swagger`).
     Swagger2,
+    /// A Google API Discovery document (`discoveryVersion`; [`crate::discovery`]).
+    Discovery,
 }
 
 /// Detects the syntax from the file name, else from the content.
@@ -158,6 +160,9 @@ pub fn kind(source: &impl Locate, root: &Node) -> Result<Kind, InputError> {
                 "`swagger` must be the version string `2.0`",
             )),
         };
+    }
+    if crate::discovery::is_discovery(root) {
+        return Ok(Kind::Discovery);
     }
     if scopegate_core::manifest::is_manifest(root) {
         return Ok(Kind::Native);
@@ -513,6 +518,10 @@ impl Loader {
                 break;
             };
             self.refs_checked += 1;
+            // A Discovery document's `$ref`s name schemas, not JSON pointers.
+            if crate::discovery::is_discovery(&doc.root) {
+                continue;
+            }
             // Most documents (every fully dereferenced one) have no `$ref` at all.
             let text = doc.source.text();
             if !text.contains("$ref") && !text.contains("u0024ref") {
