@@ -176,7 +176,7 @@ impl Reader {
                     )));
                 };
                 if self.declared.as_ref().is_some_and(|d| !d.contains(s)) {
-                    let l = list.location();
+                    let l = list.push(i, &i.to_string()).location();
                     self.warnings.push(format!(
                         "warning: {}:{l}: `{} {path}` names scope `{s}`, which `auth.oauth2.scopes` does not declare",
                         list.file(),

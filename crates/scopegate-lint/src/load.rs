@@ -170,7 +170,7 @@ pub fn kind(source: &impl Locate, root: &Node) -> Result<Kind, InputError> {
     Err(InputError::at(
         source,
         root.span.start,
-        "neither a scopegate manifest (no `permissions` or `endpoints`) nor an OpenAPI document (no `openapi` or `swagger`)",
+        "neither a scopegate manifest (no `permissions` or `endpoints`) nor an API description (no `openapi`, `swagger` or `discoveryVersion`)",
     ))
 }
 
