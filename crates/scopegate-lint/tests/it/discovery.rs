@@ -238,3 +238,82 @@ fn malformed_discovery_documents_are_located_errors() {
     }
     insta::assert_snapshot!(all.join("\n"));
 }
+
+fn arbitrary(depth: u32) -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(Value::from),
+        prop::sample::select(vec![
+            "v1",
+            "GET",
+            "POST",
+            "DELETE",
+            "files/{fileId}",
+            "/upload/x",
+            "a.readonly",
+            "read:x",
+            "Current",
+            "OAuth2",
+            "",
+        ])
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(depth, 64, 5, |inner| {
+        let key = prop::sample::select(vec![
+            "discoveryVersion",
+            "servicePath",
+            "auth",
+            "oauth2",
+            "resources",
+            "methods",
+            "files",
+            "watch",
+            "httpMethod",
+            "path",
+            "flatPath",
+            "id",
+            "scopes",
+            "openapi",
+            "paths",
+            "/a",
+            "post",
+            "security",
+            "x-atlassian-oauth2-scopes",
+            "scheme",
+            "state",
+            "deprecated",
+        ]);
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(key, inner, 0..5).prop_map(|m| {
+                Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            }),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Discovery- and Jira-shaped documents of any shape: a report or a located error, never
+    /// a panic.
+    #[test]
+    fn arbitrary_discovery_and_jira_shapes_never_panic(body in arbitrary(5), discovery in proptest::prelude::any::<bool>()) {
+        let mut root = serde_json::Map::new();
+        if discovery {
+            root.insert("discoveryVersion".into(), Value::from("v1"));
+            root.insert("resources".into(), body);
+        } else {
+            root.insert("openapi".into(), Value::from("3.0.1"));
+            root.insert("paths".into(), serde_json::json!({ "/a": { "post": body } }));
+        }
+        let text = Value::Object(root).to_string();
+        let policy = Policy::sentry();
+        if let Err(e) = scopegate_lint::lint_text("fuzz.json", &text, &policy, &options(ScopeList::Any)) {
+            proptest::prop_assert!(!e.0.is_empty());
+            proptest::prop_assert!(e.to_string().starts_with("fuzz.json:"), "{}", e);
+        }
+    }
+}
