@@ -4,7 +4,8 @@
 # `pre-commit try-repo` into an empty cache, the hook builds scopegate from that clone and
 # lints two sample repositories made here: one with a finding (the hook must fail, with
 # its SG001 message) and one without (it must pass). Also checks that action.yml is a
-# composite action running `scopegate lint` (the Action itself runs only on GitHub).
+# composite action and runs its lint step on the same two repositories (its install step,
+# `cargo install`, runs only on GitHub).
 #
 #   scripts/pre-commit-try.sh
 #
@@ -114,3 +115,27 @@ fi
 echo "$out" | tail -n 2
 grep -q "^scopegate lint.*Passed" <<<"$out" || { echo "$out"; echo "FAIL: the hook did not run"; exit 1; }
 echo "pre-commit hook: fails with a finding, passes without"
+
+# The Action's lint step (its `run` script, as GitHub would run it with the inputs in env),
+# with the scopegate the hook just built on PATH; its install step needs GitHub.
+"$venv/bin/python" -c '
+import sys, yaml
+steps = yaml.safe_load(open(sys.argv[1]))["runs"]["steps"]
+print(next(s["run"] for s in steps if s.get("id") == "lint"))
+' "$root/action.yml" >"$work/lint-step.sh"
+action_lint() {
+  (cd "$1" && PATH="$CARGO_TARGET_DIR/debug:$PATH" GITHUB_OUTPUT="$work/output" \
+    LINT_PATHS="manifest.toml" LINT_ARGS="--select SG001" LINT_FORMAT=github \
+    bash "$work/lint-step.sh")
+}
+echo "== action.yml's lint step on the same two repositories"
+: >"$work/output"
+if action_lint "$with_finding" >"$work/annotations" 2>&1; then
+  echo "FAIL: the Action's lint step passed on a finding"; exit 1
+fi
+grep -q "^::error file=manifest.toml" "$work/annotations" \
+  || { cat "$work/annotations"; echo "FAIL: no annotation"; exit 1; }
+grep -qx "exit-code=1" "$work/output" || { cat "$work/output"; echo "FAIL: exit-code output"; exit 1; }
+action_lint "$clean" >/dev/null || { echo "FAIL: the Action's lint step failed on a clean manifest"; exit 1; }
+grep -qx "exit-code=0" "$work/output" || { cat "$work/output"; echo "FAIL: exit-code output"; exit 1; }
+echo "action.yml lint step: annotations and exit 1 with a finding, exit 0 without"
