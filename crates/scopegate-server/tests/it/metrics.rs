@@ -376,3 +376,52 @@ async fn a_write_rebuilds_the_index_and_is_counted_by_trigger() {
         2.0
     );
 }
+
+/// On PostgreSQL, a write through one replica reaches a second one by the change feed: the
+/// second counts a `change_feed` rebuild and observes its lag.
+#[tokio::test]
+async fn the_change_feed_rebuild_and_its_lag_are_counted_on_postgres() {
+    let Some(a) = crate::postgres_app().await else {
+        return;
+    };
+    let url = a.postgres_url.clone().unwrap();
+    let store = scopegate_store::connect(&url).await.unwrap();
+    let state = scopegate_server::AppState::new(store, scopegate_core::Policy::sentry()).unwrap();
+    state.load_index().await.unwrap();
+    let sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
+    let b = App {
+        router: scopegate_server::router(state.clone()),
+        state,
+        store: a.store.clone(),
+        tokens: a.tokens.clone(),
+        postgres_url: None,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let r = a
+        .call(
+            "PUT",
+            "/api/0/organizations/demo/",
+            "owner",
+            Some(r#"{"name": "Fed"}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // Bounded wait for the notification (the periodic resync alone would not count).
+    let mut fed = 0.0;
+    for _ in 0..200 {
+        let (_, m) = scrape(&b).await;
+        fed = total(
+            &m,
+            "scopegate_index_rebuilds_total",
+            &[("trigger", "change_feed"), ("outcome", "ok")],
+        );
+        if fed >= 1.0 {
+            assert!(total(&m, "scopegate_change_feed_lag_seconds_count", &[]) >= 1.0);
+            assert!(total(&m, "scopegate_index_revision", &[]) >= 2.0);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    sync.abort();
+    assert!(fed >= 1.0, "no change-feed rebuild was counted");
+}
