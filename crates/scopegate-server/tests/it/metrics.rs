@@ -425,3 +425,66 @@ async fn the_change_feed_rebuild_and_its_lag_are_counted_on_postgres() {
     sync.abort();
     assert!(fed >= 1.0, "no change-feed rebuild was counted");
 }
+
+/// Decision log lines written are counted; a line that cannot be written (the log on
+/// `/dev/full`) is counted as dropped, and the decision is still answered.
+#[tokio::test]
+async fn decision_log_writes_and_drops_are_counted() {
+    use scopegate_server::routes::v1::DecisionLog;
+    let mut app = app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.log");
+    let state = app
+        .state
+        .clone()
+        .with_decision_log(DecisionLog::open(&path).unwrap());
+    app.router = scopegate_server::router(state);
+    let q = request(&app, "owner", "OrganizationDetailsEndpoint", "PUT");
+    for _ in 0..2 {
+        let r = app
+            .call("POST", "/v1/check", "service", Some(&q.to_string()))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let batch = json!({"requests": [q, q, q]});
+    let r = app
+        .call(
+            "POST",
+            "/v1/check/batch",
+            "service",
+            Some(&batch.to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let (text, m) = scrape(&app).await;
+    assert_eq!(
+        total(&m, "scopegate_decision_log_writes_total", &[]),
+        5.0,
+        "{text}"
+    );
+    assert_eq!(total(&m, "scopegate_decision_log_drops_total", &[]), 0.0);
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 5);
+
+    let full = std::path::Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("skipped the drop half: no /dev/full");
+        return;
+    }
+    let state = app
+        .state
+        .clone()
+        .with_decision_log(DecisionLog::open(full).unwrap());
+    app.router = scopegate_server::router(state);
+    let r = app
+        .call("POST", "/v1/check", "service", Some(&q.to_string()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["allowed"], true);
+    let (text, m) = scrape(&app).await;
+    assert_eq!(
+        total(&m, "scopegate_decision_log_drops_total", &[]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(total(&m, "scopegate_decision_log_writes_total", &[]), 5.0);
+}
