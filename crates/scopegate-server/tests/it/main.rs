@@ -18,6 +18,7 @@ mod granular;
 mod integrations;
 mod manifest;
 mod members;
+mod metrics;
 mod org_tokens;
 mod organizations;
 mod sentry_member_delete;

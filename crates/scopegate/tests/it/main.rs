@@ -14,6 +14,7 @@
 mod crash;
 mod hostile;
 mod serve;
+mod shutdown;
 mod world;
 
 use std::path::{Path, PathBuf};
