@@ -54,9 +54,7 @@ impl TeamAccess {
     ) -> Result<TeamAccess, ApiError> {
         let user = caller.user.as_ref().map(|u| u.id);
         let doc = state.store.world(Some(&org.slug), user).await?;
-        let world = World::build(&doc, &state.policy).map_err(|e| {
-            ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))
-        })?;
+        let world = World::build(&doc, &state.policy).map_err(ApiError::from)?;
         Ok(TeamAccess::from_world(state, caller, org, &world))
     }
 
