@@ -1,4 +1,4 @@
-//! Granular allowlist edits (product.md §5, sentry-model.md §5.4–§5.8), as pure functions.
+//! Granular allowlist edits (docs/sentry-model.md §5.4–§5.8), as pure functions.
 //!
 //! Every granular edit is planned here — member grants, team grants, the toggle, and the
 //! audit entries each of them writes — and the store only applies a plan in bulk. Whatever

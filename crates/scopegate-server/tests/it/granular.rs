@@ -527,7 +527,7 @@ async fn features_are_set_by_superusers_only_and_audited() {
         .contains(&json!(FEATURE)));
 }
 
-// Enforcement over the stored world (sentry-model.md §5.9).
+// Enforcement over the stored world (docs/sentry-model.md §5.9).
 
 const REPLAY_MANIFEST: &str = r#"
 [permissions.OrganizationEventPermission]
