@@ -1,4 +1,4 @@
-//! scopegate-lint: the guardrail (product.md §6).
+//! scopegate-lint: the guardrail (docs/lint-rules.md).
 //!
 //! - [`load`]: inputs detected by content — the native manifest (TOML or JSON), OpenAPI 3.x
 //!   and Swagger 2.0 (JSON or YAML) — with local `$ref`s resolved across files; Google API

@@ -1,5 +1,5 @@
 //! OpenAPI 3.x and Swagger 2.0, as the rules read them: every operation with its effective
-//! security requirement (product.md §6).
+//! security requirement (docs/lint-rules.md).
 //!
 //! `security` is a list of alternatives (OR); the schemes inside one alternative are all
 //! required (AND); an operation's `security` replaces the root one; `security: []` means no

@@ -108,6 +108,29 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     }
 }
 
+/// The 500 of a stored token that stands for no principal, naming the token (by id, never
+/// its secret or hash) and which of its fields is wrong.
+pub fn unusable(token: &Token) -> ApiError {
+    ApiError::Internal(format!(
+        "stored token {}: {}",
+        token.id,
+        token_problem(token)
+    ))
+}
+
+/// Why [`token_principal`] gives no principal for `token`.
+fn token_problem(token: &Token) -> String {
+    match (token.kind, token.user_id, &token.organization_slug) {
+        (TokenKind::User, None, _) => "a user token without a user".into(),
+        (TokenKind::User | TokenKind::Org, Some(id), _) if id < 0 => {
+            format!("user id {id} is negative (not an engine id)")
+        }
+        (TokenKind::Org, _, None) => "an org auth token without an organization".into(),
+        (TokenKind::Service, _, _) => "a service token stands for no principal".into(),
+        _ => "no principal (unexpected)".into(),
+    }
+}
+
 /// Resolves the request's credential into a principal (a service token: 403).
 #[instrument(skip_all)]
 async fn principal(
@@ -124,17 +147,13 @@ async fn principal(
     };
     match token.kind {
         TokenKind::User => {
-            let user_id = token
-                .user_id
-                .ok_or_else(|| ApiError::Internal("user token without a user".into()))?;
+            let user_id = token.user_id.ok_or_else(|| unusable(&token))?;
             let user = state.store.user(user_id).await?;
-            let p = token_principal(&token, &state.policy)
-                .ok_or_else(|| ApiError::Internal("user id".into()))?;
+            let p = token_principal(&token, &state.policy).ok_or_else(|| unusable(&token))?;
             Ok((p, Some(user), Some(token)))
         }
         TokenKind::Org => {
-            let p = token_principal(&token, &state.policy)
-                .ok_or_else(|| ApiError::Internal("org token without an organization".into()))?;
+            let p = token_principal(&token, &state.policy).ok_or_else(|| unusable(&token))?;
             Ok((p, None, Some(token)))
         }
         TokenKind::Service => Err(ApiError::Forbidden(
@@ -294,9 +313,7 @@ pub async fn authorize(
             .world(organization.as_deref(), also_user)
             .await?
     };
-    let world = World::build(&doc, &state.policy).map_err(|e| {
-        ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))
-    })?;
+    let world = World::build(&doc, &state.policy).map_err(ApiError::from)?;
     let request = scopegate_core::Request {
         principal: principal.clone(),
         endpoint: endpoint.clone(),

@@ -35,6 +35,7 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use scopegate_core::world::WorldErrors;
 use scopegate_core::{Policy, Principal, World, WorldDoc};
 use scopegate_store::{Store, StoreError, Token};
 use subtle::ConstantTimeEq;
@@ -86,8 +87,7 @@ impl Index {
         policy: &Policy,
         generation: u64,
     ) -> Result<Index, IndexError> {
-        let world = World::build(doc, policy)
-            .map_err(|e| IndexError::World(format!("{} problem(s)", e.0.len())))?;
+        let world = World::build(doc, policy).map_err(IndexError::World)?;
         let tokens: Vec<IndexedToken> = tokens
             .into_iter()
             .map(|token| IndexedToken {
@@ -194,15 +194,20 @@ impl SecretCache {
     }
 }
 
+/// How many problems of an invalid stored world an error message lists (the error holds all).
+pub const LISTED_PROBLEMS: usize = 20;
+
 /// Building the index failed.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     /// Reading the store failed.
     #[error("cannot read the store: {0}")]
     Store(#[from] StoreError),
-    /// The stored world does not build (a stored role the policy does not know, …).
-    #[error("the stored world is invalid: {0}")]
-    World(String),
+    /// The stored world does not build (a stored role the policy does not know, …): every
+    /// problem, each naming its row (`members[3].role`) and why; the message lists the first
+    /// [`LISTED_PROBLEMS`].
+    #[error("the stored world is invalid: {}", .0.summary(LISTED_PROBLEMS))]
+    World(WorldErrors),
 }
 
 /// The current index, swapped whole on every rebuild.

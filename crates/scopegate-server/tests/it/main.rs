@@ -14,6 +14,7 @@ mod access;
 mod access_requests;
 mod boundary;
 mod durability;
+mod errors;
 mod granular;
 mod integrations;
 mod manifest;

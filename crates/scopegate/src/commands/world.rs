@@ -1,5 +1,5 @@
 //! `scopegate world import FILE` and `scopegate world export`: a world document (the JSON
-//! `scopegate check --world` reads, product.md §4.1) into an empty database, keeping every
+//! `scopegate check --world` reads, docs/wire.md §1) into an empty database, keeping every
 //! id, and the stored world back out as one.
 
 use std::fmt;
