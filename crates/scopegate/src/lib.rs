@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use scopegate_core::{Manifest, Policy, Source, World, WorldDoc};
 
 pub mod commands;
+pub mod suggest;
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub enum Command {
     Check(commands::check::Args),
     /// Decide one request and print every step of the decision.
     Explain(commands::explain::Args),
+    /// Run policy tests: `*.test.toml` files of requests and the decisions expected.
+    Test(commands::test::Args),
     /// Show or validate a policy.
     #[command(subcommand)]
     Policy(commands::policy::PolicyCommand),
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
+        Command::Test(args) => commands::test::run(&args),
         Command::Policy(cmd) => commands::policy::run(&cmd),
         Command::Lint(args) => commands::lint::run(&args),
         Command::Rule(args) => commands::rule::run(&args),

@@ -12,6 +12,7 @@ pub mod org;
 pub mod policy;
 pub mod rule;
 pub mod serve;
+pub mod test;
 pub mod token;
 pub mod user;
 pub mod world;
