@@ -7,7 +7,7 @@ use scopegate_core::policy::Bypass;
 use scopegate_core::{Policy, ScopeSet};
 use serde_json::json;
 
-use crate::{load_policy, read_source, ExitStatus};
+use crate::{load_policy, outln, read_source, ExitStatus};
 
 /// Output format of `policy show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,7 +57,7 @@ pub fn run(cmd: &PolicyCommand) -> anyhow::Result<ExitStatus> {
             let source = read_source(file)?;
             match Policy::load(&source) {
                 Ok(p) => {
-                    println!(
+                    outln!(
                         "{}: ok: policy `{}` with {} scopes, {} org roles, {} team roles, {} granular resources",
                         file.display(),
                         p.name,
@@ -65,7 +65,7 @@ pub fn run(cmd: &PolicyCommand) -> anyhow::Result<ExitStatus> {
                         p.org_roles.len(),
                         p.team_roles.len(),
                         p.granular_resources.len()
-                    );
+                    )?;
                     Ok(ExitStatus::Success)
                 }
                 Err(d) => {

@@ -13,6 +13,7 @@
 
 mod crash;
 mod hostile;
+mod hygiene;
 mod policy_test;
 mod serve;
 mod world;
