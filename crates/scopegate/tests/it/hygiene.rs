@@ -361,3 +361,91 @@ fn org_features_accepts_only_features_the_policy_reads() {
         "acme: organizations:granular-replay-permissions, organizations:team-roles\n"
     );
 }
+
+#[test]
+fn check_reads_requests_from_stdin_and_numbers_each_decision() {
+    use std::io::Write as _;
+    let requests = std::fs::read_to_string(repo().join("examples/requests.jsonl")).unwrap();
+    // A blank line and a typo'd endpoint: the numbers are the input's lines.
+    let input = format!(
+        "{}\n\n{}\n",
+        requests.lines().next().unwrap(),
+        requests
+            .lines()
+            .next()
+            .unwrap()
+            .replace("OrganizationDetails", "OrganisationDetails")
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scopegate"))
+        .args([
+            "check",
+            "--manifest",
+            "examples/manifest.toml",
+            "--world",
+            "examples/world.json",
+            "--requests",
+            "-",
+        ])
+        .current_dir(repo())
+        .env_remove("SCOPEGATE_POLICY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (lines[0]["line"].as_u64(), lines[0]["allowed"].as_bool()),
+        (Some(1), Some(true))
+    );
+    assert_eq!(
+        (lines[1]["line"].as_u64(), lines[1]["allowed"].as_bool()),
+        (Some(3), Some(false))
+    );
+    assert_eq!(
+        stderr,
+        "warning: <stdin>:3: unknown endpoint `OrganisationDetailsEndpoint` (did you mean `OrganizationDetailsEndpoint`?): denied\n"
+    );
+}
+
+#[test]
+fn unknown_rules_and_subcommands_get_a_suggestion() {
+    let r = run(&["rule", "SG01"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("unknown rule `SG01` (did you mean `SG001`?)"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["rule", "readonly-scope-on-mutatoin"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("(did you mean `readonly-scope-on-mutation`?)"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["chekc"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("tip: a similar subcommand exists: 'check'"),
+        "{}",
+        r.stderr
+    );
+}
