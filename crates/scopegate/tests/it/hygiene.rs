@@ -449,3 +449,44 @@ fn unknown_rules_and_subcommands_get_a_suggestion() {
         r.stderr
     );
 }
+
+#[test]
+fn policy_show_and_check_take_the_file_the_same_way() {
+    let path = "policies/sentry.toml";
+    let ok = "policies/sentry.toml: ok: policy `sentry` with 25 scopes, 4 org roles, 2 team roles, 1 granular resources\n";
+    for args in [
+        vec!["policy", "check", path],
+        vec!["policy", "check", "--policy", path],
+    ] {
+        let r = run(&args);
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (0, ok),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    let builtin = run(&["policy", "show"]).stdout;
+    for args in [
+        vec!["policy", "show", path],
+        vec!["policy", "show", "--policy", path],
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert_eq!(
+            r.stdout, builtin,
+            "{args:?}: the file is the built-in policy"
+        );
+    }
+    let r = run(&["policy", "check"]);
+    assert_eq!(r.stdout, "built-in: ok: policy `sentry` with 25 scopes, 4 org roles, 2 team roles, 1 granular resources\n");
+    let r = run(&["policy", "show", "a.toml", "--policy", "b.toml"]);
+    assert_eq!(r.code, 2, "one file, one way: {}", r.stderr);
+    let r = run(&["policy", "show", "missing.toml"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cannot read `missing.toml`"),
+        "{}",
+        r.stderr
+    );
+}
