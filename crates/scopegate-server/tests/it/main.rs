@@ -15,6 +15,7 @@ mod access_requests;
 mod boundary;
 mod durability;
 mod granular;
+mod http_hygiene;
 mod integrations;
 mod manifest;
 mod members;
