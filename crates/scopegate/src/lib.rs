@@ -136,6 +136,10 @@ pub enum Command {
     /// Import a world document into an empty database, or export the stored world.
     #[command(subcommand)]
     World(commands::world::WorldCommand),
+    /// Print a shell completion script (`scopegate completions bash > …`).
+    Completions(commands::completions::CompletionsArgs),
+    /// Write the man pages (`scopegate.1` and one per subcommand) into a directory.
+    Man(commands::completions::ManArgs),
 }
 
 /// Runs a parsed command line.
@@ -157,6 +161,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Token(cmd) => commands::token::run(&cmd),
         Command::Integration(cmd) => commands::integration::run(&cmd),
         Command::World(cmd) => commands::world::run(&cmd),
+        Command::Completions(args) => commands::completions::completions(&args),
+        Command::Man(args) => commands::completions::man(&args),
     }
 }
 

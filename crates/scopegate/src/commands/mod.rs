@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod completions;
 pub mod diff;
 pub mod explain;
 pub mod integration;

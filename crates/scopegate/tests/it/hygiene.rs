@@ -108,6 +108,7 @@ fn a_closed_pipe_ends_every_printing_command_quietly_with_exit_0() {
         vec!["rule", "SG001"],
         vec!["matrix", "examples/manifest.toml"],
         vec!["lint", "examples/manifest.toml"],
+        vec!["completions", "bash"],
     ];
     for args in &commands {
         let (code, stderr) = run_into_closed_pipe(args);

@@ -11,6 +11,7 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+mod completions;
 mod crash;
 mod hostile;
 mod hygiene;
