@@ -195,29 +195,36 @@ impl FromRequestParts<AppState> for ServiceCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<ServiceCaller, ApiError> {
-        service_caller(state, &parts.headers).await
+        service_caller(state, parts).await
     }
 }
 
 #[instrument(skip_all)]
-async fn service_caller(state: &AppState, headers: &HeaderMap) -> Result<ServiceCaller, ApiError> {
+async fn service_caller(state: &AppState, parts: &Parts) -> Result<ServiceCaller, ApiError> {
+    let headers = &parts.headers;
     let Some(secret) = bearer(headers)? else {
         return Err(ApiError::Unauthenticated(
             denial_detail(Reason::Unauthenticated).into(),
         ));
     };
     let index = state.index.current();
-    let kind = match index.token(secret) {
-        Some(t) => t.token.kind,
+    let (kind, id) = match index.token(secret) {
+        Some(t) => (t.token.kind, t.token.id),
         // Not in the index yet (created by another process since the last resync).
         None => match state.store.token_by_secret(secret).await {
-            Ok(t) => t.kind,
+            Ok(t) => (t.kind, t.id),
             Err(StoreError::NotFound) => {
                 return Err(ApiError::Unauthenticated("Invalid token".into()))
             }
             Err(e) => return Err(e.into()),
         },
     };
+    let label = if kind == TokenKind::Service {
+        "service-token"
+    } else {
+        "token"
+    };
+    crate::logging::record_caller(&parts.extensions, format!("{label}:{id}"));
     if kind != TokenKind::Service {
         return Err(ApiError::Forbidden(
             "Only a service token may call the decision API".into(),
@@ -301,7 +308,9 @@ pub async fn authorize(
             .map(|t| crate::routes::team_access::team_slug_in(&doc, organization.as_deref(), &t)),
     };
     let decision = Engine::new(&state.policy, &state.manifest, &world).decide(&request);
-    state.metrics.decision(decision.reason.as_str());
+    state
+        .metrics
+        .decision(crate::metrics::Api::Management, &decision);
     if !decision.allowed() {
         let status = StatusCode::from_u16(decision.status()).unwrap_or(StatusCode::FORBIDDEN);
         return Err(ApiError::Denied {
@@ -346,6 +355,7 @@ pub async fn authorize(
         },
         (None, None) => Actor::system(),
     };
+    crate::logging::record_caller(req.extensions(), actor.label.clone());
     req.extensions_mut().insert(Caller {
         principal,
         user,

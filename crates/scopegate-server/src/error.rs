@@ -188,6 +188,19 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
         }
+        match &self {
+            ApiError::Unavailable(_) => {
+                response
+                    .extensions_mut()
+                    .insert(crate::metrics::StoreFailure("unavailable"));
+            }
+            ApiError::Store(_) => {
+                response
+                    .extensions_mut()
+                    .insert(crate::metrics::StoreFailure("database"));
+            }
+            _ => {}
+        }
         if matches!(self, ApiError::Unavailable(_)) {
             response
                 .headers_mut()

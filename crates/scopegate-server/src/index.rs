@@ -39,6 +39,7 @@ use scopegate_core::{Policy, Principal, World, WorldDoc};
 use scopegate_store::{Store, StoreError, Token};
 use subtle::ConstantTimeEq;
 
+use crate::metrics::Trigger;
 use crate::AppState;
 
 /// How often the whole index is rebuilt from the store regardless of notifications.
@@ -263,16 +264,17 @@ impl LiveIndex {
                         None => std::future::pending().await,
                     }
                 };
-                tokio::select! {
+                let trigger = tokio::select! {
                     r = notified => {
                         if let Err(e) = r {
                             tracing::warn!(error = %e, "change feed interrupted; resyncing");
                             tokio::time::sleep(Duration::from_millis(100)).await;
                         }
+                        Trigger::ChangeFeed(std::time::Instant::now())
                     }
-                    _ = tick.tick() => {}
-                }
-                if let Err(e) = state.index.refresh(&*state.store, &state.policy).await {
+                    _ = tick.tick() => Trigger::Resync,
+                };
+                if let Err(e) = crate::metrics::rebuild(&state, trigger).await {
                     tracing::error!(error = %e, "cannot rebuild the decision index");
                 }
             }
@@ -293,7 +295,7 @@ pub async fn refresh(State(state): State<AppState>, req: Request, next: Next) ->
     // may follow a partial write: rebuild.
     let status = response.status();
     if mutating && (status.is_success() || status.is_server_error()) {
-        if let Err(e) = state.index.refresh(&*state.store, &state.policy).await {
+        if let Err(e) = crate::metrics::rebuild(&state, crate::metrics::Trigger::Write).await {
             tracing::error!(error = %e, "cannot rebuild the decision index after a write");
         }
     }

@@ -429,6 +429,19 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// `LISTEN scopegate_changes`, fed by triggers); `None` where the backend has no such
     /// feed (SQLite: single-replica).
     async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>>;
+    /// The connection pool's use now (for the service's metrics).
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// A connection pool's use ([`Store::pool_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections (idle and in use).
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
 }
 
 /// Notifications of committed changes ([`Store::change_feed`]).

@@ -409,3 +409,27 @@ fn the_service_openapi_document_lints_clean_and_only_thanks_to_its_notes() {
         "{stdout}"
     );
 }
+
+#[test]
+fn lint_discovery_and_jira_documents() {
+    // Discovery scope lists read any-of and Jira's extension entries all-of, whatever
+    // `--scope-list` says; a scope `auth.oauth2.scopes` leaves out is a warning.
+    let (code, stdout, stderr) = run(&[
+        "lint",
+        "discovery/gmail.json",
+        "discovery/drive.json",
+        "atlassian/jira-platform.json",
+        "--readonly-scope",
+        "*.readonly",
+        "--readonly-scope",
+        "read:*",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    insta::assert_snapshot!(show((code, stdout, stderr)));
+    let (code, _, stderr) = run(&["lint", "malformed/discovery-bad-method.json"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("malformed/discovery-bad-method.json:8:58: `httpMethod`"),
+        "{stderr}"
+    );
+}

@@ -19,6 +19,7 @@ mod http_hygiene;
 mod integrations;
 mod manifest;
 mod members;
+mod metrics;
 mod org_tokens;
 mod organizations;
 mod sentry_member_delete;

@@ -17,6 +17,7 @@ mod hostile;
 mod hygiene;
 mod policy_test;
 mod serve;
+mod shutdown;
 mod world;
 
 use std::path::{Path, PathBuf};
