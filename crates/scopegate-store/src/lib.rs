@@ -455,8 +455,25 @@ pub trait ChangeFeed: Send {
 /// Opens the database at `url` (`sqlite:` or `postgres://`), creating a SQLite file if
 /// missing, and applies the backend's migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    connect_with(url, OpenMode::CreateIfMissing).await
+}
+
+/// Whether opening a store may create its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenMode {
+    /// Create a SQLite file that does not exist (what `serve` and `migrate` do).
+    #[default]
+    CreateIfMissing,
+    /// The database must exist: a missing SQLite file is [`StoreError::Connect`] and nothing
+    /// is created, so a mistyped URL is an error rather than a new, empty world. (PostgreSQL
+    /// never creates a database on connecting: an unknown one is already an error.)
+    MustExist,
+}
+
+/// [`connect`], with the [`OpenMode`] saying whether a missing SQLite file may be created.
+pub async fn connect_with(url: &str, mode: OpenMode) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqliteStore::connect_with(url, mode).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::connect(url).await?))
     } else {

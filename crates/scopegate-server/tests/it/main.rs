@@ -16,6 +16,7 @@ mod boundary;
 mod durability;
 mod errors;
 mod granular;
+mod http_hygiene;
 mod integrations;
 mod manifest;
 mod members;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use scopegate_server::AppState;
 use scopegate_store::{redact_url, Store, DEFAULT_DATABASE_URL};
 
-use crate::ExitStatus;
+use crate::{outln, ExitStatus};
 
 /// Arguments of `scopegate serve`.
 #[derive(clap::Args)]
@@ -123,7 +123,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             .await
             .context("cannot reduce the org auth tokens' scopes to the policy's")?;
         if reduced > 0 {
-            println!("reduced the scopes of {reduced} org auth token(s) to the policy's");
+            outln!("reduced the scopes of {reduced} org auth token(s) to the policy's")?;
         }
         state
             .load_index()
@@ -131,9 +131,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             .context("cannot build the decision index")?;
         let _sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
         let _purge = scopegate_server::deletion::spawn(&state);
-        println!("listening on http://{addr}");
+        outln!("listening on http://{addr}")?;
         if let Some(m) = &metrics {
-            println!("metrics on http://{}/metrics", m.local_addr()?);
+            outln!("metrics on http://{}/metrics", m.local_addr()?)?;
         }
         let options = scopegate_server::shutdown::Options {
             grace: std::time::Duration::from_secs(args.shutdown_grace),
@@ -164,43 +164,43 @@ async fn demo(
     base: &str,
 ) -> anyhow::Result<()> {
     if !store.is_empty().await? {
-        println!("the database is not empty: no demo organization created");
+        outln!("the database is not empty: no demo organization created")?;
         return Ok(());
     }
     let demo = scopegate_server::demo::seed(store, policy).await?;
-    println!(
+    outln!(
         "Demo organization `{}` created. Tokens (shown once):",
         demo.org
-    );
+    )?;
     for a in &demo.accounts {
-        println!("  {:<8} {:<22} {}", a.role, a.email, a.token.expose());
+        outln!("  {:<8} {:<22} {}", a.role, a.email, a.token.expose())?;
     }
-    println!(
+    outln!(
         "  {:<8} {:<22} {}",
         "org-ci",
         "(org auth token)",
         demo.org_token.expose()
-    );
+    )?;
     let (owner, member) = match (demo.accounts.first(), demo.accounts.get(2)) {
         (Some(o), Some(m)) => (o.token.expose(), m.token.expose()),
         _ => return Ok(()),
     };
     let org = &demo.org;
-    println!();
-    println!("Try:");
-    println!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/");
-    println!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/");
-    println!("  # a member (alice) may not rename the organization: 403");
-    println!(
+    outln!()?;
+    outln!("Try:")?;
+    outln!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/")?;
+    outln!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/")?;
+    outln!("  # a member (alice) may not rename the organization: 403")?;
+    outln!(
         "  curl -X PUT -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"name\": \"Mine\"}}' {base}/api/0/organizations/{org}/"
-    );
-    println!("  # ...nor mint a token above her role: 400");
-    println!(
+    )?;
+    outln!("  # ...nor mint a token above her role: 400")?;
+    outln!(
         "  curl -X POST -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"scopes\": [\"org:write\"], \"organization\": \"{org}\"}}' {base}/api/0/api-tokens/"
-    );
-    println!(
+    )?;
+    outln!(
         "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/audit-logs/"
-    );
-    println!();
+    )?;
+    outln!()?;
     Ok(())
 }

@@ -11,8 +11,11 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+mod completions;
 mod crash;
 mod hostile;
+mod hygiene;
+mod policy_test;
 mod serve;
 mod shutdown;
 mod world;
