@@ -219,7 +219,7 @@ impl Decision {
         })
     }
 
-    /// The decision as data (its JSON is written by [`crate::codec::write`]).
+    /// The decision as data (docs/wire.md; its JSON is written by [`crate::codec::write`]).
     pub fn to_doc(&self, policy: &Policy) -> DecisionDoc {
         DecisionDoc {
             allowed: self.allowed(),

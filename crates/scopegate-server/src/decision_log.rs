@@ -49,7 +49,7 @@ impl DecisionLog {
 
     /// Writes one line: time, the request as read (a bearer principal replaced by
     /// `bearer`), the decision, its grant path and the policy version. A write error is
-    /// logged, never fails the decision.
+    /// logged, never fails the decision; returns whether the line was written.
     pub fn write(
         &self,
         request: &Request,
@@ -57,7 +57,7 @@ impl DecisionLog {
         decision: &Decision,
         policy: &Policy,
         version: &str,
-    ) {
+    ) -> bool {
         use std::io::Write;
         let time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -78,7 +78,7 @@ impl DecisionLog {
             Ok(text) => text,
             Err(e) => {
                 tracing::error!(error = %e, "cannot write the decision log");
-                return;
+                return false;
             }
         };
         text.push(b'\n');
@@ -86,8 +86,23 @@ impl DecisionLog {
             .out
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(e) = out.write_all(&text) {
-            tracing::error!(error = %e, "cannot write the decision log");
+        match out.write_all(&text) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the decision log");
+                false
+            }
         }
+    }
+
+    /// Flushes the log to the file and the file to the disk (at shutdown).
+    pub fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        out.flush()?;
+        out.get_ref().sync_data()
     }
 }

@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::decision_log::DecisionLog;
 use crate::index::{IndexError, LiveIndex};
+use crate::shutdown::Outcome;
 use crate::state::{AppState, StateError};
 
 /// What a server is started with.
@@ -38,6 +39,8 @@ pub struct Config {
     pub decision_log: Option<DecisionLog>,
     /// How long an organization stays pending deletion.
     pub org_deletion_grace: Duration,
+    /// A second address serving only `/metrics` (`serve --metrics-listen`).
+    pub metrics_listen: Option<String>,
 }
 
 /// A step of start-up failed.
@@ -133,10 +136,24 @@ impl Opened {
             listen: config.listen,
             source,
         })?;
+        let metrics = match config.metrics_listen {
+            Some(listen) => {
+                Some(
+                    TcpListener::bind(&listen)
+                        .await
+                        .map_err(|source| LaunchError::Bind {
+                            listen: listen.clone(),
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
         Ok(Started {
             state,
             listener,
             addr,
+            metrics,
             reduced_tokens,
             tasks,
         })
@@ -149,6 +166,7 @@ pub struct Started {
     state: AppState,
     listener: TcpListener,
     addr: SocketAddr,
+    metrics: Option<TcpListener>,
     reduced_tokens: u64,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -157,6 +175,11 @@ impl Started {
     /// The address listened on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address serving only `/metrics`, when one was asked for.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The state served.
@@ -169,13 +192,21 @@ impl Started {
         self.reduced_tokens
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests and stops the
-    /// background tasks.
+    /// Serves until `shutdown` resolves, then shuts down as [`crate::shutdown`] says
+    /// (`/readyz` false, in-flight requests finish within `grace`, the decision log is
+    /// flushed) and stops the background tasks.
     pub async fn serve(
         self,
+        grace: Duration,
+        delay: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), LaunchError> {
-        let served = crate::serve(self.listener, self.state, shutdown).await;
+    ) -> Result<Outcome, LaunchError> {
+        let options = crate::shutdown::Options {
+            grace,
+            delay,
+            metrics: self.metrics,
+        };
+        let served = crate::shutdown::run(self.listener, self.state, options, shutdown).await;
         for task in &self.tasks {
             task.abort();
         }
@@ -183,10 +214,15 @@ impl Started {
     }
 }
 
-/// Every step: open, start, serve until `shutdown`.
+/// Every step: open, start, serve until `shutdown` (with the default shutdown grace).
 pub async fn launch(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), LaunchError> {
-    open(config).await?.start().await?.serve(shutdown).await
+) -> Result<Outcome, LaunchError> {
+    open(config)
+        .await?
+        .start()
+        .await?
+        .serve(crate::shutdown::DEFAULT_GRACE, Duration::ZERO, shutdown)
+        .await
 }

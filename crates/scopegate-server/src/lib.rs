@@ -26,10 +26,12 @@ pub mod demo;
 pub mod error;
 pub mod index;
 pub mod launch;
+pub mod logging;
 pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod routes;
+pub mod shutdown;
 pub mod state;
 
 /// The service's own endpoint manifest (`crates/scopegate-server/manifest.toml`).
@@ -57,7 +59,7 @@ pub fn router(state: AppState) -> Router {
         ));
     // Only a service token may call `/v1/`: every handler there takes `auth::ServiceCaller`.
     let v1 = routes::v1::router().layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
-    Router::new()
+    let app = Router::new()
         .merge(api)
         .merge(v1)
         .merge(routes::health::router())
@@ -76,8 +78,8 @@ pub fn router(state: AppState) -> Router {
             deadline::deadline,
         ))
         .layer(middleware::from_fn(boundary::json_errors))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    logging::layers(app).with_state(state)
 }
 
 /// Serves the service on `listener` until `shutdown` resolves, then finishes in-flight

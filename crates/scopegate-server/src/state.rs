@@ -58,6 +58,8 @@ pub struct Shared {
     /// How long an organization stays pending deletion before the background task removes
     /// it ([`crate::deletion::DEFAULT_GRACE`] unless set).
     pub org_deletion_grace: std::time::Duration,
+    /// Whether the service is shutting down ([`crate::shutdown`]; `/readyz` reads it).
+    pub lifecycle: Arc<crate::shutdown::Lifecycle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -129,6 +131,7 @@ impl AppState {
             decision_log: None,
             request_timeout: REQUEST_TIMEOUT,
             org_deletion_grace: crate::deletion::DEFAULT_GRACE,
+            lifecycle: Arc::default(),
         };
         Ok(AppState {
             shared: Arc::new(shared),
@@ -184,7 +187,7 @@ impl AppState {
 
     /// Builds the decision index from the store (call once before serving).
     pub async fn load_index(&self) -> Result<(), crate::index::IndexError> {
-        self.index.refresh(&*self.store, &self.policy).await
+        crate::metrics::rebuild(self, crate::metrics::Trigger::Startup).await
     }
 }
 

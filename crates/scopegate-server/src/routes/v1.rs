@@ -56,19 +56,22 @@ fn bad(field: &str, message: impl std::fmt::Display) -> ApiError {
 
 /// Decides one request over `index` with the decision manifest.
 fn decide(state: &AppState, index: &Index, request: &Request) -> Decision {
-    Engine::new(&state.policy, &state.decision_manifest, &index.world).decide(request)
+    state
+        .metrics
+        .v1(Engine::new(&state.policy, &state.decision_manifest, &index.world).decide(request))
 }
 
 /// Writes `decision` of `parsed` to the decision log, when it is on.
 fn log(state: &AppState, parsed: &parse::Parsed, decision: &Decision) {
     if let Some(log) = &state.decision_log {
-        log.write(
+        let written = log.write(
             &parsed.request,
             parsed.bearer.as_ref(),
             decision,
             &state.policy,
             &state.policy_version,
         );
+        state.metrics.decision_log(written);
     }
 }
 
@@ -91,9 +94,10 @@ async fn batch(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let parsed = parse::batch(&body, &state, &index)?;
+    state.metrics.batch(parsed.len());
     let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
     let decisions = parsed.iter().map(|p| {
-        let decision = engine.decide(&p.request);
+        let decision = state.metrics.v1(engine.decide(&p.request));
         log(&state, p, &decision);
         decision
     });
@@ -109,6 +113,7 @@ async fn explain(
     let parsed = parse::one(&body, &state, &index)?;
     let (decision, trace) =
         Engine::new(&state.policy, &state.decision_manifest, &index.world).explain(&parsed.request);
+    let decision = state.metrics.v1(decision);
     log(&state, &parsed, &decision);
     Ok(render::explained(&decision, &trace, &state.policy))
 }

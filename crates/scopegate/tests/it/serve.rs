@@ -207,6 +207,11 @@ fn migrate_and_bad_urls() {
 fn service_token_manifest_and_decision_log() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("v1.db").display());
+    let migrated = Command::new(BIN)
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
     let out = Command::new(BIN)
         .args([
             "token",
@@ -313,6 +318,8 @@ fn check_and_the_service_write_byte_identical_decisions() {
             out.stderr,
         )
     };
+    let (code, _, err) = run(&["migrate", "--database-url", &url]);
+    assert_eq!(code, Some(0), "{}", String::from_utf8_lossy(&err));
     let (code, _, err) = run(&[
         "world",
         "import",
@@ -338,6 +345,18 @@ fn check_and_the_service_write_byte_identical_decisions() {
         "examples/requests.jsonl",
     ]);
     assert!(err.is_empty(), "{}", String::from_utf8_lossy(&err));
+    // Each `check` line is `{"line":N,` and then the decision's fields.
+    let cli: String = cli
+        .lines()
+        .map(|l| {
+            let rest = l
+                .strip_prefix("{\"line\":")
+                .and_then(|r| r.split_once(','))
+                .unwrap_or_else(|| panic!("no line number: {l}"))
+                .1;
+            format!("{{{rest}\n")
+        })
+        .collect();
     let requests: Vec<String> = std::fs::read_to_string(format!("{root}/examples/requests.jsonl"))
         .unwrap()
         .lines()
