@@ -20,8 +20,11 @@ TEAMS=${TEAMS:-200}
 PORT=${PORT:-18080}
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
-cargo build --release -p scopegate >&2
-BIN=target/release/scopegate
+# BIN=path/to/scopegate measures a binary built elsewhere (a before/after comparison).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -p scopegate >&2
+  BIN=target/release/scopegate
+fi
 
 tmp=$(mktemp -d)
 pid=

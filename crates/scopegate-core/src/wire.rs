@@ -71,6 +71,14 @@ fn yes() -> bool {
     true
 }
 
+/// A session's `sso_ok` when the request leaves it out: SSO done (the one default, shared
+/// by [`PrincipalDoc`] and [`crate::codec::read`]).
+pub const DEFAULT_SSO_OK: bool = true;
+
+fn default_sso_ok() -> bool {
+    DEFAULT_SSO_OK
+}
+
 /// A member of an organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -226,7 +234,7 @@ pub enum PrincipalDoc {
         #[serde(default)]
         staff: bool,
         /// SSO completed for the organization in this session.
-        #[serde(default = "yes")]
+        #[serde(default = "default_sso_ok")]
         sso_ok: bool,
     },
     /// A personal user token.

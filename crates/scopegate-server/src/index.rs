@@ -227,6 +227,12 @@ impl LiveIndex {
         }
     }
 
+    /// Whether an index was built from the store (the one [`LiveIndex::new`] starts from
+    /// is not): `/readyz` is false until then.
+    pub fn is_built(&self) -> bool {
+        self.current().generation > 0
+    }
+
     /// The current snapshot.
     pub fn current(&self) -> Arc<Index> {
         self.current

@@ -1,4 +1,4 @@
-//! `/healthz` (the process answers), `/readyz` (the store answers) and `/metrics`
+//! `/healthz` (the process answers), `/readyz` (the index is built and the store answers) and `/metrics`
 //! (OpenMetrics text, [`crate::metrics`]) and `/api/openapi.json`. These sit outside the API and its authorization.
 
 use axum::extract::State;
@@ -23,12 +23,16 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Not ready once shutdown began ([`crate::shutdown`]). Otherwise ready when the store commits a probe write ([`scopegate_store::Store::ready`]): a store
-/// that answers reads but cannot write (full disk, I/O errors, write lock stuck, database
+/// Not ready once shutdown began ([`crate::shutdown`]) or while the decision index is not
+/// built ([`crate::launch`] builds it before serving). Otherwise ready when the store commits
+/// a probe write ([`scopegate_store::Store::ready`]): a store that answers reads but cannot write (full disk, I/O errors, write lock stuck, database
 /// unreachable) is not ready. Checked on every call, so it turns ready again by itself.
 async fn readyz(State(state): State<AppState>) -> Response {
     if state.lifecycle.is_draining() {
         return not_ready("The service is shutting down");
+    }
+    if !state.index.is_built() {
+        return not_ready("The decision index is not built yet");
     }
     match state.store.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),

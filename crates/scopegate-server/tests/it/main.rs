@@ -230,7 +230,7 @@ impl App {
     /// [`App::decision_log`]): every `/v1/` request then takes the field-by-field parsing
     /// path instead of the typed fast path.
     pub fn with_decision_log(mut self) -> App {
-        let log = scopegate_server::routes::v1::DecisionLog::open(&self.decision_log()).unwrap();
+        let log = scopegate_server::decision_log::DecisionLog::open(&self.decision_log()).unwrap();
         self.state = self.state.clone().with_decision_log(log);
         self.router = router(self.state.clone());
         self

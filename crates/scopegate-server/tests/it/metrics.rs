@@ -430,7 +430,7 @@ async fn the_change_feed_rebuild_and_its_lag_are_counted_on_postgres() {
 /// `/dev/full`) is counted as dropped, and the decision is still answered.
 #[tokio::test]
 async fn decision_log_writes_and_drops_are_counted() {
-    use scopegate_server::routes::v1::DecisionLog;
+    use scopegate_server::decision_log::DecisionLog;
     let mut app = app().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("decisions.log");

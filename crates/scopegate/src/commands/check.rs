@@ -4,9 +4,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use scopegate_core::{Engine, Manifest, Policy, Request, RequestDoc};
+use scopegate_core::codec::{self, Options, ReadErrorKind};
+use scopegate_core::{Engine, Manifest, Policy, Principal, Request};
 
-use crate::{load_manifest, load_policy, load_world, strip_position, suggest, ExitStatus};
+use crate::{load_manifest, load_policy, load_world, suggest, ExitStatus};
 
 /// Arguments of `scopegate check`.
 #[derive(Debug, clap::Args)]
@@ -45,8 +46,6 @@ pub struct ReadRequest {
     pub origin: Origin,
     /// The request.
     pub request: Request,
-    /// The endpoint it names, for "did you mean" when the manifest has no such endpoint.
-    pub endpoint: String,
     /// `file:line` of the request, for warnings.
     pub at: String,
 }
@@ -79,11 +78,10 @@ pub fn read_requests(
             if line.trim().is_empty() {
                 continue;
             }
-            let (request, endpoint) = parse_request(line, name, i + 1, policy)?;
+            let request = parse_request(line, name, i + 1, policy)?;
             out.push(ReadRequest {
                 origin: Origin::Line(i + 1),
                 request,
-                endpoint,
                 at: format!("{}:{}", name.display(), i + 1),
             });
         }
@@ -91,38 +89,39 @@ pub fn read_requests(
     for path in files {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read `{}`", path.display()))?;
-        let (request, endpoint) = parse_request(&text, path, 0, policy)?;
+        let request = parse_request(&text, path, 0, policy)?;
         out.push(ReadRequest {
             origin: Origin::File(path.clone()),
             request,
-            endpoint,
             at: path.display().to_string(),
         });
     }
     Ok(out)
 }
 
-fn parse_request(
-    text: &str,
-    path: &Path,
-    line: usize,
-    policy: &Policy,
-) -> anyhow::Result<(Request, String)> {
-    let doc: RequestDoc = serde_json::from_str(text).map_err(|e| {
-        let at = if line > 0 { line } else { e.line() };
-        anyhow::anyhow!(
-            "{}:{}:{}: invalid request: {}",
-            path.display(),
-            at,
-            e.column(),
-            strip_position(&e)
-        )
-    })?;
-    let at = if line > 0 { line } else { 1 };
-    let endpoint = doc.endpoint.clone();
-    let request = Request::from_doc(doc, policy)
-        .map_err(|e| anyhow::anyhow!("{}:{at}: invalid request: {e}", path.display()))?;
-    Ok((request, endpoint))
+/// Reads one request with the core's codec (the service's `/v1/` reader); `line` is the
+/// line of a `--requests` file (0 for a file holding one request).
+fn parse_request(text: &str, path: &Path, line: usize, policy: &Policy) -> anyhow::Result<Request> {
+    let read =
+        codec::read_request(text.as_bytes(), policy, Options::default()).map_err(|e| {
+            match e.kind {
+                ReadErrorKind::Syntax { line: at, column } => anyhow::anyhow!(
+                    "{}:{}:{column}: invalid request: {}",
+                    path.display(),
+                    if line > 0 { line } else { at },
+                    e.message
+                ),
+                ReadErrorKind::Invalid | ReadErrorKind::TooMany => anyhow::anyhow!(
+                    "{}:{}: invalid request: `{}`: {}",
+                    path.display(),
+                    line.max(1),
+                    e.field,
+                    e.message
+                ),
+            }
+        })?;
+    // Without the option, no bearer principal is read: nothing is left to resolve.
+    Ok(read.resolve(|_| Principal::Anonymous))
 }
 
 /// Warns (on standard error) about requests naming an endpoint the manifest does not have:
@@ -130,14 +129,15 @@ fn parse_request(
 pub fn warn_unknown_endpoints(requests: &[ReadRequest], manifest: &Manifest) -> anyhow::Result<()> {
     let mut err = std::io::stderr().lock();
     for r in requests {
-        if manifest.endpoint_id(&r.endpoint).is_none() {
+        let endpoint = &r.request.endpoint;
+        if manifest.endpoint_id(endpoint).is_none() {
             let known = manifest.endpoints.iter().map(|e| e.name.as_str());
             writeln!(
                 err,
                 "warning: {}: unknown endpoint `{}`{}: denied",
                 r.at,
-                r.endpoint,
-                suggest::hint(&r.endpoint, known)
+                endpoint,
+                suggest::hint(endpoint, known)
             )?;
         }
     }
@@ -155,18 +155,23 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut all_allowed = true;
+    let mut decision_json = Vec::with_capacity(160);
     for r in &requests {
         let decision = engine.decide(&r.request);
         all_allowed &= decision.allowed();
-        let mut line = serde_json::Map::new();
+        // `{"line":N,` (or `"file"`) and then the fields the core's one decision writer
+        // writes, so a decision line is the service's decision with its origin in front.
+        decision_json.clear();
+        codec::write_decision(&mut decision_json, &decision, &policy);
         match &r.origin {
-            Origin::Line(n) => line.insert("line".into(), (*n).into()),
-            Origin::File(p) => line.insert("file".into(), p.display().to_string().into()),
-        };
-        if let serde_json::Value::Object(fields) = serde_json::to_value(decision.to_doc(&policy))? {
-            line.extend(fields);
+            Origin::Line(n) => write!(out, "{{\"line\":{n},")?,
+            Origin::File(p) => {
+                write!(out, "{{\"file\":")?;
+                serde_json::to_writer(&mut out, &p.display().to_string())?;
+                write!(out, ",")?;
+            }
         }
-        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(decision_json.get(1..).unwrap_or_default())?;
         writeln!(out)?;
     }
     out.flush()?;

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use scopegate_core::codec::DecisionJson;
 use scopegate_core::Engine;
 
 use crate::commands::check::read_requests;
@@ -53,9 +54,12 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         allowed &= decision.allowed();
         match args.format {
             Format::Json => {
-                let mut doc = decision.to_doc(&policy);
-                doc.trace = Some(trace);
-                serde_json::to_writer_pretty(&mut out, &doc)?;
+                let json = DecisionJson {
+                    decision: &decision,
+                    policy: &policy,
+                    trace: Some(&trace),
+                };
+                serde_json::to_writer_pretty(&mut out, &json)?;
                 writeln!(out)?;
             }
             Format::Text => {
@@ -69,7 +73,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
                         step.detail
                     )?;
                 }
-                writeln!(out, "{}", serde_json::to_string(&decision.to_doc(&policy))?)?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&DecisionJson::new(&decision, &policy))?
+                )?;
             }
         }
     }

@@ -4,7 +4,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use scopegate_server::AppState;
+use scopegate_server::decision_log::DecisionLog;
+use scopegate_server::demo::Demo;
+use scopegate_server::launch;
 use scopegate_store::{redact_url, Store, DEFAULT_DATABASE_URL};
 
 use crate::{outln, ExitStatus};
@@ -70,10 +72,12 @@ impl fmt::Debug for Args {
     }
 }
 
-/// Runs `scopegate serve` until SIGINT or SIGTERM.
+/// Runs `scopegate serve` until SIGINT or SIGTERM, through [`scopegate_server::launch`]:
+/// open the store → (`--demo`: seed it) → build the index → start the change feed → bind →
+/// serve.
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let policy = crate::load_policy(args.policy.as_ref())?;
-    let manifest = match &args.manifest {
+    let decision_manifest = match &args.manifest {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read `{}`", path.display()))?;
@@ -81,73 +85,49 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         }
         None => None,
     };
-    let log = match &args.decision_log {
+    let decision_log = match &args.decision_log {
         Some(path) => Some(
-            scopegate_server::routes::v1::DecisionLog::open(path)
-                .with_context(|| format!("cannot open `{}`", path.display()))?,
+            DecisionLog::open(path).with_context(|| format!("cannot open `{}`", path.display()))?,
         ),
         None => None,
     };
     scopegate_server::logging::init(args.log_format);
+    let config = launch::Config {
+        database_url: args.database_url.clone(),
+        listen: args.listen.clone(),
+        policy: policy.clone(),
+        decision_manifest,
+        decision_log,
+        org_deletion_grace: std::time::Duration::from_secs(args.org_deletion_grace),
+        metrics_listen: args.metrics_listen.clone(),
+    };
     super::migrate::runtime()?.block_on(async {
-        let store = scopegate_store::connect(&args.database_url)
-            .await
-            .with_context(|| format!("cannot open `{}`", redact_url(&args.database_url)))?;
-        let listener = tokio::net::TcpListener::bind(&args.listen)
-            .await
-            .with_context(|| format!("cannot listen on `{}`", args.listen))?;
-        let addr = listener.local_addr()?;
-        let metrics = match &args.metrics_listen {
-            Some(a) => Some(
-                tokio::net::TcpListener::bind(a)
-                    .await
-                    .with_context(|| format!("cannot listen on `{a}` (--metrics-listen)"))?,
-            ),
-            None => None,
+        let opened = launch::open(config).await?;
+        let seeded = if args.demo {
+            demo_seed(&**opened.store(), &policy).await?
+        } else {
+            None
         };
-        if args.demo {
-            demo(&*store, &policy, &format!("http://{addr}")).await?;
+        let started = opened.start().await?;
+        let addr = started.addr();
+        if let Some(demo) = &seeded {
+            print_demo(demo, &format!("http://{addr}"))?;
         }
-        let mut state = AppState::new(store, policy)?
-            .with_org_deletion_grace(std::time::Duration::from_secs(args.org_deletion_grace));
-        if let Some((manifest, text)) = manifest {
-            state = state.with_decision_manifest(manifest, &text);
-        }
-        if let Some(log) = log {
-            state = state.with_decision_log(log);
-        }
-        // Org auth tokens hold exactly the policy's org token scopes (security issue 11):
-        // tokens stored with more are reduced, each change audited.
-        let reduced = state
-            .reduce_org_token_scopes()
-            .await
-            .context("cannot reduce the org auth tokens' scopes to the policy's")?;
+        let reduced = started.reduced_tokens();
         if reduced > 0 {
             outln!("reduced the scopes of {reduced} org auth token(s) to the policy's")?;
         }
-        state
-            .load_index()
-            .await
-            .context("cannot build the decision index")?;
-        let _sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
-        let _purge = scopegate_server::deletion::spawn(&state);
         outln!("listening on http://{addr}")?;
-        if let Some(m) = &metrics {
-            outln!("metrics on http://{}/metrics", m.local_addr()?)?;
+        if let Some(m) = started.metrics_addr() {
+            outln!("metrics on http://{m}/metrics")?;
         }
-        let options = scopegate_server::shutdown::Options {
-            grace: std::time::Duration::from_secs(args.shutdown_grace),
-            delay: std::time::Duration::from_secs(args.shutdown_delay),
-            metrics,
-        };
-        let outcome = scopegate_server::shutdown::run(
-            listener,
-            state,
-            options,
-            scopegate_server::shutdown_signal(),
-        )
-        .await
-        .context("the server failed")?;
+        let outcome = started
+            .serve(
+                std::time::Duration::from_secs(args.shutdown_grace),
+                std::time::Duration::from_secs(args.shutdown_delay),
+                scopegate_server::shutdown_signal(),
+            )
+            .await?;
         match outcome {
             scopegate_server::shutdown::Outcome::Clean => Ok(ExitStatus::Success),
             scopegate_server::shutdown::Outcome::GraceExceeded => Err(anyhow::anyhow!(
@@ -158,16 +138,20 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     })
 }
 
-async fn demo(
+/// `--demo`: seeds an empty store (before the index is built, so the index holds it).
+async fn demo_seed(
     store: &dyn Store,
     policy: &scopegate_core::Policy,
-    base: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Demo>> {
     if !store.is_empty().await? {
         outln!("the database is not empty: no demo organization created")?;
-        return Ok(());
+        return Ok(None);
     }
-    let demo = scopegate_server::demo::seed(store, policy).await?;
+    Ok(Some(scopegate_server::demo::seed(store, policy).await?))
+}
+
+/// Prints the demo's tokens and a few requests to try against `base`.
+fn print_demo(demo: &Demo, base: &str) -> anyhow::Result<()> {
     outln!(
         "Demo organization `{}` created. Tokens (shown once):",
         demo.org
