@@ -20,8 +20,11 @@ TEAMS=${TEAMS:-200}
 PORT=${PORT:-18080}
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
-cargo build --release -p scopegate >&2
-BIN=target/release/scopegate
+# BIN=path/to/scopegate measures a binary built elsewhere (a before/after comparison).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -p scopegate >&2
+  BIN=target/release/scopegate
+fi
 
 tmp=$(mktemp -d)
 pid=
@@ -30,8 +33,9 @@ trap cleanup EXIT
 DB="sqlite://$tmp/bench.db"
 BASE="http://127.0.0.1:$PORT"
 
-# The service token first (it migrates the new database; the demo seeds an empty one).
-SERVICE=$("$BIN" token create --service --name bench --database-url "$DB" | sed -n 's/.*(shown once): //p')
+# The database, then the service token (the demo seeds an empty database).
+"$BIN" migrate --database-url "$DB" >/dev/null
+SERVICE=$("$BIN" token create --service --name bench --database-url "$DB" --format json | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 RUST_LOG=warn "$BIN" serve --database-url "$DB" --listen "127.0.0.1:$PORT" --demo >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pid=$!
 for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.1; done

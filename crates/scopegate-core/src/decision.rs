@@ -272,7 +272,7 @@ impl Decision {
         })
     }
 
-    /// The wire form (product.md §4.1).
+    /// The decision as data (docs/wire.md; its JSON is written by [`crate::codec::write`]).
     pub fn to_doc(&self, policy: &Policy) -> DecisionDoc {
         DecisionDoc {
             allowed: self.allowed(),
@@ -297,8 +297,9 @@ impl Decision {
     }
 }
 
-/// A decision on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A decision as data (for comparing decisions in tests and tools); serialized by
+/// [`crate::codec::write`], the same JSON as [`crate::codec::DecisionJson`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionDoc {
     /// Whether the request is allowed.
     pub allowed: bool,
@@ -313,7 +314,6 @@ pub struct DecisionDoc {
     /// The `WWW-Authenticate` value, for `insufficient_scope`.
     pub challenge: Option<String>,
     /// The explain trace, when asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceStep>>,
 }
 

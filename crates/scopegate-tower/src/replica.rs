@@ -24,6 +24,7 @@ use async_trait::async_trait;
 use axum::http::request::Parts;
 use scopegate_core::{Policy, Principal, Request};
 use scopegate_server::index::{Index, IndexError, LiveIndex, SyncObserver};
+use scopegate_server::metrics::Trigger;
 use scopegate_store::{Store, StoreError, TokenKind};
 
 use crate::resolver::{bearer, PrincipalResolver, ResolveError};
@@ -77,7 +78,7 @@ impl SyncObserver for Health {
         }
     }
 
-    fn rebuilt(&self, error: Option<&IndexError>) {
+    fn rebuilt(&self, _: Trigger, _: std::time::Duration, error: Option<&IndexError>) {
         match error {
             None => self.last_rebuild_ms.store(self.now_ms(), Ordering::Release),
             Some(_) => {
