@@ -61,30 +61,10 @@ impl Caller {
     }
 }
 
-/// The `detail` of a denial, as Sentry words it where it has a message.
+/// The `detail` of a denial, as Sentry words it where it has a message
+/// ([`Reason::detail`], shared with `scopegate-tower`).
 pub fn denial_detail(reason: Reason) -> &'static str {
-    match reason {
-        Reason::Allowed => "",
-        Reason::NotFound => "The requested resource does not exist",
-        Reason::Unauthenticated => "Authentication credentials were not provided.",
-        Reason::TokenOrganizationMismatch => "Unauthorized organization access.",
-        Reason::SsoRequired => "Must login via SSO",
-        Reason::TwoFactorRequired => {
-            "Organization requires two-factor authentication to be enabled"
-        }
-        Reason::MemberDisabledOverLimit => {
-            "Member is disabled over the organization's member limit"
-        }
-        Reason::InsufficientScope
-        | Reason::NotAMember
-        | Reason::WrongOrganization
-        | Reason::SuperuserReadOnly
-        | Reason::MissingScope
-        | Reason::NoProjectAccess
-        | Reason::NoTeamAccess
-        | Reason::GranularAccessDenied
-        | Reason::CreatorDenied => "You do not have permission to perform this action.",
-    }
+    reason.detail()
 }
 
 /// The credential of a request: `None` without an `Authorization` header.

@@ -257,16 +257,39 @@ impl LiveIndex {
     /// notification of the store's change feed and every [`RESYNC_INTERVAL`]. Runs until the
     /// runtime stops.
     pub fn spawn_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
-        let state = state.clone();
+        LiveIndex::spawn_sync_with(
+            state.index.clone(),
+            state.store.clone(),
+            state.policy.clone(),
+            RESYNC_INTERVAL,
+            state.metrics.clone(),
+        )
+    }
+
+    /// The sync loop of [`LiveIndex::spawn_sync`] over any index, store and policy, with the
+    /// resynchronization period `every`, reporting to `observer` (an embedded read-only
+    /// replica, `scopegate-tower`'s `Replica`, uses it to tell a stale index). Runs until the
+    /// runtime stops.
+    pub fn spawn_sync_with(
+        index: Arc<LiveIndex>,
+        store: Arc<dyn Store>,
+        policy: Arc<Policy>,
+        every: Duration,
+        observer: Arc<dyn SyncObserver>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut feed = match state.store.change_feed().await {
+            let mut feed = match store.change_feed().await {
                 Ok(f) => f,
                 Err(e) => {
                     tracing::warn!(error = %e, "no change feed; periodic resync only");
+                    observer.feed(Some(&e));
                     None
                 }
             };
-            let mut tick = tokio::time::interval(RESYNC_INTERVAL);
+            if feed.is_some() {
+                observer.feed(None);
+            }
+            let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 let notified = async {
@@ -279,17 +302,47 @@ impl LiveIndex {
                     r = notified => {
                         if let Err(e) = r {
                             tracing::warn!(error = %e, "change feed interrupted; resyncing");
+                            observer.feed(Some(&e));
                             tokio::time::sleep(Duration::from_millis(100)).await;
+                        } else {
+                            observer.feed(None);
                         }
                         Trigger::ChangeFeed(std::time::Instant::now())
                     }
                     _ = tick.tick() => Trigger::Resync,
                 };
-                if let Err(e) = crate::metrics::rebuild(&state, trigger).await {
+                let start = std::time::Instant::now();
+                let result = index.refresh(&*store, &policy).await;
+                if let Err(e) = &result {
                     tracing::error!(error = %e, "cannot rebuild the decision index");
                 }
+                observer.rebuilt(trigger, start.elapsed(), result.as_ref().err());
             }
         })
+    }
+}
+
+/// What the sync loop ([`LiveIndex::spawn_sync_with`]) reports, for whoever needs to know
+/// how fresh the index is. The service ignores it (`()`).
+pub trait SyncObserver: Send + Sync + 'static {
+    /// The change feed delivered a notification or was opened (`None`), or failed
+    /// (`Some`: notifications may have been missed; the loop goes on with a resync).
+    fn feed(&self, error: Option<&StoreError>);
+    /// A rebuild for `trigger` that took `took` succeeded (`None`) or failed (`Some`; the
+    /// previous index stays).
+    fn rebuilt(&self, trigger: Trigger, took: Duration, error: Option<&IndexError>);
+}
+
+impl SyncObserver for () {
+    fn feed(&self, _: Option<&StoreError>) {}
+    fn rebuilt(&self, _: Trigger, _: Duration, _: Option<&IndexError>) {}
+}
+
+/// The service's sync loop counts and times its rebuilds in `/metrics`.
+impl SyncObserver for crate::metrics::Metrics {
+    fn feed(&self, _: Option<&StoreError>) {}
+    fn rebuilt(&self, trigger: Trigger, took: Duration, error: Option<&IndexError>) {
+        self.record_rebuild(trigger, took, error.is_none());
     }
 }
 

@@ -428,23 +428,33 @@ pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> R
 pub async fn rebuild(state: &AppState, trigger: Trigger) -> Result<(), IndexError> {
     let start = Instant::now();
     let result = state.index.refresh(&*state.store, &state.policy).await;
-    let m = &state.metrics;
-    m.rebuild_duration.observe(start.elapsed().as_secs_f64());
-    m.rebuilds
-        .get_or_create(&RebuildLabels {
-            trigger: trigger.label(),
-            outcome: if result.is_ok() { "ok" } else { "error" },
-        })
-        .inc();
-    if result.is_ok() {
-        if let Trigger::ChangeFeed(at) = trigger {
-            m.feed_lag.observe(at.elapsed().as_secs_f64());
-        }
-        *m.last_rebuild
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(epoch_seconds());
-    }
+    state
+        .metrics
+        .record_rebuild(trigger, start.elapsed(), result.is_ok());
     result
+}
+
+impl Metrics {
+    /// Counts and times one rebuild of the decision index by `trigger` (that took `took`),
+    /// and the change-feed lag of a notified one that succeeded.
+    pub fn record_rebuild(&self, trigger: Trigger, took: std::time::Duration, ok: bool) {
+        self.rebuild_duration.observe(took.as_secs_f64());
+        self.rebuilds
+            .get_or_create(&RebuildLabels {
+                trigger: trigger.label(),
+                outcome: if ok { "ok" } else { "error" },
+            })
+            .inc();
+        if ok {
+            if let Trigger::ChangeFeed(at) = trigger {
+                self.feed_lag.observe(at.elapsed().as_secs_f64());
+            }
+            *self
+                .last_rebuild
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(epoch_seconds());
+        }
+    }
 }
 
 /// `GET /metrics`.
