@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 use scopegate_core::source::Value;
 use scopegate_core::Method;
 
-use crate::finding::{Finding, InputKind, Summary};
-use crate::lint::{Context, ScopeList};
-use crate::load::{InputError, Kind, Loader, Loc};
-use crate::rules::Rule;
+use super::load::{Loader, Loc};
+use super::{InputError, Kind};
+use crate::report::{Finding, InputKind, RuleId, Summary};
+use crate::settings::{Options, ScopeList, Severity};
 
 /// The method keys of a path item.
 const METHODS: [(&str, Method); 7] = [
@@ -253,15 +253,15 @@ impl Operation {
     /// it lists is read-only. With `any`, when some scheme lists scopes and every scheme that
     /// lists scopes lists at least one read-only scope. An alternative asking for no scope
     /// at all never qualifies.
-    pub fn readonly_alternatives(&self, ctx: Context<'_>) -> Vec<(String, Vec<String>)> {
-        let ro = &ctx.options.readonly;
+    pub fn readonly_alternatives(&self, options: &Options) -> Vec<(String, Vec<String>)> {
+        let ro = &options.readonly;
         let mut out = Vec::new();
         for alt in &self.security {
             let listed: Vec<&String> = alt.schemes.iter().flat_map(|(_, s)| s).collect();
             if listed.is_empty() {
                 continue;
             }
-            let ok = match ctx.options.scope_list {
+            let ok = match options.scope_list {
                 ScopeList::All => listed.iter().all(|s| ro.contains(s)),
                 ScopeList::Any => alt
                     .schemes
@@ -310,7 +310,7 @@ impl Operation {
     /// A finding about this operation, located at `at` (the operation, or a node in it).
     pub fn finding(
         &self,
-        rule: &Rule,
+        rule: RuleId,
         at: &Loc,
         scopes: Vec<String>,
         via: Option<String>,
@@ -331,6 +331,7 @@ impl Operation {
             column: l.column,
             pointer: Some(at.pointer.clone()),
             input: InputKind::Openapi,
+            severity: Severity::Error,
         }
     }
 }

@@ -28,7 +28,7 @@ pub fn parse(text: &str) -> Result<Node, Problem> {
 pub enum Keep {
     /// Everything.
     All,
-    /// What the OpenAPI rules read ([`crate::openapi::Api::read`]): every root entry except
+    /// What the OpenAPI rules read ([`super::openapi::Api::read`]): every root entry except
     /// that under `components` only `securitySchemes` is built, and under `paths` only the
     /// operations' `security`, `operationId` and `x-readonly-mutation-exception`. The rest
     /// is validated exactly as with [`Keep::All`], and every key is kept (so child indices
