@@ -30,7 +30,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use scopegate_core::source::{Diagnostics, Key, Location, Node, Problems, Syntax};
 use scopegate_core::{Policy, Source};
 
@@ -450,7 +450,7 @@ impl Reader<'_> {
             let mut builder = GlobSetBuilder::new();
             let mut globs = Vec::new();
             for (glob, span) in self.problems.strings(paths, "`paths`") {
-                match Glob::new(glob) {
+                match GlobBuilder::new(glob).literal_separator(true).build() {
                     Ok(g) => {
                         builder.add(g);
                         globs.push(glob.to_string());

@@ -2,11 +2,12 @@
 //! every file a glob matches.
 //!
 //! Candidates are `.json`, `.yaml`, `.yml` and `.toml` files, except `scopegate.toml`;
-//! hidden directories, `target` and `node_modules` are not entered.
+//! hidden directories, `target` and `node_modules` are not entered. In globs, `*` stays
+//! within one path segment and `**` crosses segments.
 
 use std::path::{Component, Path, PathBuf};
 
-use globset::Glob;
+use globset::GlobBuilder;
 
 use super::InputError;
 
@@ -71,7 +72,9 @@ pub fn is_glob(s: &str) -> bool {
 /// The files `arg` names, relative to `base` when it is relative.
 pub fn expand(arg: &str, base: &Path) -> Result<Vec<Found>, InputError> {
     if is_glob(arg) {
-        let glob = Glob::new(arg)
+        let glob = GlobBuilder::new(arg)
+            .literal_separator(true)
+            .build()
             .map_err(|e| InputError::file(arg, format!("invalid glob: {}", e.kind())))?
             .compile_matcher();
         // Walk from the longest directory prefix without glob syntax.

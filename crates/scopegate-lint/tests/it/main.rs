@@ -9,6 +9,7 @@
     reason = "test helpers may fail loudly"
 )]
 
+mod config;
 mod corpora;
 mod json;
 mod malformed;
