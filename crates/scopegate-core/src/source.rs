@@ -50,8 +50,11 @@ impl Source {
     /// The byte offset of every line start, built on first use.
     fn line_starts(&self) -> &[usize] {
         self.line_starts.get_or_init(|| {
-            let mut starts = vec![0];
-            starts.extend(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|i| i + 1));
+            let bytes = self.text.as_bytes();
+            // Sized exactly: growing it by doubling would add a transient copy to the peak.
+            let mut starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+            starts.push(0);
+            starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
             starts
         })
     }

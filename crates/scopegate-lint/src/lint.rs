@@ -115,12 +115,15 @@ pub fn lint_targets(targets: &[Target], policy: &Policy) -> Result<Report, Input
             errors.extend(e.items);
             continue;
         }
-        let mut new = report.findings.split_off(start);
-        new.retain(|f| target.options.enabled(f.code));
-        for f in &mut new {
+        // In place: the findings of this target are those from `start` on.
+        let mut i = 0;
+        report.findings.retain(|f| {
+            i += 1;
+            i <= start || target.options.enabled(f.code)
+        });
+        for f in report.findings.get_mut(start..).unwrap_or_default() {
             f.severity = target.options.severity_of(f.code);
         }
-        report.findings.append(&mut new);
     }
     if !errors.is_empty() {
         return Err(InputError { items: errors });
