@@ -16,7 +16,8 @@ use super::InputError;
 pub struct Found {
     /// The file.
     pub path: PathBuf,
-    /// Found by walking or matching rather than named (see [`crate::lint::Target`]).
+    /// Found by walking or matching rather than named (the driver then skips it when it is
+    /// neither a manifest nor an API description).
     pub discovered: bool,
 }
 
