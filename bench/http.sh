@@ -30,8 +30,9 @@ trap cleanup EXIT
 DB="sqlite://$tmp/bench.db"
 BASE="http://127.0.0.1:$PORT"
 
-# The service token first (it migrates the new database; the demo seeds an empty one).
-SERVICE=$("$BIN" token create --service --name bench --database-url "$DB" | sed -n 's/.*(shown once): //p')
+# The database, then the service token (the demo seeds an empty database).
+"$BIN" migrate --database-url "$DB" >/dev/null
+SERVICE=$("$BIN" token create --service --name bench --database-url "$DB" --format json | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 RUST_LOG=warn "$BIN" serve --database-url "$DB" --listen "127.0.0.1:$PORT" --demo >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pid=$!
 for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.1; done

@@ -219,7 +219,7 @@ impl Decision {
         })
     }
 
-    /// The wire form (product.md §4.1).
+    /// The wire form (docs/wire.md).
     pub fn to_doc(&self, policy: &Policy) -> DecisionDoc {
         DecisionDoc {
             allowed: self.allowed(),

@@ -1,4 +1,4 @@
-//! Wire shapes (product.md §4.1): the JSON documents `scopegate check` and the service's
+//! Wire shapes (docs/wire.md): the JSON documents `scopegate check` and the service's
 //! `/v1/check` read and write. These are plain serde types, converted at the edge into the
 //! engine's own types ([`crate::world::World`], [`crate::request::Request`]).
 

@@ -1,4 +1,4 @@
-//! scopegate-lint: the guardrail (product.md §6).
+//! scopegate-lint: the guardrail (docs/lint-rules.md).
 //!
 //! Layers, each importing only those above it:
 //!
@@ -6,8 +6,11 @@
 //!   methods and rules); imports nothing else of the crate.
 //! - [`report`]: findings, counts, the [`RuleId`] a finding names, and baselines.
 //! - [`input`]: inputs detected by content — the native manifest (TOML or JSON), OpenAPI 3.x
-//!   and Swagger 2.0 (JSON or YAML) — with local `$ref`s resolved across files, and the
-//!   models the rules read. Errors are the core's located [`scopegate_core::source::Diagnostics`].
+//!   and Swagger 2.0 (JSON or YAML) with local `$ref`s resolved across files, Jira's
+//!   `x-atlassian-oauth2-scopes` ([`input::atlassian`]) among their operations, and Google
+//!   API Discovery documents ([`input::discovery`]) read into the same operations — and the
+//!   models the rules read. Errors are the core's located
+//!   [`scopegate_core::source::Diagnostics`].
 //! - [`rules`]: the rules SG001–SG006, one module per rule, and their registry.
 //! - [`lint`]: the driver: runs the rules over inputs and returns a [`Report`].
 //! - [`config`]: `scopegate.toml`, found once, resolved per file with each value's origin.

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use scopegate_core::{ManifestDoc, Policy, Source};
 
 use crate::input::load::{Doc, Loader, Loc};
-use crate::input::{native, openapi, InputError, Kind};
+use crate::input::{discovery, native, openapi, InputError, Kind};
 use crate::report::{Finding, Report};
 use crate::rules::{self, Context};
 use crate::settings::Options;
@@ -141,9 +141,15 @@ fn looks_like_api(text: &TargetText) -> bool {
         TargetText::File(path) => std::fs::read_to_string(path).unwrap_or_default(),
         TargetText::Text(t) => t.clone(),
     };
-    ["openapi", "swagger", "endpoints", "permissions"]
-        .iter()
-        .any(|w| text.contains(w))
+    [
+        "openapi",
+        "swagger",
+        "discoveryVersion",
+        "endpoints",
+        "permissions",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
 }
 
 fn lint_one(
@@ -190,6 +196,16 @@ fn lint_doc(
                 }
             }
             loader.check_all_refs();
+        }
+        Kind::Discovery => {
+            let api = discovery::read(Loc::root(doc))?;
+            api.count(&mut report.summary);
+            report.warnings.extend(api.warnings.iter().cloned());
+            for rule in rules::RULES {
+                if ctx.options.enabled(rule.code) {
+                    (rule.openapi)(&api, ctx, &mut report.findings);
+                }
+            }
         }
     }
     Ok(())

@@ -35,10 +35,12 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use scopegate_core::world::WorldErrors;
 use scopegate_core::{Policy, Principal, World, WorldDoc};
 use scopegate_store::{Store, StoreError, Token};
 use subtle::ConstantTimeEq;
 
+use crate::metrics::Trigger;
 use crate::AppState;
 
 /// How often the whole index is rebuilt from the store regardless of notifications.
@@ -85,8 +87,7 @@ impl Index {
         policy: &Policy,
         generation: u64,
     ) -> Result<Index, IndexError> {
-        let world = World::build(doc, policy)
-            .map_err(|e| IndexError::World(format!("{} problem(s)", e.0.len())))?;
+        let world = World::build(doc, policy).map_err(IndexError::World)?;
         let tokens: Vec<IndexedToken> = tokens
             .into_iter()
             .map(|token| IndexedToken {
@@ -193,15 +194,20 @@ impl SecretCache {
     }
 }
 
+/// How many problems of an invalid stored world an error message lists (the error holds all).
+pub const LISTED_PROBLEMS: usize = 20;
+
 /// Building the index failed.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     /// Reading the store failed.
     #[error("cannot read the store: {0}")]
     Store(#[from] StoreError),
-    /// The stored world does not build (a stored role the policy does not know, …).
-    #[error("the stored world is invalid: {0}")]
-    World(String),
+    /// The stored world does not build (a stored role the policy does not know, …): every
+    /// problem, each naming its row (`members[3].role`) and why; the message lists the first
+    /// [`LISTED_PROBLEMS`].
+    #[error("the stored world is invalid: {}", .0.summary(LISTED_PROBLEMS))]
+    World(WorldErrors),
 }
 
 /// The current index, swapped whole on every rebuild.
@@ -263,16 +269,17 @@ impl LiveIndex {
                         None => std::future::pending().await,
                     }
                 };
-                tokio::select! {
+                let trigger = tokio::select! {
                     r = notified => {
                         if let Err(e) = r {
                             tracing::warn!(error = %e, "change feed interrupted; resyncing");
                             tokio::time::sleep(Duration::from_millis(100)).await;
                         }
+                        Trigger::ChangeFeed(std::time::Instant::now())
                     }
-                    _ = tick.tick() => {}
-                }
-                if let Err(e) = state.index.refresh(&*state.store, &state.policy).await {
+                    _ = tick.tick() => Trigger::Resync,
+                };
+                if let Err(e) = crate::metrics::rebuild(&state, trigger).await {
                     tracing::error!(error = %e, "cannot rebuild the decision index");
                 }
             }
@@ -293,7 +300,7 @@ pub async fn refresh(State(state): State<AppState>, req: Request, next: Next) ->
     // may follow a partial write: rebuild.
     let status = response.status();
     if mutating && (status.is_success() || status.is_server_error()) {
-        if let Err(e) = state.index.refresh(&*state.store, &state.policy).await {
+        if let Err(e) = crate::metrics::rebuild(&state, crate::metrics::Trigger::Write).await {
             tracing::error!(error = %e, "cannot rebuild the decision index after a write");
         }
     }

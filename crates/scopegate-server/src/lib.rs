@@ -28,10 +28,12 @@ pub mod deletion;
 pub mod demo;
 pub mod error;
 pub mod index;
+pub mod logging;
 pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod routes;
+pub mod shutdown;
 
 /// The service's own endpoint manifest (`crates/scopegate-server/manifest.toml`).
 pub const SERVICE_MANIFEST: &str = include_str!("../manifest.toml");
@@ -89,6 +91,8 @@ pub struct Shared {
     /// How long an organization stays pending deletion before the background task removes
     /// it ([`deletion::DEFAULT_GRACE`] unless set).
     pub org_deletion_grace: std::time::Duration,
+    /// Whether the service is shutting down ([`shutdown`]; `/readyz` reads it).
+    pub lifecycle: Arc<shutdown::Lifecycle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -160,6 +164,7 @@ impl AppState {
             decision_log: None,
             request_timeout: REQUEST_TIMEOUT,
             org_deletion_grace: deletion::DEFAULT_GRACE,
+            lifecycle: Arc::default(),
         };
         Ok(AppState {
             shared: Arc::new(shared),
@@ -215,7 +220,7 @@ impl AppState {
 
     /// Builds the decision index from the store (call once before serving).
     pub async fn load_index(&self) -> Result<(), index::IndexError> {
-        self.index.refresh(&*self.store, &self.policy).await
+        metrics::rebuild(self, metrics::Trigger::Startup).await
     }
 }
 
@@ -240,7 +245,7 @@ pub fn router(state: AppState) -> Router {
         ));
     // Only a service token may call `/v1/`: every handler there takes `auth::ServiceCaller`.
     let v1 = routes::v1::router().layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
-    Router::new()
+    let app = Router::new()
         .merge(api)
         .merge(v1)
         .merge(routes::health::router())
@@ -259,8 +264,8 @@ pub fn router(state: AppState) -> Router {
             deadline::deadline,
         ))
         .layer(middleware::from_fn(boundary::json_errors))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    logging::layers(app).with_state(state)
 }
 
 /// Serves the service on `listener` until `shutdown` resolves, then finishes in-flight

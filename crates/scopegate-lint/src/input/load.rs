@@ -341,6 +341,10 @@ impl Loader {
                 break;
             };
             self.refs_checked += 1;
+            // A Discovery document's `$ref`s name schemas, not JSON pointers.
+            if super::discovery::is_discovery(&doc.root) {
+                continue;
+            }
             // Most documents (every fully dereferenced one) have no `$ref` at all.
             let text = doc.source.text();
             if !text.contains("$ref") && !text.contains("u0024ref") {

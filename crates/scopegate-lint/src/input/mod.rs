@@ -5,14 +5,18 @@
 //! - [`json`] and [`yaml`]: the parsers into the core's positioned [`Node`] tree (TOML is
 //!   the core's own).
 //! - [`native`]: the native manifest as the rules read it.
-//! - [`openapi`]: OpenAPI 3.x and Swagger 2.0 operations with their effective security.
+//! - [`openapi`]: OpenAPI 3.x and Swagger 2.0 operations with their effective security,
+//!   Jira's `x-atlassian-oauth2-scopes` ([`atlassian`]) among them.
+//! - [`discovery`]: Google API Discovery documents, read into the same operations.
 //!
 //! Every input error is a core [`Diagnostics`]: located by file, line and column.
 
 use scopegate_core::source::{Diagnostics, Node};
 use scopegate_core::Source;
 
+pub mod atlassian;
 pub mod discover;
+pub mod discovery;
 pub mod json;
 pub mod load;
 pub mod native;
@@ -42,6 +46,8 @@ pub enum Kind {
     OpenApi3,
     /// Swagger 2.0 (`swagger`).
     Swagger2,
+    /// A Google API Discovery document (`discoveryVersion`; [`discovery`]).
+    Discovery,
 }
 
 /// Detects the syntax from the file name, else from the content.
@@ -131,12 +137,15 @@ pub fn kind(source: &Source, root: &Node) -> Result<Kind, InputError> {
             )),
         };
     }
+    if discovery::is_discovery(root) {
+        return Ok(Kind::Discovery);
+    }
     if scopegate_core::manifest::is_manifest(root) {
         return Ok(Kind::Native);
     }
     Err(InputError::at(
         source,
         root.span.start,
-        "neither a scopegate manifest (no `permissions` or `endpoints`) nor an OpenAPI document (no `openapi` or `swagger`)",
+        "neither a scopegate manifest (no `permissions` or `endpoints`) nor an API description (no `openapi`, `swagger` or `discoveryVersion`)",
     ))
 }

@@ -18,7 +18,7 @@ pub use sarif::{fingerprint, relative_uri};
 pub enum Format {
     /// One finding a line, then a summary.
     Text,
-    /// The JSON schema of product.md §6.
+    /// The JSON schema of docs/lint-rules.md.
     Json,
     /// SARIF 2.1.0 (GitHub code scanning).
     Sarif,

@@ -9,8 +9,10 @@
     reason = "test helpers may fail loudly"
 )]
 
+mod atlassian;
 mod config;
 mod corpora;
+mod discovery;
 mod json;
 mod malformed;
 mod openapi;

@@ -1,6 +1,6 @@
 //! The decision API (`/v1/`): applications ask scopegate before serving a request.
 //!
-//! - `POST /v1/check`: one request (product.md §4.1) → one decision.
+//! - `POST /v1/check`: one request (docs/wire.md) → one decision.
 //! - `POST /v1/check/batch`: `{"requests": [...]}` (or a bare array), at most
 //!   [`MAX_BATCH`] → `{"decisions": [...]}` in order; more → 413.
 //! - `POST /v1/explain`: one request → its decision with `trace`.
@@ -192,13 +192,15 @@ fn bearer_principal(token: Option<&crate::index::IndexedToken>) -> Principal {
 
 /// Decides one request over `index` with the decision manifest.
 fn decide(state: &AppState, index: &Index, request: &Request) -> Decision {
-    Engine::new(&state.policy, &state.decision_manifest, &index.world).decide(request)
+    state
+        .metrics
+        .v1(Engine::new(&state.policy, &state.decision_manifest, &index.world).decide(request))
 }
 
 /// Writes `decision` of `parsed` to the decision log, when it is on.
 fn log(state: &AppState, parsed: &Parsed, decision: &Decision, doc: Option<&DecisionDoc>) {
     if let (Some(log), Some(request)) = (&state.decision_log, &parsed.logged) {
-        match doc {
+        let written = match doc {
             Some(doc) => log.write(request, decision, doc, &state.policy_version),
             None => log.write(
                 request,
@@ -206,7 +208,8 @@ fn log(state: &AppState, parsed: &Parsed, decision: &Decision, doc: Option<&Deci
                 &decision.to_doc(&state.policy),
                 &state.policy_version,
             ),
-        }
+        };
+        state.metrics.decision_log(written);
     }
 }
 
@@ -239,7 +242,11 @@ async fn batch(
         let mut de = serde_json::Deserializer::from_slice(&body);
         if let Ok(Some(requests)) = fast.deserialize(&mut de).and_then(|r| de.end().map(|()| r)) {
             let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
-            return render_all(requests.iter().map(|r| engine.decide(r)), &state.policy);
+            state.metrics.batch(requests.len());
+            return render_all(
+                requests.iter().map(|r| state.metrics.v1(engine.decide(r))),
+                &state.policy,
+            );
         }
     }
     let value = body_json(&body)?;
@@ -261,6 +268,7 @@ async fn batch(
             items.len()
         )));
     }
+    state.metrics.batch(items.len());
     let parsed = items
         .iter()
         .enumerate()
@@ -292,6 +300,7 @@ async fn explain(
     };
     let (decision, trace) =
         Engine::new(&state.policy, &state.decision_manifest, &index.world).explain(&parsed.request);
+    let decision = state.metrics.v1(decision);
     let mut doc = decision.to_doc(&state.policy);
     log(&state, &parsed, &decision, Some(&doc));
     doc.trace = Some(trace);

@@ -43,12 +43,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let manifest = load_manifest(&args.manifest, &policy)?;
     let world = load_world(&args.world, &policy)?;
     let requests = read_requests(None, std::slice::from_ref(&args.request), &policy)?;
+    crate::commands::check::warn_unknown_endpoints(&requests, &manifest)?;
     let engine = Engine::new(&policy, &manifest, &world);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut allowed = true;
-    for request in &requests {
-        let (decision, trace) = engine.explain(request);
+    for r in &requests {
+        let (decision, trace) = engine.explain(&r.request);
         allowed &= decision.allowed();
         match args.format {
             Format::Json => {

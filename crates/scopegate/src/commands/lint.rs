@@ -1,5 +1,5 @@
-//! `scopegate lint`: the readonly-mutation guardrail over native manifests and OpenAPI,
-//! configured once in `scopegate.toml` (see `scopegate_lint::config`).
+//! `scopegate lint`: the readonly-mutation guardrail over native manifests, OpenAPI and
+//! Google API Discovery documents, configured once in `scopegate.toml` (see `scopegate_lint::config`).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -74,9 +74,9 @@ pub enum PublishArg {
 /// Arguments of `scopegate lint`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Native manifests (TOML/JSON) and OpenAPI 3.x / Swagger 2.0 documents (JSON/YAML):
-    /// files, directories, globs (`'api/**/*.yaml'`), or `-` for standard input. Default:
-    /// `scopegate.toml`'s `paths`, else the current directory.
+    /// Native manifests (TOML/JSON), OpenAPI 3.x / Swagger 2.0 and Google API Discovery
+    /// documents (JSON/YAML): files, directories, globs (`'api/**/*.yaml'`), or `-` for
+    /// standard input. Default: `scopegate.toml`'s `paths`, else the current directory.
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
     /// The configuration file (default: `scopegate.toml` in the working directory or the
@@ -92,7 +92,8 @@ pub struct Args {
     /// The output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
-    /// How OpenAPI scope lists read [default: all].
+    /// How OpenAPI scope lists read [default: all] (Discovery lists always read any-of,
+    /// Jira's `x-atlassian-oauth2-scopes` entries all-of).
     #[arg(long, value_enum)]
     pub scope_list: Option<ScopeListArg>,
     /// Read-only scopes as glob patterns (`*:read`); replaces the policy's set. Repeatable.

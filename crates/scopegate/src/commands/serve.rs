@@ -7,7 +7,7 @@ use anyhow::Context;
 use scopegate_server::AppState;
 use scopegate_store::{redact_url, Store, DEFAULT_DATABASE_URL};
 
-use crate::ExitStatus;
+use crate::{outln, ExitStatus};
 
 /// Arguments of `scopegate serve`.
 #[derive(clap::Args)]
@@ -36,6 +36,20 @@ pub struct Args {
     /// On an empty database, create a demo organization and print its tokens.
     #[arg(long)]
     pub demo: bool,
+    /// Also serve `/metrics` (only) on this address, e.g. for a scraper on a private
+    /// network; `/metrics` stays on the main listener too.
+    #[arg(long, env = "SCOPEGATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// The log format on stderr: `text` (coloured only on a terminal) or `json`.
+    #[arg(long, env = "SCOPEGATE_LOG_FORMAT", default_value = "text")]
+    pub log_format: scopegate_server::logging::LogFormat,
+    /// Seconds in-flight requests may take to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "SCOPEGATE_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
+    /// Seconds to keep accepting requests after SIGTERM with `/readyz` false, so that a load
+    /// balancer stops routing here first.
+    #[arg(long, env = "SCOPEGATE_SHUTDOWN_DELAY", default_value_t = 0)]
+    pub shutdown_delay: u64,
 }
 
 impl fmt::Debug for Args {
@@ -48,6 +62,10 @@ impl fmt::Debug for Args {
             .field("decision_log", &self.decision_log)
             .field("org_deletion_grace", &self.org_deletion_grace)
             .field("demo", &self.demo)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("log_format", &self.log_format)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("shutdown_delay", &self.shutdown_delay)
             .finish()
     }
 }
@@ -70,7 +88,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         ),
         None => None,
     };
-    init_tracing();
+    scopegate_server::logging::init(args.log_format);
     super::migrate::runtime()?.block_on(async {
         let store = scopegate_store::connect(&args.database_url)
             .await
@@ -79,6 +97,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             .await
             .with_context(|| format!("cannot listen on `{}`", args.listen))?;
         let addr = listener.local_addr()?;
+        let metrics = match &args.metrics_listen {
+            Some(a) => Some(
+                tokio::net::TcpListener::bind(a)
+                    .await
+                    .with_context(|| format!("cannot listen on `{a}` (--metrics-listen)"))?,
+            ),
+            None => None,
+        };
         if args.demo {
             demo(&*store, &policy, &format!("http://{addr}")).await?;
         }
@@ -97,7 +123,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             .await
             .context("cannot reduce the org auth tokens' scopes to the policy's")?;
         if reduced > 0 {
-            println!("reduced the scopes of {reduced} org auth token(s) to the policy's");
+            outln!("reduced the scopes of {reduced} org auth token(s) to the policy's")?;
         }
         state
             .load_index()
@@ -105,23 +131,31 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             .context("cannot build the decision index")?;
         let _sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
         let _purge = scopegate_server::deletion::spawn(&state);
-        println!("listening on http://{addr}");
-        scopegate_server::serve(listener, state, scopegate_server::shutdown_signal())
-            .await
-            .context("the server failed")?;
-        Ok(ExitStatus::Success)
+        outln!("listening on http://{addr}")?;
+        if let Some(m) = &metrics {
+            outln!("metrics on http://{}/metrics", m.local_addr()?)?;
+        }
+        let options = scopegate_server::shutdown::Options {
+            grace: std::time::Duration::from_secs(args.shutdown_grace),
+            delay: std::time::Duration::from_secs(args.shutdown_delay),
+            metrics,
+        };
+        let outcome = scopegate_server::shutdown::run(
+            listener,
+            state,
+            options,
+            scopegate_server::shutdown_signal(),
+        )
+        .await
+        .context("the server failed")?;
+        match outcome {
+            scopegate_server::shutdown::Outcome::Clean => Ok(ExitStatus::Success),
+            scopegate_server::shutdown::Outcome::GraceExceeded => Err(anyhow::anyhow!(
+                "in-flight requests did not finish within --shutdown-grace ({}s)",
+                args.shutdown_grace
+            )),
+        }
     })
-}
-
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("scopegate=info,tower_http=info"));
-    // A second initialization (tests) is harmless: keep the first.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 async fn demo(
@@ -130,43 +164,43 @@ async fn demo(
     base: &str,
 ) -> anyhow::Result<()> {
     if !store.is_empty().await? {
-        println!("the database is not empty: no demo organization created");
+        outln!("the database is not empty: no demo organization created")?;
         return Ok(());
     }
     let demo = scopegate_server::demo::seed(store, policy).await?;
-    println!(
+    outln!(
         "Demo organization `{}` created. Tokens (shown once):",
         demo.org
-    );
+    )?;
     for a in &demo.accounts {
-        println!("  {:<8} {:<22} {}", a.role, a.email, a.token.expose());
+        outln!("  {:<8} {:<22} {}", a.role, a.email, a.token.expose())?;
     }
-    println!(
+    outln!(
         "  {:<8} {:<22} {}",
         "org-ci",
         "(org auth token)",
         demo.org_token.expose()
-    );
+    )?;
     let (owner, member) = match (demo.accounts.first(), demo.accounts.get(2)) {
         (Some(o), Some(m)) => (o.token.expose(), m.token.expose()),
         _ => return Ok(()),
     };
     let org = &demo.org;
-    println!();
-    println!("Try:");
-    println!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/");
-    println!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/");
-    println!("  # a member (alice) may not rename the organization: 403");
-    println!(
+    outln!()?;
+    outln!("Try:")?;
+    outln!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/")?;
+    outln!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/")?;
+    outln!("  # a member (alice) may not rename the organization: 403")?;
+    outln!(
         "  curl -X PUT -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"name\": \"Mine\"}}' {base}/api/0/organizations/{org}/"
-    );
-    println!("  # ...nor mint a token above her role: 400");
-    println!(
+    )?;
+    outln!("  # ...nor mint a token above her role: 400")?;
+    outln!(
         "  curl -X POST -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"scopes\": [\"org:write\"], \"organization\": \"{org}\"}}' {base}/api/0/api-tokens/"
-    );
-    println!(
+    )?;
+    outln!(
         "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/audit-logs/"
-    );
-    println!();
+    )?;
+    outln!()?;
     Ok(())
 }

@@ -207,6 +207,11 @@ fn migrate_and_bad_urls() {
 fn service_token_manifest_and_decision_log() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("v1.db").display());
+    let migrated = Command::new(BIN)
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
     let out = Command::new(BIN)
         .args([
             "token",

@@ -23,8 +23,15 @@ impl DecisionLog {
     }
 
     /// Writes one line: time, the request (secrets replaced), the decision, its grant path
-    /// and the policy version. A write error is logged, never fails the decision.
-    pub fn write(&self, request: &Value, decision: &Decision, doc: &DecisionDoc, version: &str) {
+    /// and the policy version. A write error is logged, never fails the decision; returns
+    /// whether the line was written.
+    pub fn write(
+        &self,
+        request: &Value,
+        decision: &Decision,
+        doc: &DecisionDoc,
+        version: &str,
+    ) -> bool {
         use std::io::Write;
         let mut line = Map::new();
         let now = std::time::SystemTime::now()
@@ -48,8 +55,23 @@ impl DecisionLog {
             .out
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(e) = out.write_all(text.as_bytes()) {
-            tracing::error!(error = %e, "cannot write the decision log");
+        match out.write_all(text.as_bytes()) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot write the decision log");
+                false
+            }
         }
+    }
+
+    /// Flushes the log to the file and the file to the disk (at shutdown).
+    pub fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        out.flush()?;
+        out.get_ref().sync_data()
     }
 }

@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 
 use crate::error::ApiError;
 
-/// A decision in its wire form (product.md §4.1), serialized straight from the decision:
+/// A decision in its wire form (docs/wire.md), serialized straight from the decision:
 /// the same JSON as [`Decision::to_doc`] without building the document.
 struct Rendered<'a> {
     decision: Decision,
