@@ -5,15 +5,21 @@
 //! problem found later (an unknown scope, a cycle in `extends`, …) can be reported
 //! as `file:line:column`, whichever syntax the document used.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Range;
 
 /// A text document and what is needed to turn byte offsets into line and column.
+///
+/// The line index is built on the first location asked for (with `memchr`): a large
+/// document often needs a few dozen locations, or none, and indexing every line up front
+/// cost more than linting it. This is the one located-text type of the workspace: the
+/// linter reads its inputs with it too.
 #[derive(Debug, Clone)]
 pub struct Source {
     name: String,
     text: String,
-    line_starts: Vec<usize>,
+    line_starts: OnceCell<Vec<usize>>,
 }
 
 /// A one-based line and column (columns count characters, not bytes).
@@ -34,19 +40,23 @@ impl fmt::Display for Location {
 impl Source {
     /// Wraps `text`, read from the file (or stream) called `name`.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        let text = text.into();
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
         Self {
             name: name.into(),
-            text,
-            line_starts,
+            text: text.into(),
+            line_starts: OnceCell::new(),
         }
+    }
+
+    /// The byte offset of every line start, built on first use.
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let bytes = self.text.as_bytes();
+            // Sized exactly: growing it by doubling would add a transient copy to the peak.
+            let mut starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+            starts.push(0);
+            starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+            starts
+        })
     }
 
     /// The name the document was read from (usually a path).
@@ -62,11 +72,12 @@ impl Source {
     /// The line and column of a byte offset (clamped to the text).
     pub fn location(&self, offset: usize) -> Location {
         let offset = offset.min(self.text.len());
-        let line_index = match self.line_starts.binary_search(&offset) {
+        let line_starts = self.line_starts();
+        let line_index = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
-        let line_start = self.line_starts.get(line_index).copied().unwrap_or(0);
+        let line_start = line_starts.get(line_index).copied().unwrap_or(0);
         let column = self
             .text
             .get(line_start..offset)
@@ -94,7 +105,12 @@ impl Source {
 
     /// Parses the document into a [`Node`] tree, in the syntax of [`Source::syntax`].
     pub fn parse(&self) -> Result<Node, Problem> {
-        match self.syntax() {
+        self.parse_as(self.syntax())
+    }
+
+    /// Parses the document into a [`Node`] tree, in `syntax` whatever its name says.
+    pub fn parse_as(&self, syntax: Syntax) -> Result<Node, Problem> {
+        match syntax {
             Syntax::Json => self.parse_json(),
             Syntax::Toml => self.parse_toml(),
         }
@@ -131,7 +147,7 @@ impl Source {
 
     fn offset_of(&self, line: usize, column: usize) -> usize {
         let start = self
-            .line_starts
+            .line_starts()
             .get(line.saturating_sub(1))
             .copied()
             .unwrap_or(self.text.len());
@@ -445,7 +461,8 @@ impl Problems {
     }
 }
 
-/// Problems of one document, each located: the error of every loader in this crate.
+/// Problems of one document, each located: the error of every loader in this crate, and of
+/// the linter's inputs (`scopegate_lint::input::InputError` is this type).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostics {
     /// Where each problem is: the file name, line and column.
@@ -470,6 +487,28 @@ impl fmt::Display for Diagnostic {
 }
 
 impl Diagnostics {
+    /// One problem at byte `offset` of `source`.
+    pub fn at(source: &Source, offset: usize, message: impl Into<String>) -> Self {
+        Self {
+            items: vec![Diagnostic {
+                file: source.name().to_string(),
+                location: source.location(offset),
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// One problem about a whole file (which could not be read, say), located at 1:1.
+    pub fn file(name: &str, message: impl Into<String>) -> Self {
+        Self {
+            items: vec![Diagnostic {
+                file: name.to_string(),
+                location: Location { line: 1, column: 1 },
+                message: message.into(),
+            }],
+        }
+    }
+
     /// Locates `problems` in `source`, sorted by position.
     pub fn new(source: &Source, problems: Vec<Problem>) -> Self {
         let mut items: Vec<Diagnostic> = problems
@@ -512,6 +551,25 @@ mod tests {
         // byte 9 is the space after the two-byte `é`: column 3; byte 10, the `=`: column 4
         assert_eq!(s.location(9), Location { line: 2, column: 3 });
         assert_eq!(s.location(10), Location { line: 2, column: 4 });
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn locations_count_lines_and_characters(
+            text in "(a|é|\n|\r\n|\u{1F600}| ){0,40}",
+            offset in 0usize..200,
+        ) {
+            let s = Source::new("f.json", text.as_str());
+            let clamped = offset.min(text.len());
+            let before = text.get(..clamped);
+            let loc = s.location(offset);
+            if let Some(before) = before {
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                proptest::prop_assert_eq!(loc, Location { line, column });
+            }
+            proptest::prop_assert!(loc.line >= 1 && loc.column >= 1);
+        }
     }
 
     #[test]

@@ -145,7 +145,7 @@ pub fn request(data: &[u8]) {
 /// accepts what `serde_json` accepts.
 pub fn openapi_json(data: &[u8]) {
     let Some(text) = text(data) else { return };
-    let ours = scopegate_lint::json::parse(text);
+    let ours = scopegate_lint::input::json::parse(text);
     let theirs = serde_json::from_str::<serde_json::Value>(text);
     match (&ours, &theirs) {
         (Ok(_), Err(e)) => panic!("lint's scanner accepts what serde_json rejects ({e})"),
@@ -162,7 +162,7 @@ pub fn openapi_json(data: &[u8]) {
 /// `scopegate lint` on one OpenAPI (or native) document read as YAML.
 pub fn openapi_yaml(data: &[u8]) {
     let Some(text) = text(data) else { return };
-    if let Err(p) = scopegate_lint::yaml::parse(text) {
+    if let Err(p) = scopegate_lint::input::yaml::parse(text) {
         assert!(p.span.end <= text.len(), "{:?}: {}", p.span, p.message);
     }
     lint("fuzz.yaml", text);
@@ -177,7 +177,7 @@ fn lint(name: &str, text: &str) {
     }
     let policy = sentry();
     if let Err(e) = scopegate_lint::lint_text(name, text, policy, &Options::new(policy)) {
-        assert!(!e.0.is_empty(), "an input error without a problem");
+        assert!(!e.items.is_empty(), "an input error without a problem");
     }
 }
 

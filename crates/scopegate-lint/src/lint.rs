@@ -1,77 +1,16 @@
-//! Running the rules over inputs.
+//! The driver: loads inputs, runs the rules of the registry over each, and returns a
+//! [`Report`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use scopegate_core::{ManifestDoc, Policy};
+use scopegate_core::{ManifestDoc, Policy, Source};
 
-use crate::finding::{Finding, Report};
-use crate::load::{InputError, Kind, Loader, Loc};
-use crate::readonly::ReadonlyScopes;
-use crate::{native, openapi, rules};
-
-/// How a scope list inside one security scheme reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ScopeList {
-    /// Every listed scope is required (the OpenAPI meaning).
-    #[default]
-    All,
-    /// Any one listed scope suffices (how Sentry, Slack and Google write their lists).
-    Any,
-}
-
-/// Which endpoint methods of a native manifest are examined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PublishFilter {
-    /// Every method present in `publish_status`, whatever its status (Sentry's guard).
-    #[default]
-    All,
-    /// Only methods whose status is `public`.
-    Public,
-}
-
-/// The settings of a lint run.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The read-only scopes.
-    pub readonly: ReadonlyScopes,
-    /// How OpenAPI scope lists read.
-    pub scope_list: ScopeList,
-    /// Which native methods are examined.
-    pub publish_status: PublishFilter,
-    /// Codes or code prefixes to run (empty: all).
-    pub select: Vec<String>,
-    /// Codes or code prefixes not to run.
-    pub ignore: Vec<String>,
-}
-
-impl Options {
-    /// The defaults for `policy`: its read-only scopes, `all` lists, every status, every rule.
-    pub fn new(policy: &Policy) -> Self {
-        Options {
-            readonly: ReadonlyScopes::from_policy(policy),
-            scope_list: ScopeList::All,
-            publish_status: PublishFilter::All,
-            select: Vec::new(),
-            ignore: Vec::new(),
-        }
-    }
-
-    /// Whether the rule `code` runs.
-    pub fn enabled(&self, code: &str) -> bool {
-        let matches = |p: &String| code.eq_ignore_ascii_case(p) || code.starts_with(p.as_str());
-        (self.select.is_empty() || self.select.iter().any(matches))
-            && !self.ignore.iter().any(matches)
-    }
-}
-
-/// What the rules read: the policy and the options.
-#[derive(Debug, Clone, Copy)]
-pub struct Context<'a> {
-    /// The policy (its scope registry, for SG004).
-    pub policy: &'a Policy,
-    /// The options.
-    pub options: &'a Options,
-}
+use crate::input::load::{Doc, Loader, Loc};
+use crate::input::{discovery, native, openapi, InputError, Kind};
+use crate::report::{Finding, Report};
+use crate::rules::{self, Context};
+use crate::settings::Options;
 
 /// Lints the files at `paths` (each a native manifest or an OpenAPI document).
 pub fn lint_paths(
@@ -87,11 +26,11 @@ pub fn lint_paths(
         let name = path.display().to_string();
         match lint_one(&mut loader, path, &name, ctx, &mut report) {
             Ok(()) => {}
-            Err(e) => errors.extend(e.0),
+            Err(e) => errors.extend(e.items),
         }
     }
     if !errors.is_empty() {
-        return Err(InputError(errors));
+        return Err(InputError { items: errors });
     }
     report.findings.retain(|f| options.enabled(f.code));
     report.summary.files = loader.docs().len();
@@ -111,13 +50,106 @@ pub fn lint_text(
     let mut loader = Loader::new();
     let mut report = Report::default();
     let ctx = Context { policy, options };
-    let doc = loader.add_root(crate::text::Text::new(name, text), None)?;
+    let doc = loader.add_root(Source::new(name, text), None)?;
     lint_doc(&mut loader, doc, ctx, &mut report)?;
     report.findings.retain(|f| options.enabled(f.code));
     report.summary.files = loader.docs().len();
     report.warnings.append(&mut loader.warnings);
     report.sort();
     Ok(report)
+}
+
+/// Where the text of a [`Target`] comes from.
+#[derive(Debug, Clone)]
+pub enum TargetText {
+    /// A file on disk.
+    File(PathBuf),
+    /// Text already read (standard input); `$ref`s resolve from the current directory.
+    Text(String),
+}
+
+/// One input of a run, with its own settings (a configuration's overrides differ by file).
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The text.
+    pub text: TargetText,
+    /// How findings name it.
+    pub name: String,
+    /// The settings for this input.
+    pub options: Options,
+    /// Found by walking a directory or expanding a glob rather than named: then a file that
+    /// is neither a manifest nor an API description is skipped, not an error.
+    pub discovered: bool,
+}
+
+/// Lints `targets`, each with its own settings; each finding gets its rule's severity.
+pub fn lint_targets(targets: &[Target], policy: &Policy) -> Result<Report, InputError> {
+    let mut loader = Loader::new();
+    let mut report = Report::default();
+    let mut errors = Vec::new();
+    let mut skipped = 0;
+    for target in targets {
+        let ctx = Context {
+            policy,
+            options: &target.options,
+        };
+        let loaded = match &target.text {
+            TargetText::File(path) => loader.load_root(path, &target.name),
+            TargetText::Text(text) => loader.add_root(Source::new(&*target.name, &**text), None),
+        };
+        let doc = match loaded {
+            Ok(doc) => doc,
+            Err(e) => {
+                if !target.discovered || looks_like_api(&target.text) {
+                    errors.extend(e.items);
+                }
+                continue;
+            }
+        };
+        if target.discovered && crate::input::kind(&doc.source, &doc.root).is_err() {
+            skipped += 1;
+            continue;
+        }
+        let start = report.findings.len();
+        if let Err(e) = lint_doc(&mut loader, doc, ctx, &mut report) {
+            errors.extend(e.items);
+            continue;
+        }
+        // In place: the findings of this target are those from `start` on.
+        let mut i = 0;
+        report.findings.retain(|f| {
+            i += 1;
+            i <= start || target.options.enabled(f.code)
+        });
+        for f in report.findings.get_mut(start..).unwrap_or_default() {
+            f.severity = target.options.severity_of(f.code);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(InputError { items: errors });
+    }
+    report.summary.files = loader.docs().len().saturating_sub(skipped);
+    report.warnings.append(&mut loader.warnings);
+    report.sort();
+    Ok(report)
+}
+
+/// Whether a discovered file that does not parse looks meant as an input (then its syntax
+/// error is reported; otherwise it is some other file, and skipped).
+fn looks_like_api(text: &TargetText) -> bool {
+    let text = match text {
+        TargetText::File(path) => std::fs::read_to_string(path).unwrap_or_default(),
+        TargetText::Text(t) => t.clone(),
+    };
+    [
+        "openapi",
+        "swagger",
+        "discoveryVersion",
+        "endpoints",
+        "permissions",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
 }
 
 fn lint_one(
@@ -133,21 +165,19 @@ fn lint_one(
 
 fn lint_doc(
     loader: &mut Loader,
-    doc: std::rc::Rc<crate::load::Doc>,
+    doc: Rc<Doc>,
     ctx: Context<'_>,
     report: &mut Report,
 ) -> Result<(), InputError> {
-    let kind = crate::load::kind(&doc.source, &doc.root)?;
+    let kind = crate::input::kind(&doc.source, &doc.root)?;
     match kind {
         Kind::Native => {
-            let source = doc.source.source();
-            let manifest =
-                ManifestDoc::from_node(&doc.root, &source).map_err(|d| InputError(d.items))?;
+            let manifest = ManifestDoc::from_node(&doc.root, &doc.source)?;
             let input = native::Input {
-                source: &source,
+                source: &doc.source,
                 doc: &manifest,
             };
-            native::count(&input, ctx, &mut report.summary);
+            native::count(&input, ctx.options, &mut report.summary);
             let mut findings: Vec<Finding> = Vec::new();
             for rule in rules::RULES {
                 if ctx.options.enabled(rule.code) {
@@ -168,7 +198,7 @@ fn lint_doc(
             loader.check_all_refs();
         }
         Kind::Discovery => {
-            let api = crate::discovery::read(Loc::root(doc))?;
+            let api = discovery::read(Loc::root(doc))?;
             api.count(&mut report.summary);
             report.warnings.extend(api.warnings.iter().cloned());
             for rule in rules::RULES {

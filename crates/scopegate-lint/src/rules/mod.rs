@@ -4,11 +4,13 @@
 //! finds*, *Why it matters*, *Example* and *Fix*; [`Rule::doc`] returns it (that is what
 //! `scopegate rule CODE` prints).
 
-use crate::finding::Finding;
-use crate::lint::Context;
-use crate::load::InputError;
-use crate::native;
-use crate::openapi::Api;
+use scopegate_core::Policy;
+
+use crate::input::native;
+use crate::input::openapi::Api;
+use crate::input::InputError;
+use crate::report::{Finding, RuleId};
+use crate::settings::Options;
 
 pub mod sg001;
 pub mod sg002;
@@ -16,6 +18,15 @@ pub mod sg003;
 pub mod sg004;
 pub mod sg005;
 pub mod sg006;
+
+/// What the rules read: the policy and the options.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The policy (its scope registry, for SG004).
+    pub policy: &'a Policy,
+    /// The options.
+    pub options: &'a Options,
+}
 
 /// The check of a rule over a native manifest.
 pub type NativeCheck =
@@ -41,6 +52,14 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The identity findings of this rule carry.
+    pub const fn id(&self) -> RuleId {
+        RuleId {
+            code: self.code,
+            name: self.name,
+        }
+    }
+
     /// The rule's documentation: its module doc comment, as Markdown.
     pub fn doc(&self) -> String {
         let mut out = String::new();

@@ -47,12 +47,11 @@
 
 use scopegate_core::Method;
 
-use super::Rule;
-use crate::finding::Finding;
-use crate::lint::Context;
-use crate::load::InputError;
-use crate::native::{self, has_note, python_list, readonly_of};
-use crate::openapi::Api;
+use super::{Context, Rule};
+use crate::input::native::{self, has_note, python_list, readonly_of};
+use crate::input::openapi::Api;
+use crate::input::InputError;
+use crate::report::Finding;
 
 /// SG001.
 pub const RULE: Rule = Rule {
@@ -70,7 +69,7 @@ fn check_native(
     out: &mut Vec<Finding>,
 ) -> Result<(), InputError> {
     for endpoint in &input.doc.endpoints {
-        for (method, span) in input.examined(endpoint, ctx) {
+        for (method, span) in input.examined(endpoint, ctx.options.publish_status) {
             if !Method::MUTATIONS.contains(&method) {
                 continue;
             }
@@ -78,7 +77,7 @@ fn check_native(
                 let Ok(chain) = input.chain(&class.value)? else {
                     continue;
                 };
-                let scopes = readonly_of(chain.scopes(method), ctx);
+                let scopes = readonly_of(chain.scopes(method), &ctx.options.readonly);
                 if scopes.is_empty()
                     || has_note(endpoint.notes.as_ref(), method)
                     || has_note(chain.notes(), method)
@@ -93,7 +92,7 @@ fn check_native(
                     class.value
                 );
                 out.push(input.finding(
-                    &RULE,
+                    RULE.id(),
                     &endpoint.name.value,
                     endpoint.path.as_deref(),
                     Some(method),
@@ -113,7 +112,7 @@ fn check_openapi(api: &Api, ctx: Context<'_>, out: &mut Vec<Finding>) {
         if !Method::MUTATIONS.contains(&op.method) || op.has_note_text() {
             continue;
         }
-        let alternatives = op.readonly_alternatives(ctx);
+        let alternatives = op.readonly_alternatives(ctx.options);
         if alternatives.is_empty() {
             continue;
         }
@@ -130,6 +129,6 @@ fn check_openapi(api: &Api, ctx: Context<'_>, out: &mut Vec<Finding>) {
             op.label(),
             python_list(&scopes)
         );
-        out.push(op.finding(&RULE, &op.loc, scopes, Some(via), message));
+        out.push(op.finding(RULE.id(), &op.loc, scopes, Some(via), message));
     }
 }

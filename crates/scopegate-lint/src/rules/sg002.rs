@@ -32,12 +32,11 @@
 use scopegate_core::manifest::{parse_notes, NoteProblem};
 use scopegate_core::source::Node;
 
-use super::Rule;
-use crate::finding::Finding;
-use crate::lint::Context;
-use crate::load::InputError;
-use crate::native;
-use crate::openapi::Api;
+use super::{Context, Rule};
+use crate::input::native;
+use crate::input::openapi::Api;
+use crate::input::InputError;
+use crate::report::Finding;
 
 /// SG002.
 pub const RULE: Rule = Rule {
@@ -71,7 +70,7 @@ fn report(input: &native::Input<'_>, owner: &str, notes: &Node, out: &mut Vec<Fi
             ),
         };
         out.push(input.finding(
-            &RULE,
+            RULE.id(),
             owner,
             None,
             method,
@@ -113,7 +112,7 @@ fn check_openapi(api: &Api, _ctx: Context<'_>, out: &mut Vec<Finding>) {
                     other => other.kind(),
                 }
             );
-            out.push(op.finding(&RULE, loc, Vec::new(), None, message));
+            out.push(op.finding(RULE.id(), loc, Vec::new(), None, message));
         }
     }
 }

@@ -29,12 +29,11 @@
 use scopegate_core::manifest::parse_notes;
 use scopegate_core::Method;
 
-use super::Rule;
-use crate::finding::Finding;
-use crate::lint::Context;
-use crate::load::InputError;
-use crate::native::{self, readonly_of};
-use crate::openapi::Api;
+use super::{Context, Rule};
+use crate::input::native::{self, readonly_of};
+use crate::input::openapi::Api;
+use crate::input::InputError;
+use crate::report::Finding;
 
 /// SG003.
 pub const RULE: Rule = Rule {
@@ -58,13 +57,13 @@ fn check_native(
         };
         let spans = notes.as_table().unwrap_or(&[]);
         for (method, _) in parse_notes(notes).0 {
-            if readonly_of(chain.scopes(method), ctx).is_empty() {
+            if readonly_of(chain.scopes(method), &ctx.options.readonly).is_empty() {
                 let offset = spans
                     .iter()
                     .find(|(k, _)| k.name == method.as_str())
                     .map_or(notes.span.start, |(k, _)| k.span.start);
                 out.push(input.finding(
-                    &RULE,
+                    RULE.id(),
                     &class.name.value,
                     None,
                     Some(method),
@@ -92,7 +91,7 @@ fn check_native(
             for class in &endpoint.permissions {
                 if let Ok(chain) = input.chain(&class.value)? {
                     known = true;
-                    admits |= !readonly_of(chain.scopes(method), ctx).is_empty();
+                    admits |= !readonly_of(chain.scopes(method), &ctx.options.readonly).is_empty();
                 }
             }
             if known && !admits {
@@ -101,7 +100,7 @@ fn check_native(
                     .find(|(k, _)| k.name == method.as_str())
                     .map_or(notes.span.start, |(k, _)| k.span.start);
                 out.push(input.finding(
-                    &RULE,
+                    RULE.id(),
                     &endpoint.name.value,
                     endpoint.path.as_deref(),
                     Some(method),
@@ -128,7 +127,7 @@ fn check_openapi(api: &Api, ctx: Context<'_>, out: &mut Vec<Finding>) {
         };
         let why = if !Method::MUTATIONS.contains(&op.method) {
             "the operation is not a mutation"
-        } else if op.readonly_alternatives(ctx).is_empty() {
+        } else if op.readonly_alternatives(ctx.options).is_empty() {
             "no security alternative can be satisfied with readonly scopes"
         } else {
             continue;
@@ -137,6 +136,6 @@ fn check_openapi(api: &Api, ctx: Context<'_>, out: &mut Vec<Finding>) {
             "{} x-readonly-mutation-exception is stale: {why}. Remove the note.",
             op.label()
         );
-        out.push(op.finding(&RULE, loc, Vec::new(), None, message));
+        out.push(op.finding(RULE.id(), loc, Vec::new(), None, message));
     }
 }

@@ -22,11 +22,10 @@
 //!
 //! Correct the name, or declare the scope in the policy.
 
-use super::{nothing_openapi, Rule};
-use crate::finding::Finding;
-use crate::lint::Context;
-use crate::load::InputError;
-use crate::native;
+use super::{nothing_openapi, Context, Rule};
+use crate::input::native;
+use crate::input::InputError;
+use crate::report::Finding;
 
 /// SG004.
 pub const RULE: Rule = Rule {
@@ -49,7 +48,7 @@ fn check_native(
             for scope in &entry.scopes {
                 if registry.id(&scope.value).is_none() {
                     out.push(input.finding(
-                        &RULE,
+                        RULE.id(),
                         &class.name.value,
                         None,
                         Some(entry.method),

@@ -28,11 +28,10 @@
 //!
 //! Add the method to the class's scope map, or use a class that maps it.
 
-use super::{nothing_openapi, Rule};
-use crate::finding::Finding;
-use crate::lint::Context;
-use crate::load::InputError;
-use crate::native;
+use super::{nothing_openapi, Context, Rule};
+use crate::input::native;
+use crate::input::InputError;
+use crate::report::Finding;
 
 /// SG005.
 pub const RULE: Rule = Rule {
@@ -50,7 +49,7 @@ fn check_native(
     out: &mut Vec<Finding>,
 ) -> Result<(), InputError> {
     for endpoint in &input.doc.endpoints {
-        for (method, span) in input.examined(endpoint, ctx) {
+        for (method, span) in input.examined(endpoint, ctx.options.publish_status) {
             for class in &endpoint.permissions {
                 let Ok(chain) = input.chain(&class.value)? else {
                     continue;
@@ -59,7 +58,7 @@ fn check_native(
                     continue;
                 }
                 out.push(input.finding(
-                    &RULE,
+                    RULE.id(),
                     &endpoint.name.value,
                     endpoint.path.as_deref(),
                     Some(method),

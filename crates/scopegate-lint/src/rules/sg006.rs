@@ -22,11 +22,10 @@
 //!
 //! Correct the name, or define the class under `[permissions]`.
 
-use super::{nothing_openapi, Rule};
-use crate::finding::Finding;
-use crate::lint::Context;
-use crate::load::InputError;
-use crate::native::{self, ChainError};
+use super::{nothing_openapi, Context, Rule};
+use crate::input::native::{self, ChainError};
+use crate::input::InputError;
+use crate::report::Finding;
 
 /// SG006.
 pub const RULE: Rule = Rule {
@@ -47,7 +46,7 @@ fn check_native(
         for class in &endpoint.permissions {
             if input.doc.class(&class.value).is_none() {
                 out.push(input.finding(
-                    &RULE,
+                    RULE.id(),
                     &endpoint.name.value,
                     endpoint.path.as_deref(),
                     None,
@@ -71,7 +70,7 @@ fn check_native(
             // Report each dangling `extends` once: at the class that writes it.
             if class.extends.as_ref().is_some_and(|e| e.value == name) {
                 out.push(input.finding(
-                    &RULE,
+                    RULE.id(),
                     &class.name.value,
                     None,
                     None,

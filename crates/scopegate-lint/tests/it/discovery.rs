@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use scopegate_core::{Method, Policy};
-use scopegate_lint::load::{Loader, Loc};
-use scopegate_lint::{discovery, lint_paths, Options, ReadonlyScopes, ScopeList};
+use scopegate_lint::input::discovery;
+use scopegate_lint::input::load::{Loader, Loc};
+use scopegate_lint::{lint_paths, Options, ReadonlyScopes, ScopeList};
 use serde_json::Value;
 
 use crate::{fixture, lint_with, text_of};
@@ -312,7 +313,7 @@ proptest::proptest! {
         let text = Value::Object(root).to_string();
         let policy = Policy::sentry();
         if let Err(e) = scopegate_lint::lint_text("fuzz.json", &text, &policy, &options(ScopeList::Any)) {
-            proptest::prop_assert!(!e.0.is_empty());
+            proptest::prop_assert!(!e.items.is_empty());
             proptest::prop_assert!(e.to_string().starts_with("fuzz.json:"), "{}", e);
         }
     }

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use scopegate_core::source::{Node, Value};
-use scopegate_lint::json::{parse, MAX_DEPTH};
+use scopegate_lint::input::json::{parse, MAX_DEPTH};
 
 /// Whether two numbers are equal, allowing serde_json's best-effort float parsing a few
 /// units in the last place (subnormals included).

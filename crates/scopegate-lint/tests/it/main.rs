@@ -10,6 +10,7 @@
 )]
 
 mod atlassian;
+mod config;
 mod corpora;
 mod discovery;
 mod json;

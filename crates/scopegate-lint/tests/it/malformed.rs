@@ -59,7 +59,7 @@ fn lint_any(name: &str, text: &str) {
     let policy = Policy::sentry();
     // Either a report or a located error; never a panic.
     if let Err(e) = lint_text(name, text, &policy, &Options::new(&policy)) {
-        assert!(!e.0.is_empty());
+        assert!(!e.items.is_empty());
     }
 }
 

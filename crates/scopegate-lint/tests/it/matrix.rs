@@ -1,7 +1,7 @@
 //! `matrix` and `diff`, computed with the engine on the synthetic world.
 
 use scopegate_core::{Manifest, Policy, Source};
-use scopegate_lint::diff::diff;
+use scopegate_lint::matrix::diff::diff;
 use scopegate_lint::matrix::{compute, render, Matrix, MatrixFormat};
 
 use crate::fixture;

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use scopegate_core::source::{Node, Value};
 use scopegate_core::Policy;
-use scopegate_lint::json::{parse, parse_keeping, Keep};
+use scopegate_lint::input::json::{parse, parse_keeping, Keep};
 use scopegate_lint::output::{render, Format};
 use scopegate_lint::{lint_text, Options, ReadonlyScopes, ScopeList};
 

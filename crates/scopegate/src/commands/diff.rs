@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use scopegate_core::{Manifest, Policy};
-use scopegate_lint::diff::diff;
 use scopegate_lint::matrix::compute;
+use scopegate_lint::matrix::diff::diff;
 
 use crate::{load_policy, read_source, ExitStatus};
 

@@ -8,10 +8,9 @@ use scopegate_core::manifest::{ClassDoc, EndpointDoc, PublishStatus, ScopeMapEnt
 use scopegate_core::source::Node;
 use scopegate_core::{ManifestDoc, Method, Source};
 
-use crate::finding::{Finding, InputKind, Summary};
-use crate::lint::{Context, PublishFilter};
-use crate::load::InputError;
-use crate::rules::Rule;
+use super::InputError;
+use crate::report::{Finding, InputKind, RuleId, Summary};
+use crate::settings::{Options, PublishFilter, ReadonlyScopes, Severity};
 
 /// A native manifest being linted.
 #[derive(Debug, Clone, Copy)]
@@ -101,9 +100,8 @@ impl Input<'_> {
     pub fn examined<'e>(
         &self,
         endpoint: &'e EndpointDoc,
-        ctx: Context<'_>,
+        filter: PublishFilter,
     ) -> impl Iterator<Item = (Method, &'e Range<usize>)> + 'e {
-        let filter = ctx.options.publish_status;
         endpoint
             .publish_status
             .iter()
@@ -117,7 +115,7 @@ impl Input<'_> {
     #[allow(clippy::too_many_arguments, reason = "a finding has that many fields")]
     pub fn finding(
         &self,
-        rule: &Rule,
+        rule: RuleId,
         endpoint: &str,
         path: Option<&str>,
         method: Option<Method>,
@@ -141,18 +139,19 @@ impl Input<'_> {
             column: at.column,
             pointer: None,
             input: InputKind::Native,
+            severity: Severity::Error,
         }
     }
 }
 
 /// The read-only scopes of a scope-map entry, sorted and without duplicates.
-pub fn readonly_of(entry: Option<&ScopeMapEntry>, ctx: Context<'_>) -> Vec<String> {
+pub fn readonly_of(entry: Option<&ScopeMapEntry>, readonly: &ReadonlyScopes) -> Vec<String> {
     let set: BTreeSet<&str> = entry
         .map(|e| e.scopes.as_slice())
         .unwrap_or(&[])
         .iter()
         .map(|s| s.value.as_str())
-        .filter(|s| ctx.options.readonly.contains(s))
+        .filter(|s| readonly.contains(s))
         .collect();
     set.into_iter().map(str::to_string).collect()
 }
@@ -176,10 +175,10 @@ pub fn python_list(scopes: &[String]) -> String {
 }
 
 /// Adds the counts of a native manifest to `summary`.
-pub fn count(input: &Input<'_>, ctx: Context<'_>, summary: &mut Summary) {
+pub fn count(input: &Input<'_>, options: &Options, summary: &mut Summary) {
     summary.endpoints += input.doc.endpoints.len();
     for e in &input.doc.endpoints {
-        for (m, _) in input.examined(e, ctx) {
+        for (m, _) in input.examined(e, options.publish_status) {
             summary.operations += 1;
             if Method::MUTATIONS.contains(&m) {
                 summary.mutations += 1;

@@ -1,6 +1,17 @@
-//! Findings and the report of a lint run.
+//! One finding, and the identity of the rule that found it.
 
 use serde::Serialize;
+
+use crate::settings::Severity;
+
+/// A rule's identity, as findings carry it: its stable code and its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleId {
+    /// The stable code (`SG001`).
+    pub code: &'static str,
+    /// The name (`readonly-scope-on-mutation`).
+    pub name: &'static str,
+}
 
 /// Where a finding comes from: the kind of input it was found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,6 +53,21 @@ pub struct Finding {
     /// The kind of input.
     #[serde(skip)]
     pub input: InputKind,
+    /// How much it matters (from the run's settings); serialized only when not `error`, so
+    /// the JSON of an unconfigured run is unchanged.
+    #[serde(
+        skip_serializing_if = "is_error",
+        serialize_with = "serialize_severity"
+    )]
+    pub severity: Severity,
+}
+
+fn is_error(s: &Severity) -> bool {
+    *s == Severity::Error
+}
+
+fn serialize_severity<S: serde::Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s.as_str())
 }
 
 impl Finding {
@@ -53,48 +79,5 @@ impl Finding {
             self.endpoint.clone(),
             self.method.clone().unwrap_or_default(),
         )
-    }
-}
-
-/// Counts over what a run examined.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    /// Input files read (including files reached through `$ref`).
-    pub files: usize,
-    /// Endpoints (native) and paths (OpenAPI).
-    pub endpoints: usize,
-    /// Endpoint methods examined.
-    pub operations: usize,
-    /// Of those, mutations (POST, PUT, PATCH, DELETE).
-    pub mutations: usize,
-    /// Findings reported.
-    pub findings: usize,
-}
-
-/// The result of a lint run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    /// Findings, sorted.
-    pub findings: Vec<Finding>,
-    /// Counts.
-    pub summary: Summary,
-    /// Warnings (dangling `$ref`s outside what the rules read, undefined schemes, …).
-    pub warnings: Vec<String>,
-}
-
-impl Report {
-    /// Sorts findings into their stable order: by file, code, endpoint, method, message.
-    pub fn sort(&mut self) {
-        self.findings.sort_by(|a, b| {
-            (&a.file, a.code, &a.endpoint, &a.method, &a.message, a.line).cmp(&(
-                &b.file,
-                b.code,
-                &b.endpoint,
-                &b.method,
-                &b.message,
-                b.line,
-            ))
-        });
-        self.summary.findings = self.findings.len();
     }
 }

@@ -4,17 +4,17 @@
 //! `security` is a list of alternatives (OR); the schemes inside one alternative are all
 //! required (AND); an operation's `security` replaces the root one; `security: []` means no
 //! auth; `{}` makes auth optional. Jira's `x-atlassian-oauth2-scopes` adds alternatives of
-//! its own ([`crate::atlassian`]).
+//! its own ([`super::atlassian`]).
 
 use std::collections::BTreeSet;
 
 use scopegate_core::source::Value;
 use scopegate_core::Method;
 
-use crate::finding::{Finding, InputKind, Summary};
-use crate::lint::{Context, ScopeList};
-use crate::load::{InputError, Kind, Loader, Loc};
-use crate::rules::Rule;
+use super::load::{Loader, Loc};
+use super::{InputError, Kind};
+use crate::report::{Finding, InputKind, RuleId, Summary};
+use crate::settings::{Options, ScopeList, Severity};
 
 /// The method keys of a path item.
 const METHODS: [(&str, Method); 7] = [
@@ -34,7 +34,7 @@ pub struct Alternative {
     pub schemes: Vec<(String, Vec<String>)>,
     /// How the scope lists read when the format itself says (a Discovery document's lists
     /// are any-of, an Atlassian `x-atlassian-oauth2-scopes` entry all-of); `None`: as
-    /// [`crate::Options::scope_list`] says (`security`).
+    /// [`crate::settings::Options::scope_list`] says (`security`).
     pub lists: Option<ScopeList>,
 }
 
@@ -214,9 +214,9 @@ impl Api {
                             }
                         }
                     }
-                    // Jira's own scope lists, beside `security` (crate::atlassian).
+                    // Jira's own scope lists, beside `security` (super::atlassian).
                     let mut security = security;
-                    security.extend(crate::atlassian::alternatives(loader, &op)?);
+                    security.extend(super::atlassian::alternatives(loader, &op)?);
                     let operation_id = op
                         .node()
                         .get("operationId")
@@ -265,15 +265,15 @@ impl Operation {
     /// lists scopes lists at least one read-only scope. An alternative asking for no scope
     /// at all never qualifies. An alternative whose format fixes the meaning
     /// ([`Alternative::lists`]) is read that way whatever the option says.
-    pub fn readonly_alternatives(&self, ctx: Context<'_>) -> Vec<(String, Vec<String>)> {
-        let ro = &ctx.options.readonly;
+    pub fn readonly_alternatives(&self, options: &Options) -> Vec<(String, Vec<String>)> {
+        let ro = &options.readonly;
         let mut out = Vec::new();
         for alt in &self.security {
             let listed: Vec<&String> = alt.schemes.iter().flat_map(|(_, s)| s).collect();
             if listed.is_empty() {
                 continue;
             }
-            let ok = match alt.lists.unwrap_or(ctx.options.scope_list) {
+            let ok = match alt.lists.unwrap_or(options.scope_list) {
                 ScopeList::All => listed.iter().all(|s| ro.contains(s)),
                 ScopeList::Any => alt
                     .schemes
@@ -322,7 +322,7 @@ impl Operation {
     /// A finding about this operation, located at `at` (the operation, or a node in it).
     pub fn finding(
         &self,
-        rule: &Rule,
+        rule: RuleId,
         at: &Loc,
         scopes: Vec<String>,
         via: Option<String>,
@@ -343,6 +343,7 @@ impl Operation {
             column: l.column,
             pointer: Some(at.pointer.clone()),
             input: InputKind::Openapi,
+            severity: Severity::Error,
         }
     }
 }

@@ -1,189 +1,25 @@
-//! Reading inputs: syntax and kind detected by content, and local `$ref`s followed across
-//! files.
+//! Loading documents once each, and following local `$ref`s across files.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use scopegate_core::source::{Diagnostic, Location, Node, Problem, Value};
+use scopegate_core::source::{Location, Node, Value};
 use scopegate_core::Source;
 
-use crate::json::Keep;
-use crate::text::{Locate, Text};
-
-/// Errors in the inputs: each located (file, line, column). The CLI exits 2 on them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputError(pub Vec<Diagnostic>);
-
-impl InputError {
-    /// One error at an offset of `source`.
-    pub fn at(source: &impl Locate, offset: usize, message: impl Into<String>) -> Self {
-        InputError(vec![Diagnostic {
-            file: source.name().to_string(),
-            location: source.location(offset),
-            message: message.into(),
-        }])
-    }
-
-    /// One error about a whole file (which could not be read, say).
-    pub fn file(name: &str, message: impl Into<String>) -> Self {
-        InputError(vec![Diagnostic {
-            file: name.to_string(),
-            location: Location { line: 1, column: 1 },
-            message: message.into(),
-        }])
-    }
-
-    /// Located problems of `source`, sorted by position (as `scopegate_core::Diagnostics`).
-    pub fn problems(source: &impl Locate, problems: Vec<Problem>) -> Self {
-        let mut items: Vec<Diagnostic> = problems
-            .into_iter()
-            .map(|p| Diagnostic {
-                file: source.name().to_string(),
-                location: source.location(p.span.start),
-                message: p.message,
-            })
-            .collect();
-        items.sort_by_key(|d| d.location);
-        items.dedup();
-        InputError(items)
-    }
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{d}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for InputError {}
-
-/// The syntax of an input file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
-    /// JSON.
-    Json,
-    /// TOML.
-    Toml,
-    /// YAML.
-    Yaml,
-}
-
-/// What an input is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A native manifest (`permissions`, `endpoints`).
-    Native,
-    /// OpenAPI 3.x (`openapi`).
-    OpenApi3,
-    /// Swagger 2.0 (`swagger`).
-    Swagger2,
-    /// A Google API Discovery document (`discoveryVersion`; [`crate::discovery`]).
-    Discovery,
-}
-
-/// Detects the syntax from the file name, else from the content.
-pub fn syntax(name: &str, text: &str) -> Syntax {
-    let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".json") {
-        return Syntax::Json;
-    }
-    if lower.ends_with(".toml") {
-        return Syntax::Toml;
-    }
-    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-        return Syntax::Yaml;
-    }
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return Syntax::Json;
-    }
-    let yamlish = text.lines().any(|l| {
-        l.starts_with("openapi:")
-            || l.starts_with("swagger:")
-            || l.starts_with("---")
-            || l.starts_with("paths:")
-    });
-    if yamlish {
-        Syntax::Yaml
-    } else {
-        Syntax::Toml
-    }
-}
-
-/// Parses `source` in `syntax` into a positioned tree.
-pub fn parse(source: &Source, syntax: Syntax) -> Result<Node, InputError> {
-    let result = match syntax {
-        Syntax::Yaml => crate::yaml::parse(source.text()),
-        Syntax::Json => crate::json::parse(source.text()),
-        Syntax::Toml if source.syntax() == scopegate_core::source::Syntax::Toml => source.parse(),
-        Syntax::Toml => Source::new("x.toml", source.text()).parse(),
-    };
-    result.map_err(|p| InputError::problems(source, vec![p]))
-}
-
-/// Detects what a parsed document is.
-pub fn kind(source: &impl Locate, root: &Node) -> Result<Kind, InputError> {
-    if root.as_table().is_none() {
-        return Err(InputError::at(
-            source,
-            root.span.start,
-            format!(
-                "expected a table (a manifest or an OpenAPI document), found {}",
-                root.value.kind()
-            ),
-        ));
-    }
-    if let Some(v) = root.get("openapi") {
-        return match v.as_str() {
-            Some(s) if s.starts_with('3') => Ok(Kind::OpenApi3),
-            _ => Err(InputError::at(
-                source,
-                v.span.start,
-                "`openapi` must be a version string `3.x.y`",
-            )),
-        };
-    }
-    if let Some(v) = root.get("swagger") {
-        return match v.as_str() {
-            Some(s) if s.starts_with('2') => Ok(Kind::Swagger2),
-            _ => Err(InputError::at(
-                source,
-                v.span.start,
-                "`swagger` must be the version string `2.0`",
-            )),
-        };
-    }
-    if crate::discovery::is_discovery(root) {
-        return Ok(Kind::Discovery);
-    }
-    if scopegate_core::manifest::is_manifest(root) {
-        return Ok(Kind::Native);
-    }
-    Err(InputError::at(
-        source,
-        root.span.start,
-        "neither a scopegate manifest (no `permissions` or `endpoints`) nor an API description (no `openapi`, `swagger` or `discoveryVersion`)",
-    ))
-}
+use super::json::Keep;
+use super::{parse, syntax, InputError, Syntax};
 
 /// One loaded document.
 #[derive(Debug)]
 pub struct Doc {
     /// The text and its name (as shown in findings).
-    pub source: Text,
+    pub source: Source,
     /// The parsed tree.
     pub root: Node,
     /// Its path on disk, when read from one.
     pub path: Option<PathBuf>,
-    /// Whether only what the OpenAPI rules read was built ([`crate::json::Keep::OpenApi`]):
+    /// Whether only what the OpenAPI rules read was built ([`Keep::OpenApi`]):
     /// then the other values are empty, and the document is read again whole when a
     /// `$ref` from another document points into it.
     pub pruned: bool,
@@ -343,8 +179,8 @@ impl Loader {
             if let Some(doc) = self.docs.get_mut(i) {
                 if doc.pruned && keep == Keep::All {
                     // A `$ref` points into it: read it again whole.
-                    let text = Text::new(doc.source.name(), doc.source.text());
-                    *doc = Rc::new(Self::parse_doc(text, Some(key), Keep::All)?);
+                    let source = doc.source.clone();
+                    *doc = Rc::new(Self::parse_doc(source, Some(key), Keep::All)?);
                 }
                 return Ok(Rc::clone(doc));
             }
@@ -354,7 +190,7 @@ impl Loader {
         let text = String::from_utf8(bytes)
             .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
         let doc = Rc::new(Self::parse_doc(
-            Text::new(name, text),
+            Source::new(name, text),
             Some(key.clone()),
             keep,
         )?);
@@ -366,51 +202,38 @@ impl Loader {
     /// Parses an in-memory document (refs to other files resolve from the current
     /// directory).
     pub fn add(&mut self, source: Source, path: Option<PathBuf>) -> Result<Rc<Doc>, InputError> {
-        self.add_keeping(Text::from_source(source), path, Keep::All)
+        self.add_keeping(source, path, Keep::All)
     }
 
     /// Like [`Loader::add`], for a document linted in its own right (see
     /// [`Loader::load_root`]).
-    pub fn add_root(&mut self, text: Text, path: Option<PathBuf>) -> Result<Rc<Doc>, InputError> {
-        self.add_keeping(text, path, Keep::OpenApi)
+    pub fn add_root(
+        &mut self,
+        source: Source,
+        path: Option<PathBuf>,
+    ) -> Result<Rc<Doc>, InputError> {
+        self.add_keeping(source, path, Keep::OpenApi)
     }
 
     fn add_keeping(
         &mut self,
-        text: Text,
+        source: Source,
         path: Option<PathBuf>,
         keep: Keep,
     ) -> Result<Rc<Doc>, InputError> {
-        let doc = Rc::new(Self::parse_doc(text, path, keep)?);
+        let doc = Rc::new(Self::parse_doc(source, path, keep)?);
         self.docs.push(Rc::clone(&doc));
         Ok(doc)
     }
 
-    fn parse_doc(text: Text, path: Option<PathBuf>, keep: Keep) -> Result<Doc, InputError> {
-        let syntax = syntax(text.name(), text.text());
-        let (text, root, pruned) = match syntax {
+    fn parse_doc(source: Source, path: Option<PathBuf>, keep: Keep) -> Result<Doc, InputError> {
+        let (root, pruned) = match syntax(source.name(), source.text()) {
             Syntax::Json => {
-                let parsed = crate::json::parse_keeping(text.text(), keep)
-                    .map_err(|p| InputError::problems(&text, vec![p]))?;
-                (text, parsed.root, parsed.pruned)
+                let parsed = super::json::parse_keeping(source.text(), keep)
+                    .map_err(|p| InputError::new(&source, vec![p]))?;
+                (parsed.root, parsed.pruned)
             }
-            Syntax::Yaml => {
-                let root = crate::yaml::parse(text.text())
-                    .map_err(|p| InputError::problems(&text, vec![p]))?;
-                (text, root, false)
-            }
-            Syntax::Toml => {
-                let source = text.into_source();
-                let root = parse(&source, syntax)?;
-                (Text::from_source(source), root, false)
-            }
-        };
-        // Anything but an OpenAPI document is read with the core's `Source`.
-        let openapi = root.get("openapi").is_some() || root.get("swagger").is_some();
-        let source = if openapi {
-            text
-        } else {
-            Text::from_source(text.into_source())
+            syntax => (parse(&source, syntax)?, false),
         };
         Ok(Doc {
             source,
@@ -466,7 +289,7 @@ impl Loader {
                 _ => normalize(Path::new(&decoded)),
             };
             self.load_file(&path, &name).map_err(|e| {
-                let why = e.0.first().map(|d| d.to_string()).unwrap_or_default();
+                let why = e.items.first().map(|d| d.to_string()).unwrap_or_default();
                 here.error(format!("`$ref` `{reference}` cannot be loaded: {why}"))
             })?
         };
@@ -519,7 +342,7 @@ impl Loader {
             };
             self.refs_checked += 1;
             // A Discovery document's `$ref`s name schemas, not JSON pointers.
-            if crate::discovery::is_discovery(&doc.root) {
+            if super::discovery::is_discovery(&doc.root) {
                 continue;
             }
             // Most documents (every fully dereferenced one) have no `$ref` at all.

@@ -7,7 +7,7 @@
 //! with `/` is from the root), optionally `flatPath` (the path with `{+name}` expanded into
 //! its segments, preferred when present) and `scopes`. A method's `scopes` list is any-of:
 //! Google's clients request any one of them, so a credential holding one read-only scope of
-//! the list can call the method, whatever `--scope-list` says. A method with no `scopes`
+//! the list can call the method, whatever `--scope-list` (or `scope-list` in `scopegate.toml`) says. A method with no `scopes`
 //! asks for no OAuth scope (an API key or no credential at all). A scope that
 //! `auth.oauth2.scopes` does not declare is a warning. `$ref`s in Discovery documents name
 //! schemas, not JSON pointers, and are not followed (nothing the rules read uses them).
@@ -17,9 +17,10 @@ use std::collections::BTreeSet;
 use scopegate_core::source::{Node, Value};
 use scopegate_core::Method;
 
-use crate::lint::ScopeList;
-use crate::load::{InputError, Kind, Loc};
-use crate::openapi::{Alternative, Api, Operation};
+use super::load::Loc;
+use super::openapi::{Alternative, Api, Operation};
+use super::{InputError, Kind};
+use crate::settings::ScopeList;
 
 /// The scheme name findings give for a Discovery method's scope list (`via`).
 pub const SCHEME: &str = "oauth2";

@@ -16,8 +16,8 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 const ALIAS_BUDGET: usize = 1_000_000;
 
 /// How deep sequences and mappings may nest (aliases expanded), as in JSON
-/// ([`crate::json::MAX_DEPTH`]): deeper is a located error, never a deep tree.
-pub const MAX_DEPTH: usize = crate::json::MAX_DEPTH;
+/// ([`super::json::MAX_DEPTH`]): deeper is a located error, never a deep tree.
+pub const MAX_DEPTH: usize = super::json::MAX_DEPTH;
 
 /// Parses YAML text (the first document of the stream) into a [`Node`] tree.
 pub fn parse(text: &str) -> Result<Node, Problem> {

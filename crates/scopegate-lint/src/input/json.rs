@@ -28,7 +28,7 @@ pub fn parse(text: &str) -> Result<Node, Problem> {
 pub enum Keep {
     /// Everything.
     All,
-    /// What the OpenAPI rules read ([`crate::openapi::Api::read`]): every root entry except
+    /// What the OpenAPI rules read ([`super::openapi::Api::read`]): every root entry except
     /// that under `components` only `securitySchemes` is built, and under `paths` only the
     /// operations' `security`, `operationId`, `x-readonly-mutation-exception` and
     /// `x-atlassian-oauth2-scopes`. The rest

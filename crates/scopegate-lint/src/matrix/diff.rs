@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::matrix::Matrix;
+use super::Matrix;
 
 /// One change of access.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -15,13 +15,14 @@
 //! Atlassian's reference pages print them ("Classic: …", "Granular: …" — every granular
 //! scope listed). Older documents write `{"deprecated": false, "scopes": […]}` instead of a
 //! `state`; both shapes are read. Each entry becomes an [`Alternative`] whose list reads
-//! all-of whatever `--scope-list` says, named `{scheme} ({state})` in findings.
+//! all-of whatever `--scope-list` (or `scope-list` in `scopegate.toml`) says, named `{scheme} ({state})` in findings.
 
 use scopegate_core::source::Value;
 
-use crate::lint::ScopeList;
-use crate::load::{InputError, Loader, Loc};
-use crate::openapi::Alternative;
+use super::load::{Loader, Loc};
+use super::openapi::Alternative;
+use super::InputError;
+use crate::settings::ScopeList;
 
 /// The extension's key on an operation object.
 pub const KEY: &str = "x-atlassian-oauth2-scopes";
