@@ -229,6 +229,16 @@ fn policy_version(policy: &Policy, manifest_text: &str) -> String {
 
 /// The whole service.
 pub fn router(state: AppState) -> Router {
+    build_router(state, false)
+}
+
+/// The whole service plus the bench-only `POST /v1/bench/noop`
+/// ([`routes::bench_noop`]; `scopegate serve --bench-noop-route`).
+pub fn bench_router(state: AppState) -> Router {
+    build_router(state, true)
+}
+
+fn build_router(state: AppState, bench_noop: bool) -> Router {
     let api = routes::api()
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -239,7 +249,11 @@ pub fn router(state: AppState) -> Router {
             index::refresh,
         ));
     // Only a service token may call `/v1/`: every handler there takes `auth::ServiceCaller`.
-    let v1 = routes::v1::router().layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
+    let mut v1 = routes::v1::router();
+    if bench_noop {
+        v1 = v1.merge(routes::bench_noop::router());
+    }
+    let v1 = v1.layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
     Router::new()
         .merge(api)
         .merge(v1)
@@ -271,6 +285,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// [`serve`] with the bench-only no-op route ([`bench_router`]).
+pub async fn serve_bench(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, bench_router(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

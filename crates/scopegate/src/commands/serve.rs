@@ -36,6 +36,9 @@ pub struct Args {
     /// On an empty database, create a demo organization and print its tokens.
     #[arg(long)]
     pub demo: bool,
+    /// Bench only: also mount `POST /v1/bench/noop` (bench/http.sh's denominator).
+    #[arg(long, hide = true)]
+    pub bench_noop_route: bool,
 }
 
 impl fmt::Debug for Args {
@@ -48,6 +51,7 @@ impl fmt::Debug for Args {
             .field("decision_log", &self.decision_log)
             .field("org_deletion_grace", &self.org_deletion_grace)
             .field("demo", &self.demo)
+            .field("bench_noop_route", &self.bench_noop_route)
             .finish()
     }
 }
@@ -106,9 +110,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         let _sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
         let _purge = scopegate_server::deletion::spawn(&state);
         println!("listening on http://{addr}");
-        scopegate_server::serve(listener, state, scopegate_server::shutdown_signal())
-            .await
-            .context("the server failed")?;
+        if args.bench_noop_route {
+            scopegate_server::serve_bench(listener, state, scopegate_server::shutdown_signal())
+                .await
+        } else {
+            scopegate_server::serve(listener, state, scopegate_server::shutdown_signal()).await
+        }
+        .context("the server failed")?;
         Ok(ExitStatus::Success)
     })
 }
