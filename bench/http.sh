@@ -32,9 +32,13 @@ PORT=${PORT:-18080}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 
-cargo build --release -p scopegate -p scopegate-bench >&2
-BIN=target/release/scopegate
+# BIN=path/to/scopegate measures a binary built elsewhere (a before/after comparison).
+cargo build --release -p scopegate-bench >&2
 GEN=target/release/loadgen
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -p scopegate >&2
+  BIN=target/release/scopegate
+fi
 
 tmp=$(mktemp -d)
 pid=
@@ -44,8 +48,9 @@ DB="sqlite://$tmp/bench.db"
 BASE="http://127.0.0.1:$PORT"
 
 target/release/scopegate-bench --dump "$tmp/w" >&2
+"$BIN" migrate --database-url "$DB" >/dev/null
 "$BIN" world import "$tmp/w/world.json" --database-url "$DB" >&2
-SERVICE=$("$BIN" token create --service --name bench --database-url "$DB" | sed -n 's/.*(shown once): //p')
+SERVICE=$("$BIN" token create --service --name bench --database-url "$DB" --format json | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN" serve --database-url "$DB" --listen "127.0.0.1:$PORT" \
   --manifest "$tmp/w/manifest.json" --bench-noop-route >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pid=$!

@@ -1,6 +1,5 @@
 //! Side-by-side decision benchmarks: scopegate against Cedar (`cedar-policy`), casbin and
-//! regorus (Rego) on a Sentry-shaped world (product.md §1, §8), and against a hand-written
-//! floor.
+//! regorus (Rego) on a Sentry-shaped world (BENCHMARKS.md), and against a hand-written floor.
 //!
 //! [`Setup`] generates the world, manifest and requests ([`world`]), derives the plain facts
 //! the peers are given ([`facts`]), and builds each peer's model in its own language
@@ -40,7 +39,7 @@ pub struct Setup {
     pub world: World,
     /// Every request, pre-parsed for scopegate.
     pub requests: Vec<Request>,
-    /// Every request as its wire document (product.md §4.1).
+    /// Every request as its wire document (docs/wire.md).
     pub request_docs: Vec<RequestDoc>,
     /// Every request as its wire JSON, for timing parse + decide.
     pub request_json: Vec<String>,

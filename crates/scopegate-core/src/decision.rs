@@ -65,6 +65,59 @@ impl Reason {
         }
     }
 
+    /// The `detail` of a denial's JSON body, as Sentry words it where it has a message
+    /// (`""` for [`Reason::Allowed`]). The service and `scopegate-tower` answer denials
+    /// with it, so that both word them alike.
+    pub fn detail(self) -> &'static str {
+        match self {
+            Reason::Allowed => "",
+            Reason::NotFound => "The requested resource does not exist",
+            Reason::Unauthenticated => "Authentication credentials were not provided.",
+            Reason::TokenOrganizationMismatch => "Unauthorized organization access.",
+            Reason::SsoRequired => "Must login via SSO",
+            Reason::TwoFactorRequired => {
+                "Organization requires two-factor authentication to be enabled"
+            }
+            Reason::MemberDisabledOverLimit => {
+                "Member is disabled over the organization's member limit"
+            }
+            Reason::InsufficientScope
+            | Reason::NotAMember
+            | Reason::WrongOrganization
+            | Reason::SuperuserReadOnly
+            | Reason::MissingScope
+            | Reason::NoProjectAccess
+            | Reason::NoTeamAccess
+            | Reason::GranularAccessDenied
+            | Reason::CreatorDenied => "You do not have permission to perform this action.",
+        }
+    }
+
+    /// The reason whose stable code ([`Reason::as_str`]) is `code`.
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.iter().copied().find(|r| r.as_str() == code)
+    }
+
+    /// Every reason.
+    pub const ALL: [Reason; 16] = [
+        Reason::Allowed,
+        Reason::NotFound,
+        Reason::Unauthenticated,
+        Reason::TokenOrganizationMismatch,
+        Reason::SsoRequired,
+        Reason::TwoFactorRequired,
+        Reason::MemberDisabledOverLimit,
+        Reason::InsufficientScope,
+        Reason::NotAMember,
+        Reason::WrongOrganization,
+        Reason::SuperuserReadOnly,
+        Reason::MissingScope,
+        Reason::NoProjectAccess,
+        Reason::NoTeamAccess,
+        Reason::GranularAccessDenied,
+        Reason::CreatorDenied,
+    ];
+
     /// The HTTP status of the reason.
     pub fn status(self) -> u16 {
         match self {
@@ -219,7 +272,7 @@ impl Decision {
         })
     }
 
-    /// The wire form (product.md §4.1).
+    /// The decision as data (docs/wire.md; its JSON is written by [`crate::codec::write`]).
     pub fn to_doc(&self, policy: &Policy) -> DecisionDoc {
         DecisionDoc {
             allowed: self.allowed(),
@@ -244,8 +297,9 @@ impl Decision {
     }
 }
 
-/// A decision on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A decision as data (for comparing decisions in tests and tools); serialized by
+/// [`crate::codec::write`], the same JSON as [`crate::codec::DecisionJson`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecisionDoc {
     /// Whether the request is allowed.
     pub allowed: bool,
@@ -260,7 +314,6 @@ pub struct DecisionDoc {
     /// The `WWW-Authenticate` value, for `insufficient_scope`.
     pub challenge: Option<String>,
     /// The explain trace, when asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceStep>>,
 }
 
@@ -274,4 +327,24 @@ pub struct TraceStep {
     pub outcome: String,
     /// What the step looked at and why it passed or stopped.
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reason;
+
+    #[test]
+    fn every_code_parses_back_to_its_reason() {
+        for r in Reason::ALL {
+            assert_eq!(Reason::from_code(r.as_str()), Some(r));
+        }
+        assert_eq!(Reason::from_code("nope"), None);
+    }
+
+    #[test]
+    fn only_allowed_has_no_detail() {
+        for r in Reason::ALL {
+            assert_eq!(r.detail().is_empty(), r == Reason::Allowed, "{r:?}");
+        }
+    }
 }

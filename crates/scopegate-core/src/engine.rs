@@ -1,4 +1,4 @@
-//! The decision algorithm (product.md §4–§5).
+//! The decision algorithm (docs/decision.md).
 //!
 //! # What this module guarantees
 //!

@@ -1,7 +1,10 @@
-//! Granular allowlist edits (product.md §5, sentry-model.md §5.4–§5.8), as pure functions.
+//! Granular allowlist edits (docs/sentry-model.md §5.4–§5.8), as pure functions.
 //!
-//! The service stores grants; this module decides what a Sentry-compatible edit changes and
-//! what the audit log says about it.
+//! Every granular edit is planned here — member grants, team grants, the toggle, and the
+//! audit entries each of them writes — and the store only applies a plan in bulk. Whatever
+//! changes a grant (an organization edit, or deleting a member or a team) names the holder
+//! the same way in the audit log: [`Holder::target`] (`member:<id>`, `team:<id>`), with the
+//! holder's id under `memberId` / `teamId` in the entry's data.
 //!
 //! # The invited-member bug, fixed by design
 //!
@@ -15,6 +18,87 @@
 
 use std::collections::BTreeSet;
 
+use serde_json::{json, Value};
+
+use crate::world::truthy;
+
+/// What holds a granular grant besides its organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    /// An organization member (a direct grant).
+    Member,
+    /// A team: every member on it holds the grant.
+    Team,
+}
+
+impl Holder {
+    /// The audit target naming the holder: `member:<id>` or `team:<id>` (Sentry's
+    /// `target_object` is the object's id, never its slug).
+    pub fn target(self, id: u64) -> String {
+        match self {
+            Holder::Member => format!("member:{id}"),
+            Holder::Team => format!("team:{id}"),
+        }
+    }
+
+    /// The key of the holder's id in a grant entry's data.
+    fn id_field(self) -> &'static str {
+        match self {
+            Holder::Member => "memberId",
+            Holder::Team => "teamId",
+        }
+    }
+
+    /// The audit event of the holder's removal from the organization.
+    pub fn remove_event(self) -> &'static str {
+        match self {
+            Holder::Member => "member.remove",
+            Holder::Team => "team.remove",
+        }
+    }
+}
+
+/// One audit-log entry that a granular edit writes, in the transaction of the edit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// The event (`granular.grant`, `granular.revoke`, `granular.toggle`).
+    pub event: &'static str,
+    /// What the entry is about ([`Holder::target`], or `granular:<kind>` for the toggle).
+    pub target: String,
+    /// The entry's data.
+    pub data: Value,
+}
+
+impl AuditEntry {
+    /// `granular.grant` of `kind` to the holder `id`.
+    pub fn grant(kind: &str, holder: Holder, id: u64) -> AuditEntry {
+        AuditEntry::grant_change("granular.grant", kind, holder, id)
+    }
+
+    /// `granular.revoke` of `kind` from the holder `id` (also written when deleting the
+    /// holder drops its grants, so that replaying the log still yields the allowlists).
+    pub fn revoke(kind: &str, holder: Holder, id: u64) -> AuditEntry {
+        AuditEntry::grant_change("granular.revoke", kind, holder, id)
+    }
+
+    fn grant_change(event: &'static str, kind: &str, holder: Holder, id: u64) -> AuditEntry {
+        AuditEntry {
+            event,
+            target: holder.target(id),
+            data: json!({"kind": kind, holder.id_field(): id}),
+        }
+    }
+
+    /// `granular.toggle` of `kind` from `from` to `to`.
+    pub fn toggle(kind: &str, from: bool, to: bool) -> AuditEntry {
+        AuditEntry {
+            event: "granular.toggle",
+            target: format!("granular:{kind}"),
+            data: json!({"kind": kind, "from": from, "to": to}),
+        }
+    }
+}
+
 /// A member as the planner sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberRef {
@@ -26,12 +110,14 @@ pub struct MemberRef {
     pub granted: bool,
 }
 
-/// What an edit changes: member ids to grant and to revoke, both sorted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What an edit of one holder list changes: holder ids to grant and to revoke, both sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// Members to grant.
+    /// Whose grants these are.
+    pub holder: Holder,
+    /// Holders to grant.
     pub grant: Vec<u64>,
-    /// Members to revoke.
+    /// Holders to revoke.
     pub revoke: Vec<u64>,
     /// The size of the submitted list (distinct entries): Sentry's "total" in the audit text.
     pub submitted: usize,
@@ -43,7 +129,21 @@ impl Plan {
         self.grant.is_empty() && self.revoke.is_empty()
     }
 
-    /// The org-edit audit text of the edit, as Sentry writes it:
+    /// The audit entries of the edit of `kind`: one `granular.grant` per grant, then one
+    /// `granular.revoke` per revocation, each in id order.
+    pub fn entries(&self, kind: &str) -> Vec<AuditEntry> {
+        let grants = self
+            .grant
+            .iter()
+            .map(|id| AuditEntry::grant(kind, self.holder, *id));
+        let revokes = self
+            .revoke
+            .iter()
+            .map(|id| AuditEntry::revoke(kind, self.holder, *id));
+        grants.chain(revokes).collect()
+    }
+
+    /// The org-edit audit text of a member edit, as Sentry writes it:
     /// `added 2 user(s) and removed 1 user(s) (total: 5 user(s) with access)`;
     /// `None` when nothing changed.
     pub fn summary(&self) -> Option<String> {
@@ -104,6 +204,7 @@ pub fn plan_user_ids(members: &[MemberRef], requested: Option<&[u64]>) -> Result
         }
     }
     Ok(Plan {
+        holder: Holder::Member,
         grant: grant.into_iter().collect(),
         revoke: revoke.into_iter().collect(),
         submitted: wanted.len(),
@@ -130,10 +231,76 @@ pub fn plan_member_ids(members: &[MemberRef], requested: &[u64]) -> Result<Plan,
         .filter(|m| m.granted && !wanted.contains(&m.member))
         .map(|m| m.member);
     Ok(Plan {
+        holder: Holder::Member,
         grant: grant.collect::<BTreeSet<_>>().into_iter().collect(),
         revoke: revoke.collect::<BTreeSet<_>>().into_iter().collect(),
         submitted: wanted.len(),
     })
+}
+
+/// A team as the planner sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TeamRef<'a> {
+    /// The team's id.
+    pub id: u64,
+    /// The team's slug (what the edit names).
+    pub slug: &'a str,
+    /// The team holds a grant for the resource kind.
+    pub granted: bool,
+}
+
+/// Plans a full replacement of the team allowlist by slugs (the generic granular-access
+/// route's `teams`).
+///
+/// Errors with the sorted, distinct slugs that are not teams of the organization.
+pub fn plan_team_slugs(teams: &[TeamRef<'_>], slugs: &[String]) -> Result<Plan, Vec<String>> {
+    let wanted: BTreeSet<&str> = slugs.iter().map(String::as_str).collect();
+    let unknown: Vec<String> = wanted
+        .iter()
+        .filter(|s| !teams.iter().any(|t| t.slug == **s))
+        .map(|s| (*s).to_string())
+        .collect();
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    let ids = |want: bool| -> Vec<u64> {
+        let set: BTreeSet<u64> = teams
+            .iter()
+            .filter(|t| t.granted != want && wanted.contains(t.slug) == want)
+            .map(|t| t.id)
+            .collect();
+        set.into_iter().collect()
+    };
+    Ok(Plan {
+        holder: Holder::Team,
+        grant: ids(true),
+        revoke: ids(false),
+        submitted: wanted.len(),
+    })
+}
+
+/// What setting a kind's toggle changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TogglePlan {
+    /// The value to store in the toggle's option.
+    pub value: bool,
+    /// The org-edit audit text ([`toggle_summary`]); `None` when there is none.
+    pub summary: Option<String>,
+    /// The `granular.toggle` entry, when the effective value changes.
+    pub entry: Option<AuditEntry>,
+}
+
+/// Plans setting the toggle of `kind` to `new`, given the option's stored value (`None` when
+/// the option does not exist). The stored value is read with Python truthiness, as every
+/// other reader of options does ([`truthy`]): a stored `1` or `"yes"` is on.
+pub fn plan_toggle(kind: &str, stored: Option<&Value>, new: bool) -> TogglePlan {
+    let old = stored.map(truthy);
+    let was = old.unwrap_or(false);
+    TogglePlan {
+        value: new,
+        summary: toggle_summary(old, new),
+        entry: (was != new).then(|| AuditEntry::toggle(kind, was, new)),
+    }
 }
 
 /// The org-edit audit text of a toggle change, as Sentry writes it (an f-string of Python
@@ -149,129 +316,4 @@ pub fn toggle_summary(old: Option<bool>, new: bool) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn m(member: u64, user: Option<u64>, granted: bool) -> MemberRef {
-        MemberRef {
-            member,
-            user,
-            granted,
-        }
-    }
-
-    #[test]
-    fn writing_back_what_was_read_is_a_noop_even_with_invited_members() {
-        // Member 3 is a pending invite holding a grant: Sentry's bug case.
-        let members = [
-            m(1, Some(10), true),
-            m(2, Some(20), false),
-            m(3, None, true),
-        ];
-        let read = listed_user_ids(&members, true);
-        assert_eq!(read, [10]);
-        let plan = plan_user_ids(&members, Some(&read)).unwrap();
-        assert!(plan.is_noop());
-        assert_eq!(plan.summary(), None);
-    }
-
-    #[test]
-    fn replacement_adds_and_removes_with_sentry_text() {
-        let members = [
-            m(1, Some(10), true),
-            m(2, Some(20), false),
-            m(3, Some(30), false),
-            m(4, Some(40), true),
-        ];
-        let plan = plan_user_ids(&members, Some(&[20, 30, 10, 20])).unwrap();
-        assert_eq!(plan.grant, [2, 3]);
-        assert_eq!(plan.revoke, [4]);
-        assert_eq!(
-            plan.summary().unwrap(),
-            "added 2 user(s) and removed 1 user(s) (total: 3 user(s) with access)"
-        );
-        let only_removal = plan_user_ids(&members, None).unwrap();
-        assert_eq!(only_removal.revoke, [1, 4]);
-        assert_eq!(
-            only_removal.summary().unwrap(),
-            "removed 2 user(s) (total: 0 user(s) with access)"
-        );
-    }
-
-    #[test]
-    fn non_members_are_rejected_sorted() {
-        let members = [m(1, Some(10), false), m(2, None, false)];
-        assert_eq!(plan_user_ids(&members, Some(&[9, 10, 3])), Err(vec![3, 9]));
-        assert_eq!(plan_member_ids(&members, &[7, 2, 5]), Err(vec![5, 7]));
-    }
-
-    #[test]
-    fn member_ids_reach_pending_invites() {
-        let members = [m(1, Some(10), false), m(2, None, false)];
-        let plan = plan_member_ids(&members, &[2]).unwrap();
-        assert_eq!(plan.grant, [2]);
-        assert!(
-            listed_user_ids(&[m(2, None, true)], true).is_empty(),
-            "invites never appear as null"
-        );
-    }
-
-    #[test]
-    fn reads_are_empty_while_the_toggle_is_off() {
-        assert!(listed_user_ids(&[m(1, Some(10), true)], false).is_empty());
-    }
-
-    #[test]
-    fn toggle_text() {
-        // Sentry's tests: "to True", "to False", exactly "from False to True".
-        assert_eq!(toggle_summary(None, false).unwrap(), "to False");
-        assert_eq!(toggle_summary(None, true).unwrap(), "to True");
-        assert_eq!(
-            toggle_summary(Some(false), true).unwrap(),
-            "from False to True"
-        );
-        assert_eq!(toggle_summary(Some(true), true), None);
-    }
-
-    proptest::proptest! {
-        /// For any sequence of user-id replacements: replaying the grants and revocations from
-        /// empty gives the final state, and a read after each write returns what was written,
-        /// restricted to members with a user.
-        #[test]
-        fn replayed_changes_equal_the_final_state(
-            users in proptest::collection::vec(proptest::option::of(0u64..12), 1..10),
-            puts in proptest::collection::vec(proptest::collection::vec(0u64..12, 0..8), 1..8),
-        ) {
-            let mut members: Vec<MemberRef> = users.iter().enumerate().map(|(i, u)| m(i as u64, *u, false)).collect();
-            // Users are unique per organization.
-            let mut seen = BTreeSet::new();
-            for mem in &mut members {
-                if let Some(u) = mem.user {
-                    if !seen.insert(u) { mem.user = None; }
-                }
-            }
-            let mut replayed: BTreeSet<u64> = BTreeSet::new();
-            for put in puts {
-                match plan_user_ids(&members, Some(&put)) {
-                    Ok(plan) => {
-                        for g in &plan.grant { proptest::prop_assert!(replayed.insert(*g)); }
-                        for r in &plan.revoke { proptest::prop_assert!(replayed.remove(r)); }
-                        for mem in &mut members {
-                            if plan.grant.contains(&mem.member) { mem.granted = true; }
-                            if plan.revoke.contains(&mem.member) { mem.granted = false; }
-                        }
-                        let wanted: BTreeSet<u64> = put.iter().copied().collect();
-                        let read: BTreeSet<u64> = listed_user_ids(&members, true).into_iter().collect();
-                        proptest::prop_assert_eq!(read, wanted);
-                    }
-                    Err(invalid) => {
-                        proptest::prop_assert!(!invalid.is_empty());
-                        proptest::prop_assert!(invalid.iter().all(|u| !seen.contains(u)));
-                    }
-                }
-                let state: BTreeSet<u64> = members.iter().filter(|m| m.granted).map(|m| m.member).collect();
-                proptest::prop_assert_eq!(&replayed, &state);
-            }
-        }
-    }
-}
+mod tests;

@@ -5,9 +5,11 @@
 //! - [`world`]: the data a decision reads, indexed ([`World`]).
 //! - [`engine`]: the decision algorithm ([`Engine`]).
 //! - [`wire`]: the JSON shapes of worlds, requests and principals.
+//! - [`codec`]: requests read from JSON and decisions written to JSON, for every caller.
 //!
 //! This crate does no IO, has no clock and no async: every input is a parameter.
 
+pub mod codec;
 pub mod decision;
 pub mod engine;
 pub mod granular;

@@ -1,4 +1,4 @@
-//! The endpoint manifest (product.md §3): which permission classes guard each endpoint,
+//! The endpoint manifest (docs/manifest.md): which permission classes guard each endpoint,
 //! and what each class's scope map admits per HTTP method.
 //!
 //! Two layers:

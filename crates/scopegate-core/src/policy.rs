@@ -1,5 +1,5 @@
 //! The policy: the scope registry, organization and team roles, option trimming and
-//! granular resources (product.md §2).
+//! granular resources (docs/policy.md).
 //!
 //! A policy is loaded from TOML (or JSON with the same shape) and validated whole: every
 //! problem is reported with its location, and a policy with problems is never returned.
@@ -11,8 +11,9 @@ mod load;
 
 use load::load_node;
 
-/// The built-in Sentry policy, as shipped in `policies/sentry.toml`.
-pub const SENTRY_POLICY_TOML: &str = include_str!("../../../policies/sentry.toml");
+/// The built-in Sentry policy, as shipped in `crates/scopegate-core/policies/sentry.toml`
+/// (`policies/sentry.toml` at the repository root is a link to it).
+pub const SENTRY_POLICY_TOML: &str = include_str!("../policies/sentry.toml");
 
 /// A validated policy.
 #[derive(Debug, Clone, PartialEq)]

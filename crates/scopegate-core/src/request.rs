@@ -2,10 +2,11 @@
 
 use std::fmt;
 
+use crate::codec::read::scope_set;
 use crate::method::Method;
 use crate::policy::Policy;
 use crate::scope::ScopeSet;
-use crate::wire::{PrincipalDoc, RequestDoc, SuperuserDoc};
+use crate::wire::{PrincipalDoc, RequestDoc};
 
 /// Active superuser mode of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,20 +105,17 @@ impl fmt::Display for RequestError {
 impl std::error::Error for RequestError {}
 
 impl Request {
-    /// Converts a wire request, checking its method and scope names against `policy`.
+    /// Converts a request built in code ([`RequestDoc`]), checking its method and scope names against `policy`.
     pub fn from_doc(doc: RequestDoc, policy: &Policy) -> Result<Request, RequestError> {
         let method = doc.method.parse::<Method>().map_err(|e| RequestError {
             field: "method".into(),
             message: e.to_string(),
         })?;
         let scopes = |names: &[String]| {
-            policy
-                .scopes
-                .parse_set(names.iter().map(String::as_str))
-                .map_err(|bad| RequestError {
-                    field: "principal.scopes".into(),
-                    message: format!("unknown scope `{bad}`"),
-                })
+            scope_set(policy, names.iter().map(String::as_str)).map_err(|message| RequestError {
+                field: "principal.scopes".into(),
+                message,
+            })
         };
         let principal = match doc.principal {
             PrincipalDoc::Anonymous => Principal::Anonymous,
@@ -128,11 +126,7 @@ impl Request {
                 sso_ok,
             } => Principal::Session {
                 user,
-                superuser: match superuser {
-                    SuperuserDoc::None => Superuser::None,
-                    SuperuserDoc::Read => Superuser::Read,
-                    SuperuserDoc::Write => Superuser::Write,
-                },
+                superuser: superuser.into(),
                 staff,
                 sso_ok,
             },
@@ -174,7 +168,9 @@ impl Request {
         })
     }
 
-    /// Parses a JSON request and converts it against `policy`.
+    /// Parses a JSON request into a [`RequestDoc`] and converts it against `policy` (serde's
+    /// messages, for tools and tests; the CLI and the service read JSON with
+    /// [`crate::codec::read`], whose errors name the field).
     pub fn from_json(text: &str, policy: &Policy) -> Result<Request, RequestError> {
         let doc: RequestDoc = serde_json::from_str(text).map_err(|e| RequestError {
             field: "request".into(),

@@ -1,4 +1,4 @@
-//! Wire shapes (product.md §4.1): the JSON documents `scopegate check` and the service's
+//! Wire shapes (docs/wire.md): the JSON documents `scopegate check` and the service's
 //! `/v1/check` read and write. These are plain serde types, converted at the edge into the
 //! engine's own types ([`crate::world::World`], [`crate::request::Request`]).
 
@@ -69,6 +69,14 @@ pub struct UserDoc {
 
 fn yes() -> bool {
     true
+}
+
+/// A session's `sso_ok` when the request leaves it out: SSO done (the one default, shared
+/// by [`PrincipalDoc`] and [`crate::codec::read`]).
+pub const DEFAULT_SSO_OK: bool = true;
+
+fn default_sso_ok() -> bool {
+    DEFAULT_SSO_OK
 }
 
 /// A member of an organization.
@@ -226,7 +234,7 @@ pub enum PrincipalDoc {
         #[serde(default)]
         staff: bool,
         /// SSO completed for the organization in this session.
-        #[serde(default = "yes")]
+        #[serde(default = "default_sso_ok")]
         sso_ok: bool,
     },
     /// A personal user token.

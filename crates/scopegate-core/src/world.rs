@@ -172,6 +172,20 @@ impl fmt::Display for WorldError {
 #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
 pub struct WorldErrors(pub Vec<WorldError>);
 
+impl WorldErrors {
+    /// One line for a log or an error message: the count, then the first `limit` problems
+    /// (each `path: message`), then how many more there are:
+    /// `2 problem(s): members[0].role: unknown org role `ghost`; teams[1].id: …`.
+    pub fn summary(&self, limit: usize) -> String {
+        let listed: Vec<String> = self.0.iter().take(limit).map(ToString::to_string).collect();
+        let mut text = format!("{} problem(s): {}", self.0.len(), listed.join("; "));
+        if self.0.len() > limit {
+            text.push_str(&format!("; … and {} more", self.0.len() - limit));
+        }
+        text
+    }
+}
+
 /// Python-style truthiness of a JSON option value (`null`, `false`, `0`, `""`, `[]`, `{}`
 /// are false).
 pub fn truthy(v: &serde_json::Value) -> bool {

@@ -12,7 +12,7 @@ pub enum InputKind {
     Openapi,
 }
 
-/// One finding (the JSON schema of product.md §6).
+/// One finding (the JSON schema of docs/lint-rules.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The rule code (`SG001`).

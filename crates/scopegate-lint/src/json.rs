@@ -30,7 +30,8 @@ pub enum Keep {
     All,
     /// What the OpenAPI rules read ([`crate::openapi::Api::read`]): every root entry except
     /// that under `components` only `securitySchemes` is built, and under `paths` only the
-    /// operations' `security`, `operationId` and `x-readonly-mutation-exception`. The rest
+    /// operations' `security`, `operationId`, `x-readonly-mutation-exception` and
+    /// `x-atlassian-oauth2-scopes`. The rest
     /// is validated exactly as with [`Keep::All`], and every key is kept (so child indices
     /// and JSON pointers are the same as in the whole tree), but the values are left empty:
     /// objects, arrays and strings without content.
@@ -112,7 +113,10 @@ impl Shape {
                 _ => Shape::Skip,
             },
             Shape::Operation => match key {
-                b"security" | b"operationId" | b"x-readonly-mutation-exception" => Shape::Full,
+                b"security"
+                | b"operationId"
+                | b"x-readonly-mutation-exception"
+                | b"x-atlassian-oauth2-scopes" => Shape::Full,
                 _ => Shape::Skip,
             },
         }

@@ -167,6 +167,16 @@ fn lint_doc(
             }
             loader.check_all_refs();
         }
+        Kind::Discovery => {
+            let api = crate::discovery::read(Loc::root(doc))?;
+            api.count(&mut report.summary);
+            report.warnings.extend(api.warnings.iter().cloned());
+            for rule in rules::RULES {
+                if ctx.options.enabled(rule.code) {
+                    (rule.openapi)(&api, ctx, &mut report.findings);
+                }
+            }
+        }
     }
     Ok(())
 }

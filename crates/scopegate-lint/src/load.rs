@@ -85,6 +85,8 @@ pub enum Kind {
     OpenApi3,
     /// Swagger 2.0 (`swagger`).
     Swagger2,
+    /// A Google API Discovery document (`discoveryVersion`; [`crate::discovery`]).
+    Discovery,
 }
 
 /// Detects the syntax from the file name, else from the content.
@@ -159,13 +161,16 @@ pub fn kind(source: &impl Locate, root: &Node) -> Result<Kind, InputError> {
             )),
         };
     }
+    if crate::discovery::is_discovery(root) {
+        return Ok(Kind::Discovery);
+    }
     if scopegate_core::manifest::is_manifest(root) {
         return Ok(Kind::Native);
     }
     Err(InputError::at(
         source,
         root.span.start,
-        "neither a scopegate manifest (no `permissions` or `endpoints`) nor an OpenAPI document (no `openapi` or `swagger`)",
+        "neither a scopegate manifest (no `permissions` or `endpoints`) nor an API description (no `openapi`, `swagger` or `discoveryVersion`)",
     ))
 }
 
@@ -513,6 +518,10 @@ impl Loader {
                 break;
             };
             self.refs_checked += 1;
+            // A Discovery document's `$ref`s name schemas, not JSON pointers.
+            if crate::discovery::is_discovery(&doc.root) {
+                continue;
+            }
             // Most documents (every fully dereferenced one) have no `$ref` at all.
             let text = doc.source.text();
             if !text.contains("$ref") && !text.contains("u0024ref") {

@@ -1,9 +1,10 @@
 //! OpenAPI 3.x and Swagger 2.0, as the rules read them: every operation with its effective
-//! security requirement (product.md §6).
+//! security requirement (docs/lint-rules.md).
 //!
 //! `security` is a list of alternatives (OR); the schemes inside one alternative are all
 //! required (AND); an operation's `security` replaces the root one; `security: []` means no
-//! auth; `{}` makes auth optional.
+//! auth; `{}` makes auth optional. Jira's `x-atlassian-oauth2-scopes` adds alternatives of
+//! its own ([`crate::atlassian`]).
 
 use std::collections::BTreeSet;
 
@@ -31,6 +32,10 @@ const METHODS: [(&str, Method); 7] = [
 pub struct Alternative {
     /// (scheme name, scopes), in document order.
     pub schemes: Vec<(String, Vec<String>)>,
+    /// How the scope lists read when the format itself says (a Discovery document's lists
+    /// are any-of, an Atlassian `x-atlassian-oauth2-scopes` entry all-of); `None`: as
+    /// [`crate::Options::scope_list`] says (`security`).
+    pub lists: Option<ScopeList>,
 }
 
 /// An operation (path + method) and what it requires.
@@ -115,7 +120,10 @@ fn parse_security(loader: &mut Loader, loc: &Loc) -> Result<Vec<Alternative>, In
             }
             schemes.push((k.name.clone(), names));
         }
-        out.push(Alternative { schemes });
+        out.push(Alternative {
+            schemes,
+            lists: None,
+        });
     }
     Ok(out)
 }
@@ -206,6 +214,9 @@ impl Api {
                             }
                         }
                     }
+                    // Jira's own scope lists, beside `security` (crate::atlassian).
+                    let mut security = security;
+                    security.extend(crate::atlassian::alternatives(loader, &op)?);
                     let operation_id = op
                         .node()
                         .get("operationId")
@@ -252,7 +263,8 @@ impl Operation {
     /// With `all`, an alternative qualifies when it lists at least one scope and every scope
     /// it lists is read-only. With `any`, when some scheme lists scopes and every scheme that
     /// lists scopes lists at least one read-only scope. An alternative asking for no scope
-    /// at all never qualifies.
+    /// at all never qualifies. An alternative whose format fixes the meaning
+    /// ([`Alternative::lists`]) is read that way whatever the option says.
     pub fn readonly_alternatives(&self, ctx: Context<'_>) -> Vec<(String, Vec<String>)> {
         let ro = &ctx.options.readonly;
         let mut out = Vec::new();
@@ -261,7 +273,7 @@ impl Operation {
             if listed.is_empty() {
                 continue;
             }
-            let ok = match ctx.options.scope_list {
+            let ok = match alt.lists.unwrap_or(ctx.options.scope_list) {
                 ScopeList::All => listed.iter().all(|s| ro.contains(s)),
                 ScopeList::Any => alt
                     .schemes

@@ -13,7 +13,7 @@ use crate::rules::RULES;
 pub enum Format {
     /// One finding a line, then a summary.
     Text,
-    /// The JSON schema of product.md §6.
+    /// The JSON schema of docs/lint-rules.md.
     Json,
     /// SARIF 2.1.0 (GitHub code scanning).
     Sarif,

@@ -61,30 +61,10 @@ impl Caller {
     }
 }
 
-/// The `detail` of a denial, as Sentry words it where it has a message.
+/// The `detail` of a denial, as Sentry words it where it has a message
+/// ([`Reason::detail`], shared with `scopegate-tower`).
 pub fn denial_detail(reason: Reason) -> &'static str {
-    match reason {
-        Reason::Allowed => "",
-        Reason::NotFound => "The requested resource does not exist",
-        Reason::Unauthenticated => "Authentication credentials were not provided.",
-        Reason::TokenOrganizationMismatch => "Unauthorized organization access.",
-        Reason::SsoRequired => "Must login via SSO",
-        Reason::TwoFactorRequired => {
-            "Organization requires two-factor authentication to be enabled"
-        }
-        Reason::MemberDisabledOverLimit => {
-            "Member is disabled over the organization's member limit"
-        }
-        Reason::InsufficientScope
-        | Reason::NotAMember
-        | Reason::WrongOrganization
-        | Reason::SuperuserReadOnly
-        | Reason::MissingScope
-        | Reason::NoProjectAccess
-        | Reason::NoTeamAccess
-        | Reason::GranularAccessDenied
-        | Reason::CreatorDenied => "You do not have permission to perform this action.",
-    }
+    reason.detail()
 }
 
 /// The credential of a request: `None` without an `Authorization` header.
@@ -108,6 +88,29 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     }
 }
 
+/// The 500 of a stored token that stands for no principal, naming the token (by id, never
+/// its secret or hash) and which of its fields is wrong.
+pub fn unusable(token: &Token) -> ApiError {
+    ApiError::Internal(format!(
+        "stored token {}: {}",
+        token.id,
+        token_problem(token)
+    ))
+}
+
+/// Why [`token_principal`] gives no principal for `token`.
+fn token_problem(token: &Token) -> String {
+    match (token.kind, token.user_id, &token.organization_slug) {
+        (TokenKind::User, None, _) => "a user token without a user".into(),
+        (TokenKind::User | TokenKind::Org, Some(id), _) if id < 0 => {
+            format!("user id {id} is negative (not an engine id)")
+        }
+        (TokenKind::Org, _, None) => "an org auth token without an organization".into(),
+        (TokenKind::Service, _, _) => "a service token stands for no principal".into(),
+        _ => "no principal (unexpected)".into(),
+    }
+}
+
 /// Resolves the request's credential into a principal (a service token: 403).
 #[instrument(skip_all)]
 async fn principal(
@@ -124,17 +127,13 @@ async fn principal(
     };
     match token.kind {
         TokenKind::User => {
-            let user_id = token
-                .user_id
-                .ok_or_else(|| ApiError::Internal("user token without a user".into()))?;
+            let user_id = token.user_id.ok_or_else(|| unusable(&token))?;
             let user = state.store.user(user_id).await?;
-            let p = token_principal(&token, &state.policy)
-                .ok_or_else(|| ApiError::Internal("user id".into()))?;
+            let p = token_principal(&token, &state.policy).ok_or_else(|| unusable(&token))?;
             Ok((p, Some(user), Some(token)))
         }
         TokenKind::Org => {
-            let p = token_principal(&token, &state.policy)
-                .ok_or_else(|| ApiError::Internal("org token without an organization".into()))?;
+            let p = token_principal(&token, &state.policy).ok_or_else(|| unusable(&token))?;
             Ok((p, None, Some(token)))
         }
         TokenKind::Service => Err(ApiError::Forbidden(
@@ -195,29 +194,36 @@ impl FromRequestParts<AppState> for ServiceCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<ServiceCaller, ApiError> {
-        service_caller(state, &parts.headers).await
+        service_caller(state, parts).await
     }
 }
 
 #[instrument(skip_all)]
-async fn service_caller(state: &AppState, headers: &HeaderMap) -> Result<ServiceCaller, ApiError> {
+async fn service_caller(state: &AppState, parts: &Parts) -> Result<ServiceCaller, ApiError> {
+    let headers = &parts.headers;
     let Some(secret) = bearer(headers)? else {
         return Err(ApiError::Unauthenticated(
             denial_detail(Reason::Unauthenticated).into(),
         ));
     };
     let index = state.index.current();
-    let kind = match index.token(secret) {
-        Some(t) => t.token.kind,
+    let (kind, id) = match index.token(secret) {
+        Some(t) => (t.token.kind, t.token.id),
         // Not in the index yet (created by another process since the last resync).
         None => match state.store.token_by_secret(secret).await {
-            Ok(t) => t.kind,
+            Ok(t) => (t.kind, t.id),
             Err(StoreError::NotFound) => {
                 return Err(ApiError::Unauthenticated("Invalid token".into()))
             }
             Err(e) => return Err(e.into()),
         },
     };
+    let label = if kind == TokenKind::Service {
+        "service-token"
+    } else {
+        "token"
+    };
+    crate::logging::record_caller(&parts.extensions, format!("{label}:{id}"));
     if kind != TokenKind::Service {
         return Err(ApiError::Forbidden(
             "Only a service token may call the decision API".into(),
@@ -287,9 +293,7 @@ pub async fn authorize(
             .world(organization.as_deref(), also_user)
             .await?
     };
-    let world = World::build(&doc, &state.policy).map_err(|e| {
-        ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))
-    })?;
+    let world = World::build(&doc, &state.policy).map_err(ApiError::from)?;
     let request = scopegate_core::Request {
         principal: principal.clone(),
         endpoint: endpoint.clone(),
@@ -301,7 +305,9 @@ pub async fn authorize(
             .map(|t| crate::routes::team_access::team_slug_in(&doc, organization.as_deref(), &t)),
     };
     let decision = Engine::new(&state.policy, &state.manifest, &world).decide(&request);
-    state.metrics.decision(decision.reason.as_str());
+    state
+        .metrics
+        .decision(crate::metrics::Api::Management, &decision);
     if !decision.allowed() {
         let status = StatusCode::from_u16(decision.status()).unwrap_or(StatusCode::FORBIDDEN);
         return Err(ApiError::Denied {
@@ -346,6 +352,7 @@ pub async fn authorize(
         },
         (None, None) => Actor::system(),
     };
+    crate::logging::record_caller(req.extensions(), actor.label.clone());
     req.extensions_mut().insert(Caller {
         principal,
         user,

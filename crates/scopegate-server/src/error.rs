@@ -143,6 +143,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<scopegate_core::world::WorldErrors> for ApiError {
+    /// A stored world that does not build: a 500 whose log line names each problem's row and
+    /// why (`members[3].role: unknown org role `ghost``); the client sees `Internal Error`.
+    fn from(e: scopegate_core::world::WorldErrors) -> Self {
+        ApiError::Internal(format!(
+            "the stored world is invalid: {}",
+            e.summary(crate::index::LISTED_PROBLEMS)
+        ))
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let text = r.body_text();
@@ -187,6 +198,19 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
+        }
+        match &self {
+            ApiError::Unavailable(_) => {
+                response
+                    .extensions_mut()
+                    .insert(crate::metrics::StoreFailure("unavailable"));
+            }
+            ApiError::Store(_) => {
+                response
+                    .extensions_mut()
+                    .insert(crate::metrics::StoreFailure("database"));
+            }
+            _ => {}
         }
         if matches!(self, ApiError::Unavailable(_)) {
             response

@@ -35,10 +35,12 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use scopegate_core::world::WorldErrors;
 use scopegate_core::{Policy, Principal, World, WorldDoc};
 use scopegate_store::{Store, StoreError, Token};
 use subtle::ConstantTimeEq;
 
+use crate::metrics::Trigger;
 use crate::AppState;
 
 /// How often the whole index is rebuilt from the store regardless of notifications.
@@ -85,8 +87,7 @@ impl Index {
         policy: &Policy,
         generation: u64,
     ) -> Result<Index, IndexError> {
-        let world = World::build(doc, policy)
-            .map_err(|e| IndexError::World(format!("{} problem(s)", e.0.len())))?;
+        let world = World::build(doc, policy).map_err(IndexError::World)?;
         let tokens: Vec<IndexedToken> = tokens
             .into_iter()
             .map(|token| IndexedToken {
@@ -193,15 +194,20 @@ impl SecretCache {
     }
 }
 
+/// How many problems of an invalid stored world an error message lists (the error holds all).
+pub const LISTED_PROBLEMS: usize = 20;
+
 /// Building the index failed.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     /// Reading the store failed.
     #[error("cannot read the store: {0}")]
     Store(#[from] StoreError),
-    /// The stored world does not build (a stored role the policy does not know, …).
-    #[error("the stored world is invalid: {0}")]
-    World(String),
+    /// The stored world does not build (a stored role the policy does not know, …): every
+    /// problem, each naming its row (`members[3].role`) and why; the message lists the first
+    /// [`LISTED_PROBLEMS`].
+    #[error("the stored world is invalid: {}", .0.summary(LISTED_PROBLEMS))]
+    World(WorldErrors),
 }
 
 /// The current index, swapped whole on every rebuild.
@@ -219,6 +225,12 @@ impl LiveIndex {
             current: RwLock::new(Arc::new(index)),
             rebuild: tokio::sync::Mutex::new(generation),
         }
+    }
+
+    /// Whether an index was built from the store (the one [`LiveIndex::new`] starts from
+    /// is not): `/readyz` is false until then.
+    pub fn is_built(&self) -> bool {
+        self.current().generation > 0
     }
 
     /// The current snapshot.
@@ -245,16 +257,39 @@ impl LiveIndex {
     /// notification of the store's change feed and every [`RESYNC_INTERVAL`]. Runs until the
     /// runtime stops.
     pub fn spawn_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
-        let state = state.clone();
+        LiveIndex::spawn_sync_with(
+            state.index.clone(),
+            state.store.clone(),
+            state.policy.clone(),
+            RESYNC_INTERVAL,
+            state.metrics.clone(),
+        )
+    }
+
+    /// The sync loop of [`LiveIndex::spawn_sync`] over any index, store and policy, with the
+    /// resynchronization period `every`, reporting to `observer` (an embedded read-only
+    /// replica, `scopegate-tower`'s `Replica`, uses it to tell a stale index). Runs until the
+    /// runtime stops.
+    pub fn spawn_sync_with(
+        index: Arc<LiveIndex>,
+        store: Arc<dyn Store>,
+        policy: Arc<Policy>,
+        every: Duration,
+        observer: Arc<dyn SyncObserver>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut feed = match state.store.change_feed().await {
+            let mut feed = match store.change_feed().await {
                 Ok(f) => f,
                 Err(e) => {
                     tracing::warn!(error = %e, "no change feed; periodic resync only");
+                    observer.feed(Some(&e));
                     None
                 }
             };
-            let mut tick = tokio::time::interval(RESYNC_INTERVAL);
+            if feed.is_some() {
+                observer.feed(None);
+            }
+            let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 let notified = async {
@@ -263,20 +298,51 @@ impl LiveIndex {
                         None => std::future::pending().await,
                     }
                 };
-                tokio::select! {
+                let trigger = tokio::select! {
                     r = notified => {
                         if let Err(e) = r {
                             tracing::warn!(error = %e, "change feed interrupted; resyncing");
+                            observer.feed(Some(&e));
                             tokio::time::sleep(Duration::from_millis(100)).await;
+                        } else {
+                            observer.feed(None);
                         }
+                        Trigger::ChangeFeed(std::time::Instant::now())
                     }
-                    _ = tick.tick() => {}
-                }
-                if let Err(e) = state.index.refresh(&*state.store, &state.policy).await {
+                    _ = tick.tick() => Trigger::Resync,
+                };
+                let start = std::time::Instant::now();
+                let result = index.refresh(&*store, &policy).await;
+                if let Err(e) = &result {
                     tracing::error!(error = %e, "cannot rebuild the decision index");
                 }
+                observer.rebuilt(trigger, start.elapsed(), result.as_ref().err());
             }
         })
+    }
+}
+
+/// What the sync loop ([`LiveIndex::spawn_sync_with`]) reports, for whoever needs to know
+/// how fresh the index is. The service ignores it (`()`).
+pub trait SyncObserver: Send + Sync + 'static {
+    /// The change feed delivered a notification or was opened (`None`), or failed
+    /// (`Some`: notifications may have been missed; the loop goes on with a resync).
+    fn feed(&self, error: Option<&StoreError>);
+    /// A rebuild for `trigger` that took `took` succeeded (`None`) or failed (`Some`; the
+    /// previous index stays).
+    fn rebuilt(&self, trigger: Trigger, took: Duration, error: Option<&IndexError>);
+}
+
+impl SyncObserver for () {
+    fn feed(&self, _: Option<&StoreError>) {}
+    fn rebuilt(&self, _: Trigger, _: Duration, _: Option<&IndexError>) {}
+}
+
+/// The service's sync loop counts and times its rebuilds in `/metrics`.
+impl SyncObserver for crate::metrics::Metrics {
+    fn feed(&self, _: Option<&StoreError>) {}
+    fn rebuilt(&self, trigger: Trigger, took: Duration, error: Option<&IndexError>) {
+        self.record_rebuild(trigger, took, error.is_none());
     }
 }
 
@@ -293,7 +359,7 @@ pub async fn refresh(State(state): State<AppState>, req: Request, next: Next) ->
     // may follow a partial write: rebuild.
     let status = response.status();
     if mutating && (status.is_success() || status.is_server_error()) {
-        if let Err(e) = state.index.refresh(&*state.store, &state.policy).await {
+        if let Err(e) = crate::metrics::rebuild(&state, crate::metrics::Trigger::Write).await {
             tracing::error!(error = %e, "cannot rebuild the decision index after a write");
         }
     }

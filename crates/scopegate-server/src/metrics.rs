@@ -1,64 +1,474 @@
-//! Request and decision counters, served as Prometheus text at `/metrics`.
+//! The service's metrics, served at `/metrics` (and on `serve --metrics-listen ADDR`) in the
+//! OpenMetrics text format.
+//!
+//! # Why `prometheus-client`
+//!
+//! It is the Prometheus project's own Rust client: typed metric families with label sets
+//! derived from structs (so a label cannot take a value the code did not name), histograms,
+//! and an encoder of the OpenMetrics text format that Prometheus scrapes. It has no global
+//! registry: each [`Metrics`] owns its registry, so tests that build many services in one
+//! process count each one separately. The `metrics` crate with its Prometheus exporter was
+//! the alternative; its global recorder would mix the counts of the services a test process
+//! builds, and its exporter brings its own HTTP listener, where ours is axum's.
+//!
+//! # Bounded labels
+//!
+//! Every label takes values from a closed set: route *templates* (axum's [`MatchedPath`],
+//! `unmatched` for the 404 fallback), the HTTP method (`other` past the standard ones), the
+//! status code, the decision's reason and grant-path codes, the rebuild trigger. No label
+//! carries a slug, an id or a token.
+//!
+//! # What is counted where
+//!
+//! - Requests: the [`count`] middleware (every route, the fallback included).
+//! - Decisions: `/api/` in [`crate::auth::authorize`], `/v1/` in the decision handlers
+//!   ([`Metrics::v1`]); `who-can` enumerations are not decisions and count only as requests.
+//! - Index rebuilds: [`rebuild`], which every rebuild goes through.
+//! - Store errors: the responses of store failures carry a [`StoreFailure`] extension
+//!   ([`crate::error::ApiError`]) that [`count`] reads; failed rebuilds count as rebuilds
+//!   with `outcome="error"`.
+//! - Pool use, index size and age: read when scraped.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, Method};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+use scopegate_core::Decision;
 
+use crate::index::IndexError;
 use crate::AppState;
 
-/// Counters by label.
-#[derive(Debug, Default)]
+/// The content type of the exposition.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Which API a decision was made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The management API (`/api/`), decided before its handler.
+    Management,
+    /// The decision API (`/v1/`).
+    Decision,
+}
+
+impl Api {
+    fn label(self) -> &'static str {
+        match self {
+            Api::Management => "api",
+            Api::Decision => "v1",
+        }
+    }
+}
+
+/// Why the index was rebuilt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// At start-up.
+    Startup,
+    /// After a write on this replica.
+    Write,
+    /// On a change-feed notification (another replica or process wrote), received at the
+    /// instant given.
+    ChangeFeed(Instant),
+    /// The periodic full resynchronization.
+    Resync,
+}
+
+impl Trigger {
+    fn label(self) -> &'static str {
+        match self {
+            Trigger::Startup => "startup",
+            Trigger::Write => "write",
+            Trigger::ChangeFeed(_) => "change_feed",
+            Trigger::Resync => "resync",
+        }
+    }
+}
+
+/// A response extension: the request failed in the store (`kind`: `unavailable` or
+/// `database`). Set by [`crate::error::ApiError`]'s response, counted by [`count`].
+#[derive(Debug, Clone, Copy)]
+pub struct StoreFailure(pub &'static str);
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    method: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    api: &'static str,
+    reason: &'static str,
+    grant: &'static str,
+    granular: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RebuildLabels {
+    trigger: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+/// Request latency buckets, in seconds: 0.25 ms to about 10 s.
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(0.000_25, 2.5, 12)
+}
+
+/// Every metric of the service, in one registry.
 pub struct Metrics {
-    responses: Mutex<BTreeMap<u16, u64>>,
-    decisions: Mutex<BTreeMap<&'static str, u64>>,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    decisions: Family<DecisionLabels, Counter>,
+    batch_size: Histogram,
+    rebuilds: Family<RebuildLabels, Counter>,
+    rebuild_duration: Histogram,
+    feed_lag: Histogram,
+    index_revision: Gauge,
+    index_members: Gauge,
+    index_tokens: Gauge,
+    index_age: Gauge<f64, AtomicU64>,
+    pool: Family<PoolLabels, Gauge>,
+    pool_max: Gauge,
+    store_errors: Family<KindLabels, Counter>,
+    log_writes: Counter,
+    log_drops: Counter,
+    /// When the index last rebuilt successfully (seconds since the epoch).
+    last_rebuild: Mutex<Option<f64>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
 }
 
 impl Metrics {
-    /// Counts a decision by reason.
-    pub fn decision(&self, reason: &'static str) {
-        if let Ok(mut m) = self.decisions.lock() {
-            *m.entry(reason).or_default() += 1;
+    /// Every metric at zero, registered under the `scopegate_` prefix.
+    pub fn new() -> Metrics {
+        let m = Metrics {
+            registry: Registry::with_prefix("scopegate"),
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
+            decisions: Family::default(),
+            batch_size: Histogram::new([
+                1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
+            ]),
+            rebuilds: Family::default(),
+            rebuild_duration: Histogram::new(latency_buckets()),
+            feed_lag: Histogram::new(latency_buckets()),
+            index_revision: Gauge::default(),
+            index_members: Gauge::default(),
+            index_tokens: Gauge::default(),
+            index_age: Gauge::default(),
+            pool: Family::default(),
+            pool_max: Gauge::default(),
+            store_errors: Family::default(),
+            log_writes: Counter::default(),
+            log_drops: Counter::default(),
+            last_rebuild: Mutex::new(None),
+        };
+        m.register()
+    }
+
+    fn register(mut self) -> Metrics {
+        let r = &mut self.registry;
+        r.register(
+            "http_requests",
+            "HTTP requests by route template, method and status",
+            self.requests.clone(),
+        );
+        r.register_with_unit(
+            "http_request_duration",
+            "HTTP request latency by route template and method, from the request's arrival to its response's head",
+            Unit::Seconds,
+            self.request_duration.clone(),
+        );
+        r.register(
+            "decisions",
+            "Engine decisions by API (api: /api/, v1: /v1/), reason and grant path (none when denied)",
+            self.decisions.clone(),
+        );
+        r.register(
+            "v1_batch_size",
+            "Requests per /v1/check/batch call",
+            self.batch_size.clone(),
+        );
+        r.register(
+            "index_rebuilds",
+            "Decision index rebuilds by trigger (startup, write, change_feed, resync) and outcome (ok, error)",
+            self.rebuilds.clone(),
+        );
+        r.register_with_unit(
+            "index_rebuild_duration",
+            "Decision index rebuild time (reading the store and building)",
+            Unit::Seconds,
+            self.rebuild_duration.clone(),
+        );
+        r.register_with_unit(
+            "change_feed_lag",
+            "Time from a change-feed notification's arrival to the rebuilt index being served",
+            Unit::Seconds,
+            self.feed_lag.clone(),
+        );
+        r.register(
+            "index_revision",
+            "The revision (generation) of the decision index being served",
+            self.index_revision.clone(),
+        );
+        r.register(
+            "index_members",
+            "Members in the decision index",
+            self.index_members.clone(),
+        );
+        r.register(
+            "index_tokens",
+            "Tokens in the decision index",
+            self.index_tokens.clone(),
+        );
+        r.register_with_unit(
+            "index_age",
+            "Time since the decision index last rebuilt successfully",
+            Unit::Seconds,
+            self.index_age.clone(),
+        );
+        r.register(
+            "db_pool_connections",
+            "Database pool connections by state (idle, in_use)",
+            self.pool.clone(),
+        );
+        r.register(
+            "db_pool_max_connections",
+            "The database pool's maximum size",
+            self.pool_max.clone(),
+        );
+        r.register(
+            "store_errors",
+            "Requests failed by the store, by kind (unavailable: 503; database: 500)",
+            self.store_errors.clone(),
+        );
+        r.register(
+            "decision_log_writes",
+            "Decision log lines written",
+            self.log_writes.clone(),
+        );
+        r.register(
+            "decision_log_drops",
+            "Decision log lines lost (the write failed)",
+            self.log_drops.clone(),
+        );
+        self
+    }
+
+    /// Counts one decision made for `api`.
+    pub fn decision(&self, api: Api, decision: &Decision) {
+        let labels = DecisionLabels {
+            api: api.label(),
+            reason: decision.reason.as_str(),
+            grant: decision.grant.map_or("none", |g| g.path.as_str()),
+            granular: decision
+                .grant
+                .and_then(|g| g.granular)
+                .map_or("none", |g| g.as_str()),
+        };
+        self.decisions.get_or_create(&labels).inc();
+    }
+
+    /// Counts one `/v1/` decision and returns it.
+    pub fn v1(&self, decision: Decision) -> Decision {
+        self.decision(Api::Decision, &decision);
+        decision
+    }
+
+    /// Records the size of one `/v1/check/batch` call.
+    pub fn batch(&self, size: usize) {
+        self.batch_size.observe(size as f64);
+    }
+
+    /// Counts one decision log line: written, or lost.
+    pub fn decision_log(&self, written: bool) {
+        if written {
+            self.log_writes.inc();
+        } else {
+            self.log_drops.inc();
         }
     }
 
-    /// Counts a response by status.
-    pub fn response(&self, status: u16) {
-        if let Ok(mut m) = self.responses.lock() {
-            *m.entry(status).or_default() += 1;
-        }
+    fn request(&self, route: String, method: &Method, status: u16, seconds: f64) {
+        let method = method_label(method);
+        self.request_duration
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+                method,
+            })
+            .observe(seconds);
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
+            })
+            .inc();
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// The exposition, after reading the gauges that are read when scraped.
+    pub fn render(&self, state: &AppState) -> String {
+        let pool = state.store.pool_stats();
+        let in_use = pool.size.saturating_sub(pool.idle);
+        self.pool
+            .get_or_create(&PoolLabels { state: "idle" })
+            .set(i64::from(pool.idle));
+        self.pool
+            .get_or_create(&PoolLabels { state: "in_use" })
+            .set(i64::from(in_use));
+        self.pool_max.set(i64::from(pool.max));
+        let index = state.index.current();
+        self.index_revision
+            .set(i64::try_from(index.generation).unwrap_or(i64::MAX));
+        self.index_members
+            .set(i64::try_from(index.world.members().len()).unwrap_or(i64::MAX));
+        self.index_tokens
+            .set(i64::try_from(index.token_count()).unwrap_or(i64::MAX));
+        let last = *self
+            .last_rebuild
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(last) = last {
+            self.index_age.set((epoch_seconds() - last).max(0.0));
+        }
         let mut out = String::new();
-        out.push_str("# HELP scopegate_http_responses_total HTTP responses by status.\n");
-        out.push_str("# TYPE scopegate_http_responses_total counter\n");
-        if let Ok(m) = self.responses.lock() {
-            for (status, n) in m.iter() {
-                let _ = writeln!(
-                    out,
-                    "scopegate_http_responses_total{{status=\"{status}\"}} {n}"
-                );
-            }
-        }
-        out.push_str("# HELP scopegate_decisions_total Engine decisions by reason.\n");
-        out.push_str("# TYPE scopegate_decisions_total counter\n");
-        if let Ok(m) = self.decisions.lock() {
-            for (reason, n) in m.iter() {
-                let _ = writeln!(out, "scopegate_decisions_total{{reason=\"{reason}\"}} {n}");
-            }
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "cannot encode the metrics");
         }
         out
     }
 }
 
-/// Middleware counting every response.
+fn epoch_seconds() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The standard methods by name; anything else is `other` (bounded label).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// Middleware counting and timing every request by route template, method and status,
+/// and the store failures its response carries.
 pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().clone();
     let response = next.run(req).await;
-    state.metrics.response(response.status().as_u16());
+    let status = response.status().as_u16();
+    if let Some(StoreFailure(kind)) = response.extensions().get::<StoreFailure>() {
+        state
+            .metrics
+            .store_errors
+            .get_or_create(&KindLabels { kind })
+            .inc();
+    }
+    state
+        .metrics
+        .request(route, &method, status, start.elapsed().as_secs_f64());
     response
+}
+
+/// Rebuilds the decision index ([`crate::index::LiveIndex::refresh`]), counting and timing
+/// the rebuild by `trigger`, and the change-feed lag of a notified one.
+pub async fn rebuild(state: &AppState, trigger: Trigger) -> Result<(), IndexError> {
+    let start = Instant::now();
+    let result = state.index.refresh(&*state.store, &state.policy).await;
+    state
+        .metrics
+        .record_rebuild(trigger, start.elapsed(), result.is_ok());
+    result
+}
+
+impl Metrics {
+    /// Counts and times one rebuild of the decision index by `trigger` (that took `took`),
+    /// and the change-feed lag of a notified one that succeeded.
+    pub fn record_rebuild(&self, trigger: Trigger, took: std::time::Duration, ok: bool) {
+        self.rebuild_duration.observe(took.as_secs_f64());
+        self.rebuilds
+            .get_or_create(&RebuildLabels {
+                trigger: trigger.label(),
+                outcome: if ok { "ok" } else { "error" },
+            })
+            .inc();
+        if ok {
+            if let Trigger::ChangeFeed(at) = trigger {
+                self.feed_lag.observe(at.elapsed().as_secs_f64());
+            }
+            *self
+                .last_rebuild
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(epoch_seconds());
+        }
+    }
+}
+
+/// `GET /metrics`.
+pub async fn handler(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        state.metrics.render(&state),
+    )
+        .into_response()
+}
+
+/// The router of the separate metrics listener (`serve --metrics-listen`): `/metrics` only.
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(handler))
+        .with_state(state)
 }

@@ -3,7 +3,8 @@
 //! Generated from the code: the paths, methods and operation ids come from the service
 //! manifest (the same table that authorizes requests), the request and response schemas from
 //! the route types (`utoipa::ToSchema`), and [`OPERATIONS`] ties the two together. A test
-//! checks that every manifest endpoint and method has an entry here.
+//! checks that every manifest endpoint and method has an entry here. The decision API
+//! (`/v1/`) and `/healthz`, `/readyz`, `/metrics` come from `openapi/service.rs`.
 
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -30,6 +31,8 @@ use crate::routes::tokens::{CreateToken, TokenOut};
 use scopegate_core::manifest::Endpoint;
 use scopegate_core::{Manifest, Method, Policy};
 use utoipa::openapi::extensions::Extensions;
+
+mod service;
 
 /// What an operation takes and returns.
 #[derive(Debug, Clone, Copy)]
@@ -515,7 +518,10 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
         }
         paths.add_path_operation(path, vec![method], b.build());
     }
+    // The decision API and the service routes (`openapi/service.rs`).
+    paths.paths.extend(service::paths());
     let components = ComponentsBuilder::new()
+        .schemas_from_iter(service::schemas())
         .schema_from::<ErrorBody>()
         .schema_from::<OrganizationOut>()
         .schema_from::<StatusOut>()
@@ -554,7 +560,7 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
                 .title("scopegate")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
-                    "scopegate's management API: Sentry-compatible paths, camelCase JSON, ids as strings, errors as {\"detail\": …}.",
+                    "scopegate's management API (Sentry-compatible paths, camelCase JSON, ids as strings, errors as {\"detail\": …}), its decision API (/v1/, service tokens only) and its health and metrics routes.",
                 ))
                 .build(),
         )

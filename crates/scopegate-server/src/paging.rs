@@ -1,14 +1,22 @@
 //! Paged list responses in Sentry's cursor style.
 //!
-//! A list route takes `?cursor=LIMIT:PAGE:IS_PREV` (Sentry's offset cursor; default
-//! `100:0:0`, `LIMIT` at most 100) and answers one page of the JSON array with a `Link`
-//! header holding a `rel="previous"` and a `rel="next"` link, each with `results="true"` or
-//! `"false"` and its `cursor`, as Sentry does:
+//! A list route takes `?cursor=LIMIT:PAGE:IS_PREV` (Sentry's offset cursor, whose first
+//! number is the page size, at most 100) and `?per_page=N` (1 to 100, default 100: the page
+//! size when no cursor names one, as in Sentry's `OffsetPaginator`), and answers one page of
+//! the JSON array with a `Link` header holding a `rel="previous"` and a `rel="next"` link,
+//! each with `results="true"` or `"false"` and its `cursor`. As in Sentry's
+//! `Endpoint.build_cursor_link` (`src/sentry/api/base.py`), a link is absolute — the
+//! request's scheme and host, then its path and query without `cursor`, then
+//! `&cursor=…` — so a request without a query links to `…/?&cursor=…`:
 //!
 //! ```text
-//! Link: </api/0/organizations/?cursor=100:0:1>; rel="previous"; results="false"; cursor="100:0:1",
-//!       </api/0/organizations/?cursor=100:1:0>; rel="next"; results="true"; cursor="100:1:0"
+//! Link: <http://127.0.0.1:8080/api/0/organizations/?&cursor=100:0:1>; rel="previous"; results="false"; cursor="100:0:1",
+//!       <http://127.0.0.1:8080/api/0/organizations/?&cursor=100:1:0>; rel="next"; results="true"; cursor="100:1:0"
 //! ```
+//!
+//! The host is the request's (`Host`, or the URI's authority); the scheme is `http` unless
+//! `X-Forwarded-Proto: https` says a proxy terminated TLS. Without a usable host the links
+//! are relative (`/api/0/…`).
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -26,6 +34,7 @@ pub const MAX_PER_PAGE: u32 = 100;
 #[derive(Debug, Deserialize)]
 struct PageQuery {
     cursor: Option<String>,
+    per_page: Option<String>,
 }
 
 /// The page a list request asks for, and the path to link to.
@@ -47,8 +56,30 @@ impl Paging {
         }
     }
 
-    /// Parses a cursor `LIMIT:PAGE:IS_PREV`.
+    /// Parses a cursor `LIMIT:PAGE:IS_PREV`; links are relative unless `uri` is absolute.
     pub fn parse(cursor: Option<&str>, uri: &Uri) -> Result<Paging, ApiError> {
+        Paging::parse_with(cursor, None, uri)
+    }
+
+    /// Parses a cursor `LIMIT:PAGE:IS_PREV` and a `per_page` (the page size when there is
+    /// no cursor); links are relative unless `uri` is absolute (scheme and authority).
+    pub fn parse_with(
+        cursor: Option<&str>,
+        per_page: Option<&str>,
+        uri: &Uri,
+    ) -> Result<Paging, ApiError> {
+        let per_page = match per_page {
+            None => MAX_PER_PAGE,
+            Some(p) => p
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_PER_PAGE).contains(n))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "per_page: must be an integer from 1 to {MAX_PER_PAGE}"
+                    ))
+                })?,
+        };
         let bad = || {
             ApiError::BadRequest(format!(
                 "cursor: invalid cursor `{}`",
@@ -56,7 +87,7 @@ impl Paging {
             ))
         };
         let (limit, page) = match cursor {
-            None => (MAX_PER_PAGE, 0),
+            None => (per_page, 0),
             Some(c) => {
                 let mut parts = c.split(':');
                 let limit: u32 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
@@ -72,15 +103,18 @@ impl Paging {
                 (limit, page)
             }
         };
-        // Links keep the other query parameters (`/v1/who-can` filters by them).
-        let mut path = uri.path().to_string();
-        path.push('?');
-        for pair in uri.query().unwrap_or_default().split('&') {
-            if !pair.is_empty() && !pair.starts_with("cursor=") {
-                path.push_str(pair);
-                path.push('&');
-            }
-        }
+        // Links keep the other query parameters (`/v1/who-can` filters by them, `per_page`).
+        let origin = match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+            _ => String::new(),
+        };
+        let query: Vec<&str> = uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("cursor="))
+            .collect();
+        let path = format!("{origin}{}?{}", uri.path(), query.join("&"));
         Ok(Paging { limit, page, path })
     }
 
@@ -92,7 +126,7 @@ impl Paging {
         let link = |page: u32, prev: u8, results: bool, rel: &str| {
             let cursor = format!("{}:{page}:{prev}", self.limit);
             format!(
-                "<{}cursor={cursor}>; rel=\"{rel}\"; results=\"{results}\"; cursor=\"{cursor}\"",
+                "<{}&cursor={cursor}>; rel=\"{rel}\"; results=\"{results}\"; cursor=\"{cursor}\"",
                 self.path
             )
         };
@@ -116,6 +150,37 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
         let Query(q) = Query::<PageQuery>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        Paging::parse(q.cursor.as_deref(), &parts.uri)
+        let uri = absolute(parts).unwrap_or_else(|| parts.uri.clone());
+        Paging::parse_with(q.cursor.as_deref(), q.per_page.as_deref(), &uri)
     }
+}
+
+/// The request's URI made absolute: its scheme (`X-Forwarded-Proto` when `http` or `https`,
+/// else `http`) and host (the URI's authority or the `Host` header, when it is a plain
+/// `host[:port]`); `None` without a usable host.
+fn absolute(parts: &Parts) -> Option<Uri> {
+    let host = match parts.uri.authority() {
+        Some(a) => a.as_str().to_string(),
+        None => parts.headers.get(header::HOST)?.to_str().ok()?.to_string(),
+    };
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !plain {
+        return None;
+    }
+    let scheme = match parts.uri.scheme_str() {
+        Some(s) => s.to_string(),
+        None => match parts
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some("https") => "https".to_string(),
+            _ => "http".to_string(),
+        },
+    };
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    format!("{scheme}://{host}{path_and_query}").parse().ok()
 }

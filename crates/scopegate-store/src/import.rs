@@ -1,5 +1,5 @@
 //! World import ([`Store::import_world`](crate::Store::import_world)): what a world document
-//! (product.md §4.1, the JSON `scopegate check --world` reads) becomes in the store.
+//! (docs/wire.md §1, the JSON `scopegate check --world` reads) becomes in the store.
 //!
 //! # What is stored
 //!

@@ -429,6 +429,19 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// `LISTEN scopegate_changes`, fed by triggers); `None` where the backend has no such
     /// feed (SQLite: single-replica).
     async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>>;
+    /// The connection pool's use now (for the service's metrics).
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// A connection pool's use ([`Store::pool_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections (idle and in use).
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
 }
 
 /// Notifications of committed changes ([`Store::change_feed`]).
@@ -442,8 +455,25 @@ pub trait ChangeFeed: Send {
 /// Opens the database at `url` (`sqlite:` or `postgres://`), creating a SQLite file if
 /// missing, and applies the backend's migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    connect_with(url, OpenMode::CreateIfMissing).await
+}
+
+/// Whether opening a store may create its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenMode {
+    /// Create a SQLite file that does not exist (what `serve` and `migrate` do).
+    #[default]
+    CreateIfMissing,
+    /// The database must exist: a missing SQLite file is [`StoreError::Connect`] and nothing
+    /// is created, so a mistyped URL is an error rather than a new, empty world. (PostgreSQL
+    /// never creates a database on connecting: an unknown one is already an error.)
+    MustExist,
+}
+
+/// [`connect`], with the [`OpenMode`] saying whether a missing SQLite file may be created.
+pub async fn connect_with(url: &str, mode: OpenMode) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqliteStore::connect_with(url, mode).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::connect(url).await?))
     } else {

@@ -99,29 +99,18 @@ impl GrantHolder {
         }
     }
 
-    /// The audit event of the holder's removal.
-    pub(crate) fn remove_event(self) -> &'static str {
+    /// The holder as the granular planner names it (audit targets and entries).
+    pub(crate) fn planned(self) -> scopegate_core::granular::Holder {
         match self {
-            GrantHolder::Member => "member.remove",
-            GrantHolder::Team => "team.remove",
+            GrantHolder::Member => scopegate_core::granular::Holder::Member,
+            GrantHolder::Team => scopegate_core::granular::Holder::Team,
         }
     }
+}
 
-    /// The audit target naming the holder.
-    pub(crate) fn target(self, id: i64) -> String {
-        match self {
-            GrantHolder::Member => format!("member:{id}"),
-            GrantHolder::Team => format!("team:{id}"),
-        }
-    }
-
-    /// The data of a `granular.revoke` entry for the holder's grant of `kind`.
-    pub(crate) fn revoke_data(self, kind: &str, id: i64) -> serde_json::Value {
-        match self {
-            GrantHolder::Member => serde_json::json!({"kind": kind, "memberId": id}),
-            GrantHolder::Team => serde_json::json!({"kind": kind, "teamId": id}),
-        }
-    }
+/// A planned audit entry as the store writes it.
+pub(crate) fn entry(e: scopegate_core::granular::AuditEntry) -> Entry {
+    (e.event, e.target, e.data)
 }
 
 /// The size of the row the readiness probe writes (and deletes) in a committed

@@ -26,7 +26,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use sqlx::{Connection, Executor, Sqlite, SqlitePool};
 
 use crate::sql::Dialect;
-use crate::Result;
+use crate::{OpenMode, Result};
 
 /// How long a writer waits for SQLite's write lock before giving up (then `Unavailable`).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -57,8 +57,25 @@ impl fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and applies the migrations.
     pub async fn connect(url: &str) -> Result<SqliteStore> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+        SqliteStore::connect_with(url, OpenMode::CreateIfMissing).await
+    }
+
+    /// Opens the database at `url` and applies the migrations; with
+    /// [`OpenMode::MustExist`], a file that does not exist is
+    /// [`StoreError::Connect`](crate::StoreError::Connect) and nothing is created (an
+    /// in-memory database is always new).
+    pub async fn connect_with(url: &str, mode: OpenMode) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let create = mode == OpenMode::CreateIfMissing || in_memory;
+        if !create && !options.get_filename().exists() {
+            return Err(crate::StoreError::Connect {
+                address: options.get_filename().display().to_string(),
+                cause: "no such database file".to_string(),
+            });
+        }
+        let options = options
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);

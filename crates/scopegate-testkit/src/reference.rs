@@ -1,5 +1,5 @@
 //! The reference evaluator: deliberately naive, written straight from `docs/decision.md`
-//! (and product.md §4–§5), without reading the engine (`src/engine.rs`) or the world index
+//! (and docs/decision.md), without reading the engine (`src/engine.rs`) or the world index
 //! (`src/world.rs`). It reads the wire documents as they are (`WorldDoc`, `RequestDoc`), the
 //! policy's data turned into scope *names*, and a plain model of the manifest; every lookup
 //! is a linear scan and every scope set a `BTreeSet<String>`. Slow, obvious, independent:

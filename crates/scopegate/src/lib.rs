@@ -5,12 +5,65 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use scopegate_core::{Manifest, Policy, Source, World, WorldDoc};
+use scopegate_store::{redact_url, OpenMode, Store, StoreError};
 
 pub mod commands;
+pub mod suggest;
+
+/// `println!` that hands back the write's error instead of panicking: a closed pipe
+/// (`scopegate world export | head -1`) becomes an error [`is_broken_pipe`] recognizes.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// Whether `err` is standard output closed by its reader (`| head -1`): the command then
+/// ends quietly with exit 0, as `cat` and `grep` do.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Output format of the admin commands (`user create`, `token create`, `integration …`,
+/// `org features`, `world import`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AdminFormat {
+    /// Sentences for people.
+    #[default]
+    Text,
+    /// One JSON object (or array) on one line, for scripts: secrets without parsing prose.
+    Json,
+}
+
+/// Opens the existing database at `url` and applies any pending migrations. Every command
+/// but `serve` and `migrate` opens its database this way: a SQLite file that does not exist
+/// is an error (a mistyped `--database-url` is not a new, empty world).
+pub async fn open_existing(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    match scopegate_store::connect_with(url, OpenMode::MustExist).await {
+        Ok(store) => Ok(store),
+        Err(e @ StoreError::Connect { .. }) if url.starts_with("sqlite:") => Err(anyhow::Error::new(e)
+            .context(format!(
+                "cannot open `{}` (a database is created by `scopegate migrate` or `scopegate serve`)",
+                redact_url(url)
+            ))),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot open `{}`", redact_url(url)))),
+    }
+}
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +102,8 @@ pub enum Command {
     Check(commands::check::Args),
     /// Decide one request and print every step of the decision.
     Explain(commands::explain::Args),
+    /// Run policy tests: `*.test.toml` files of requests and the decisions expected.
+    Test(commands::test::Args),
     /// Show or validate a policy.
     #[command(subcommand)]
     Policy(commands::policy::PolicyCommand),
@@ -81,6 +136,10 @@ pub enum Command {
     /// Import a world document into an empty database, or export the stored world.
     #[command(subcommand)]
     World(commands::world::WorldCommand),
+    /// Print a shell completion script (`scopegate completions bash > …`).
+    Completions(commands::completions::CompletionsArgs),
+    /// Write the man pages (`scopegate.1` and one per subcommand) into a directory.
+    Man(commands::completions::ManArgs),
 }
 
 /// Runs a parsed command line.
@@ -88,6 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
         Command::Explain(args) => commands::explain::run(&args),
+        Command::Test(args) => commands::test::run(&args),
         Command::Policy(cmd) => commands::policy::run(&cmd),
         Command::Lint(args) => commands::lint::run(&args),
         Command::Rule(args) => commands::rule::run(&args),
@@ -101,6 +161,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Token(cmd) => commands::token::run(&cmd),
         Command::Integration(cmd) => commands::integration::run(&cmd),
         Command::World(cmd) => commands::world::run(&cmd),
+        Command::Completions(args) => commands::completions::completions(&args),
+        Command::Man(args) => commands::completions::man(&args),
     }
 }
 

@@ -13,6 +13,8 @@ fn main() -> ExitCode {
     let cli = scopegate::Cli::parse();
     match scopegate::run(cli) {
         Ok(status) => status.into(),
+        // The reader of standard output went away (`| head -1`): nothing more to say.
+        Err(err) if scopegate::is_broken_pipe(&err) => scopegate::ExitStatus::Success.into(),
         Err(err) => {
             // Bad input or a failed tool: every cause, one per line, exit 2.
             let mut first = true;

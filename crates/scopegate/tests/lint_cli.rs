@@ -18,14 +18,10 @@ fn fixtures() -> PathBuf {
 
 fn corpus(name: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpora/sentry")
+        .join("../../fixtures/sentry")
         .join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} is absent", p.display());
-        None
-    }
+    assert!(p.exists(), "{} is missing", p.display());
+    Some(p)
 }
 
 /// Runs the binary in `dir`; returns (exit code, stdout, stderr).
@@ -407,5 +403,29 @@ fn the_service_openapi_document_lints_clean_and_only_thanks_to_its_notes() {
         stdout.lines().filter(|l| l.contains(" SG001 ")).count(),
         noted,
         "{stdout}"
+    );
+}
+
+#[test]
+fn lint_discovery_and_jira_documents() {
+    // Discovery scope lists read any-of and Jira's extension entries all-of, whatever
+    // `--scope-list` says; a scope `auth.oauth2.scopes` leaves out is a warning.
+    let (code, stdout, stderr) = run(&[
+        "lint",
+        "discovery/gmail.json",
+        "discovery/drive.json",
+        "atlassian/jira-platform.json",
+        "--readonly-scope",
+        "*.readonly",
+        "--readonly-scope",
+        "read:*",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    insta::assert_snapshot!(show((code, stdout, stderr)));
+    let (code, _, stderr) = run(&["lint", "malformed/discovery-bad-method.json"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("malformed/discovery-bad-method.json:8:58: `httpMethod`"),
+        "{stderr}"
     );
 }

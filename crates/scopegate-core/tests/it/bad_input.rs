@@ -416,3 +416,32 @@ fn an_empty_document_is_no_manifest() {
     )
     .is_ok());
 }
+
+#[test]
+fn world_error_summaries_list_each_row_and_why_on_one_line() {
+    let doc: WorldDoc = serde_json::from_value(json!({
+        "organizations": [{"id": 1, "slug": "acme"}],
+        "users": [{"id": 10}, {"id": 11}, {"id": 12}],
+        "members": [
+            {"id": 100, "organization": 1, "user": 10, "role": "ghost"},
+            {"id": 101, "organization": 1, "user": 11, "role": "spectre"},
+            {"id": 102, "organization": 9, "user": 12, "role": "member"},
+        ],
+    }))
+    .expect("well-formed world JSON");
+    let Err(errors) = World::build(&doc, &Policy::sentry()) else {
+        panic!("the world should be rejected");
+    };
+    // Not "3 problem(s)" alone: which row, and why.
+    assert_eq!(
+        errors.summary(10),
+        "3 problem(s): members[0].role: unknown org role `ghost`; \
+         members[1].role: unknown org role `spectre`; \
+         members[2].organization: unknown organization id 9"
+    );
+    assert_eq!(
+        errors.summary(1),
+        "3 problem(s): members[0].role: unknown org role `ghost`; … and 2 more"
+    );
+    assert!(!errors.summary(10).contains('\n'), "one log line");
+}

@@ -1,4 +1,4 @@
-//! The real inputs: Sentry's manifest from `../shared/corpora/sentry/` loads unchanged,
+//! The real inputs: Sentry's manifest from `fixtures/sentry/` loads unchanged,
 //! and the repository's `examples/` decide as expected.
 
 use std::path::{Path, PathBuf};
@@ -20,11 +20,7 @@ fn read(path: &Path) -> Source {
 
 #[test]
 fn sentry_manifests_load_unchanged() {
-    let dir = repo().join("../shared/corpora/sentry");
-    if !dir.is_dir() {
-        eprintln!("skipped: {} is absent", dir.display());
-        return;
-    }
+    let dir = repo().join("fixtures/sentry");
     let policy = Policy::sentry();
     for (file, notes) in [
         ("sentry-manifest.json", true),
@@ -175,7 +171,7 @@ fn builtin_sentry_policy_loads_cleanly() {
         .map(|r| (r.id.as_str(), r.scopes.len()))
         .collect();
     assert_eq!(team, [("contributor", 8), ("admin", 15)]);
-    // Minimum team roles (sentry-model.md §2.3): member → contributor, the rest → admin.
+    // Minimum team roles (docs/sentry-model.md §2.3): member → contributor, the rest → admin.
     let minimum: Vec<_> = (0..4).map(|i| policy.minimum_team_role(i)).collect();
     assert_eq!(minimum, [Some(0), Some(1), Some(1), Some(1)]);
 }

@@ -1,4 +1,4 @@
-//! Golden decisions derived from `../shared/spec/sentry-model.md`: the §3.7 access table,
+//! Golden decisions derived from `docs/sentry-model.md`: the §3.7 access table,
 //! role scopes (§2.1), option trimming (§2.2), team roles (§2.3), object checks (§3.6), the
 //! replay enforcement matrix (§5.9) and the insufficient-scope challenges (§3.4, §6).
 //!

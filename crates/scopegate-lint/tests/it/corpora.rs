@@ -1,4 +1,4 @@
-//! The Sentry corpora in `../shared/corpora/sentry` (skipped when absent).
+//! The Sentry corpora, copied (the OpenAPI document trimmed) into `fixtures/sentry/`.
 
 use std::path::PathBuf;
 
@@ -9,14 +9,10 @@ use scopegate_lint::{Options, ReadonlyScopes, ScopeList};
 use crate::lint_with;
 
 pub fn corpus(name: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/sentry");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sentry");
     let path = dir.join(name);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipped: {} is absent", path.display());
-        None
-    }
+    assert!(path.exists(), "{} is missing", path.display());
+    Some(path)
 }
 
 fn sg001_lines(manifest: &str) -> Option<(Vec<String>, Vec<String>)> {

@@ -9,7 +9,9 @@
     reason = "test helpers may fail loudly"
 )]
 
+mod atlassian;
 mod corpora;
+mod discovery;
 mod json;
 mod malformed;
 mod openapi;

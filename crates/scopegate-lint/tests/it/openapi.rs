@@ -1,4 +1,4 @@
-//! OpenAPI semantics (product.md §6) over synthetic documents, under both list meanings.
+//! OpenAPI semantics (docs/lint-rules.md) over synthetic documents, under both list meanings.
 
 use std::collections::BTreeMap;
 

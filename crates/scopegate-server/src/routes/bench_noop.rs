@@ -14,7 +14,7 @@ use axum::Router;
 use crate::auth::ServiceCaller;
 use crate::AppState;
 
-/// The route (merged beside `/v1/` by [`crate::bench_router`]).
+/// The route (merged beside `/v1/` by [`crate::router`] when [`crate::Shared::bench_noop_route`] is set).
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/bench/noop", post(noop))
 }

@@ -1,4 +1,4 @@
-//! Granular access (product.md §5, sentry-model.md §5): the allowlist of a resource kind of
+//! Granular access (docs/sentry-model.md §5): the allowlist of a resource kind of
 //! the policy (`replay`), by member and by team, at
 //! `/api/0/organizations/{org}/granular-access/{kind}/`, and the checks shared with the
 //! Sentry-compatible fields of organization details (`hasGranularReplayPermissions`,

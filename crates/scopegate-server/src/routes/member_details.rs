@@ -145,7 +145,7 @@ pub fn team_roles_feature(state: &AppState, org: &Organization) -> bool {
 
 /// The org roles the caller may assign (Sentry's `get_allowed_org_roles`): none without
 /// `member:admin` unless `inviting`; otherwise every role whose option-trimmed scopes are
-/// within the caller's (sentry-model.md §2.4).
+/// within the caller's (docs/sentry-model.md §2.4).
 pub fn allowed_roles(
     state: &AppState,
     caller: &Caller,

@@ -1,7 +1,7 @@
 //! What Sentry's `request.access` answers about teams, for the handlers that apply Sentry's
 //! finer team rules after the engine allowed the request (team membership, access requests,
 //! project-team links): org-level scopes, team membership, team reach and team-role scopes,
-//! all bounded by the calling token (sentry-model.md §3.7).
+//! all bounded by the calling token (docs/sentry-model.md §3.7).
 //!
 //! It is read from the very world the engine decided over ([`Caller::world`]), so the
 //! handler and the engine agree on memberships and team-role scopes; only an answer that
@@ -54,9 +54,7 @@ impl TeamAccess {
     ) -> Result<TeamAccess, ApiError> {
         let user = caller.user.as_ref().map(|u| u.id);
         let doc = state.store.world(Some(&org.slug), user).await?;
-        let world = World::build(&doc, &state.policy).map_err(|e| {
-            ApiError::Internal(format!("stored world is invalid: {} problem(s)", e.0.len()))
-        })?;
+        let world = World::build(&doc, &state.policy).map_err(ApiError::from)?;
         Ok(TeamAccess::from_world(state, caller, org, &world))
     }
 

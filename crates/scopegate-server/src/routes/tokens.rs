@@ -6,7 +6,7 @@
 //! - The secret is in the creation response only; lists and logs never hold it (the store
 //!   keeps only its SHA-256 hash).
 //! - A user token never holds more than its creator could use: its scopes, once the policy's
-//!   implication map has expanded them (sentry-model.md §1.3–§1.4), must be held by the
+//!   implication map has expanded them (docs/sentry-model.md §1.3–§1.4), must be held by the
 //!   calling token and, for a token bound to an organization, by the owner's role there
 //!   (400 otherwise).
 //! - An org auth token holds exactly the policy's `org_token_scopes` (Sentry: `org:ci`),

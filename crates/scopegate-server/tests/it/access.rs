@@ -22,11 +22,11 @@ async fn health_ready_and_metrics() {
     assert_eq!(m.status, StatusCode::OK);
     let text = m.body.as_str().unwrap();
     assert!(
-        text.contains("scopegate_decisions_total{reason=\"allowed\"} 1"),
+        text.contains("scopegate_decisions_total{api=\"api\",reason=\"allowed\","),
         "{text}"
     );
     assert!(
-        text.contains("# TYPE scopegate_http_responses_total counter"),
+        text.contains("# TYPE scopegate_http_requests counter"),
         "{text}"
     );
 }

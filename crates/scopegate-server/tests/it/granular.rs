@@ -21,6 +21,13 @@ async fn org_id(app: &App) -> i64 {
     app.store.org_by_slug("demo").await.unwrap().id
 }
 
+/// The id of the demo team `slug`.
+async fn team_id(app: &App, slug: &str) -> i64 {
+    let org = org_id(app).await;
+    let teams = app.store.teams(org, Page::default()).await.unwrap();
+    teams.into_iter().find(|t| t.slug == slug).unwrap().id
+}
+
 async fn enable_feature(app: &App) {
     let org = org_id(app).await;
     app.store
@@ -400,12 +407,18 @@ async fn the_generic_route_edits_members_teams_and_the_toggle() {
         r.body,
         json!({"kind": "replay", "enabled": true, "members": [bob_m.to_string()], "teams": ["backend"]})
     );
+    // Team entries name the team by id (as the team's removal and Sentry's
+    // `target_object` do), never by its slug.
+    let backend = team_id(&app, "backend").await;
     let log = audit(&app).await;
     let team_grant = log
         .iter()
-        .find(|e| e.event == "granular.grant" && e.target == "team:backend")
+        .find(|e| e.event == "granular.grant" && e.target == format!("team:{backend}"))
         .unwrap();
-    assert_eq!(team_grant.data["kind"], json!("replay"));
+    assert_eq!(
+        team_grant.data,
+        json!({"kind": "replay", "teamId": backend})
+    );
     let r = app
         .call(
             "PUT",
@@ -429,12 +442,13 @@ async fn the_generic_route_edits_members_teams_and_the_toggle() {
     assert!(audit(&app)
         .await
         .iter()
-        .any(|e| e.event == "granular.revoke" && e.target == "team:backend"));
+        .any(|e| e.event == "granular.revoke" && e.target == format!("team:{backend}")));
     // Deleting a listed team revokes its grant, audited.
     let r = app
         .call("PUT", GENERIC, "owner", Some(r#"{"teams": ["frontend"]}"#))
         .await;
     assert_eq!(r.body["teams"], json!(["frontend"]));
+    let frontend = team_id(&app, "frontend").await;
     let r = app
         .call("DELETE", "/api/0/teams/demo/frontend/", "owner", None)
         .await;
@@ -449,8 +463,17 @@ async fn the_generic_route_edits_members_teams_and_the_toggle() {
         .rev()
         .find(|e| e.event == "granular.revoke")
         .unwrap();
-    assert_eq!(last.data["kind"], json!("replay"));
-    assert!(last.data["teamId"].is_i64(), "{last:?}");
+    assert_eq!(last.data, json!({"kind": "replay", "teamId": frontend}));
+    assert_eq!(
+        last.target,
+        format!("team:{frontend}"),
+        "same target as its grant"
+    );
+    let grant = log
+        .iter()
+        .find(|e| e.event == "granular.grant" && e.data["teamId"] == json!(frontend))
+        .unwrap();
+    assert_eq!(grant.target, last.target);
     // alice (member) may read but not edit.
     assert_eq!(
         app.call("GET", GENERIC, "alice", None).await.status,
@@ -504,7 +527,7 @@ async fn features_are_set_by_superusers_only_and_audited() {
         .contains(&json!(FEATURE)));
 }
 
-// Enforcement over the stored world (sentry-model.md §5.9).
+// Enforcement over the stored world (docs/sentry-model.md §5.9).
 
 const REPLAY_MANIFEST: &str = r#"
 [permissions.OrganizationEventPermission]

@@ -14,10 +14,13 @@ mod access;
 mod access_requests;
 mod boundary;
 mod durability;
+mod errors;
 mod granular;
+mod http_hygiene;
 mod integrations;
 mod manifest;
 mod members;
+mod metrics;
 mod org_tokens;
 mod organizations;
 mod sentry_member_delete;
@@ -227,7 +230,7 @@ impl App {
     /// [`App::decision_log`]): every `/v1/` request then takes the field-by-field parsing
     /// path instead of the typed fast path.
     pub fn with_decision_log(mut self) -> App {
-        let log = scopegate_server::routes::v1::DecisionLog::open(&self.decision_log()).unwrap();
+        let log = scopegate_server::decision_log::DecisionLog::open(&self.decision_log()).unwrap();
         self.state = self.state.clone().with_decision_log(log);
         self.router = router(self.state.clone());
         self

@@ -75,3 +75,42 @@ async fn the_openapi_document_covers_every_route_and_resolves() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_decision_api_and_the_service_routes() {
+    let app = crate::app().await;
+    let doc = app.call("GET", "/api/openapi.json", "", None).await.body;
+    for (path, method) in [
+        ("/v1/check", "post"),
+        ("/v1/check/batch", "post"),
+        ("/v1/explain", "post"),
+        ("/v1/who-can", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["operationId"].is_string(),
+            "{path} {method}"
+        );
+    }
+    // The documented decision has exactly the fields of a real one.
+    let body = serde_json::json!({
+        "principal": {"kind": "bearer", "token": app.tokens["owner"]},
+        "endpoint": "OrganizationDetailsEndpoint", "method": "GET", "organization": "demo"});
+    let r = app
+        .call("POST", "/v1/check", "service", Some(&body.to_string()))
+        .await;
+    let real: std::collections::BTreeSet<&String> = r.body.as_object().unwrap().keys().collect();
+    let schema = &doc["components"]["schemas"]["Decision"];
+    let documented: std::collections::BTreeSet<&String> =
+        schema["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(real, documented);
+    let required: std::collections::BTreeSet<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(required.len(), documented.len());
+}

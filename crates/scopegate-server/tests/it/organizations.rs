@@ -273,7 +273,15 @@ async fn audit_log_is_newest_first_and_needs_org_write() {
     let entries = r.body.as_array().unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0]["event"], "team.create");
-    assert_eq!(entries[0]["targetObject"], "team:ops");
+    // Teams are named by id, as in every other team entry (a slug can change).
+    let org = app.store.org_by_slug("demo").await.unwrap().id;
+    let ops = app
+        .store
+        .teams(org, scopegate_store::Page::default())
+        .await
+        .unwrap();
+    let ops = ops.iter().find(|t| t.slug == "ops").unwrap();
+    assert_eq!(entries[0]["targetObject"], format!("team:{}", ops.id));
     assert_eq!(entries[0]["actor"]["name"], "user:2");
     assert!(r.headers[header::LINK]
         .to_str()

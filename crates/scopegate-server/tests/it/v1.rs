@@ -757,7 +757,7 @@ async fn the_decision_log_has_one_line_per_decision_and_no_secret() {
     let state = app
         .state
         .clone()
-        .with_decision_log(scopegate_server::routes::v1::DecisionLog::open(&path).unwrap());
+        .with_decision_log(scopegate_server::decision_log::DecisionLog::open(&path).unwrap());
     app.router = scopegate_server::router(state);
     let owner = bearer(&app, "owner");
     let q = request(owner, "OrganizationDetailsEndpoint", "PUT");

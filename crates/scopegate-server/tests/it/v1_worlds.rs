@@ -56,7 +56,7 @@ impl InProcess {
         Request::from_doc(doc, &self.policy).unwrap()
     }
 
-    /// The decision JSON of `request` (product.md §4.1).
+    /// The decision JSON of `request` (docs/wire.md).
     fn decide(&self, request: &Value) -> Value {
         let engine = Engine::new(&self.policy, &self.manifest, &self.world);
         serde_json::to_value(engine.decide(&self.request(request)).to_doc(&self.policy)).unwrap()

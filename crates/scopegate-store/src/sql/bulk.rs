@@ -14,25 +14,28 @@ use std::future::Future;
 
 use sqlx::{PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection};
 
-use super::{Entry, BATCH};
+use super::{Entry, GrantHolder, BATCH};
 use crate::{Actor, Result};
 
 /// The bulk writes of a granular edit, implemented by each backend's database type.
 pub(crate) trait Bulk: sqlx::Database {
-    /// Deletes the direct grants of `kind` held by `members`.
-    fn revoke_members(
+    /// Deletes the grants of `kind` held by the members or teams (`holder`) `ids`.
+    fn revoke(
         conn: &mut Self::Connection,
         org: i64,
         kind: &str,
-        members: &[i64],
+        holder: GrantHolder,
+        ids: &[i64],
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// Inserts a direct grant of `kind` for each of `members`, none of which holds one.
-    fn grant_members(
+    /// Inserts a grant of `kind` for each of the members or teams (`holder`) `ids`, none of
+    /// which holds one.
+    fn grant(
         conn: &mut Self::Connection,
         org: i64,
         kind: &str,
-        members: &[i64],
+        holder: GrantHolder,
+        ids: &[i64],
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// Appends `entries` to the audit log, in order, all dated `now`.
@@ -46,48 +49,52 @@ pub(crate) trait Bulk: sqlx::Database {
 }
 
 impl Bulk for Postgres {
-    async fn revoke_members(
+    async fn revoke(
         conn: &mut PgConnection,
         org: i64,
         kind: &str,
-        members: &[i64],
+        holder: GrantHolder,
+        ids: &[i64],
     ) -> Result<()> {
-        if members.is_empty() {
+        if ids.is_empty() {
             return Ok(());
         }
         // Not a prepared statement: planned for each call with the array as a constant, so
         // the membership test is hashed (PostgreSQL 14+) whatever the statistics. A cached
         // generic plan would test each of the organization's grants against the whole array
         // (quadratic: 0.35 s for 5,000 of 10,000 grants before the tables are analyzed).
-        sqlx::query(
+        sqlx::query(&format!(
             "DELETE FROM granular_grants WHERE organization_id = $1 AND kind = $2 \
-             AND member_id = ANY($3)",
-        )
+             AND {} = ANY($3)",
+            holder.column()
+        ))
         .bind(org)
         .bind(kind)
-        .bind(members)
+        .bind(ids)
         .persistent(false)
         .execute(conn)
         .await?;
         Ok(())
     }
 
-    async fn grant_members(
+    async fn grant(
         conn: &mut PgConnection,
         org: i64,
         kind: &str,
-        members: &[i64],
+        holder: GrantHolder,
+        ids: &[i64],
     ) -> Result<()> {
-        if members.is_empty() {
+        if ids.is_empty() {
             return Ok(());
         }
-        sqlx::query(
-            "INSERT INTO granular_grants (organization_id, kind, member_id, team_id) \
-             SELECT $1, $2, m, NULL FROM UNNEST($3::bigint[]) AS u(m)",
-        )
+        sqlx::query(&format!(
+            "INSERT INTO granular_grants (organization_id, kind, {}) \
+             SELECT $1, $2, h FROM UNNEST($3::bigint[]) AS u(h)",
+            holder.column()
+        ))
         .bind(org)
         .bind(kind)
-        .bind(members)
+        .bind(ids)
         .execute(conn)
         .await?;
         Ok(())
@@ -169,19 +176,20 @@ fn push_csv_row(
 }
 
 impl Bulk for Sqlite {
-    async fn revoke_members(
+    async fn revoke(
         conn: &mut SqliteConnection,
         org: i64,
         kind: &str,
-        members: &[i64],
+        holder: GrantHolder,
+        ids: &[i64],
     ) -> Result<()> {
-        for chunk in members.chunks(BATCH) {
+        for chunk in ids.chunks(BATCH) {
             let mut qb =
                 QueryBuilder::<Sqlite>::new("DELETE FROM granular_grants WHERE organization_id = ");
             qb.push_bind(org)
                 .push(" AND kind = ")
                 .push_bind(kind.to_string());
-            qb.push(" AND member_id IN (");
+            qb.push(format!(" AND {} IN (", holder.column()));
             let mut sep = qb.separated(", ");
             for id in chunk {
                 sep.push_bind(*id);
@@ -192,21 +200,20 @@ impl Bulk for Sqlite {
         Ok(())
     }
 
-    async fn grant_members(
+    async fn grant(
         conn: &mut SqliteConnection,
         org: i64,
         kind: &str,
-        members: &[i64],
+        holder: GrantHolder,
+        ids: &[i64],
     ) -> Result<()> {
-        for chunk in members.chunks(BATCH) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO granular_grants (organization_id, kind, member_id, team_id) ",
-            );
+        for chunk in ids.chunks(BATCH) {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO granular_grants (organization_id, kind, {}) ",
+                holder.column()
+            ));
             qb.push_values(chunk, |mut b, id| {
-                b.push_bind(org)
-                    .push_bind(kind.to_string())
-                    .push_bind(*id)
-                    .push_bind(None::<i64>);
+                b.push_bind(org).push_bind(kind.to_string()).push_bind(*id);
             });
             qb.build().execute(&mut *conn).await?;
         }

@@ -268,8 +268,9 @@ pub(crate) struct MemberUserRow {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct TeamIdRow {
-    pub(crate) team_id: i64,
+pub(crate) struct IdSlugRow {
+    pub(crate) id: i64,
+    pub(crate) slug: String,
 }
 
 #[derive(sqlx::FromRow)]

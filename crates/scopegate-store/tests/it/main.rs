@@ -16,6 +16,7 @@ mod granular;
 mod import;
 mod integrations;
 mod members;
+mod open_mode;
 mod org_deletion;
 mod tokens;
 

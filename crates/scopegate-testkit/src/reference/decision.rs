@@ -5,7 +5,7 @@ use scopegate_core::DecisionDoc;
 
 use super::Scopes;
 
-/// A decision, in plain strings (the wire form of product.md §4.1 without the trace).
+/// A decision, in plain strings (the wire form of docs/wire.md §4 without the trace).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefDecision {
     /// The reason code.
@@ -71,7 +71,7 @@ impl RefDecision {
         self.reason == "allowed"
     }
 
-    /// The whole decision as the wire shows it (product.md §4.1, without `trace`):
+    /// The whole decision as the wire shows it (docs/wire.md §4, without `trace`):
     /// `allowed`, `status`, `reason`, `grant`, `missing_scopes`, `challenge`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -85,7 +85,7 @@ impl RefDecision {
     }
 }
 
-/// The status of each reason code (product.md §4.1, reason table).
+/// The status of each reason code (docs/wire.md §4, reason table).
 fn status_of(reason: &str) -> u16 {
     match reason {
         "allowed" => 200,

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use scopegate_core::codec::DecisionJson;
 use scopegate_core::Engine;
 
 use crate::commands::check::read_requests;
@@ -43,18 +44,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let manifest = load_manifest(&args.manifest, &policy)?;
     let world = load_world(&args.world, &policy)?;
     let requests = read_requests(None, std::slice::from_ref(&args.request), &policy)?;
+    crate::commands::check::warn_unknown_endpoints(&requests, &manifest)?;
     let engine = Engine::new(&policy, &manifest, &world);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut allowed = true;
-    for request in &requests {
-        let (decision, trace) = engine.explain(request);
+    for r in &requests {
+        let (decision, trace) = engine.explain(&r.request);
         allowed &= decision.allowed();
         match args.format {
             Format::Json => {
-                let mut doc = decision.to_doc(&policy);
-                doc.trace = Some(trace);
-                serde_json::to_writer_pretty(&mut out, &doc)?;
+                let json = DecisionJson {
+                    decision: &decision,
+                    policy: &policy,
+                    trace: Some(&trace),
+                };
+                serde_json::to_writer_pretty(&mut out, &json)?;
                 writeln!(out)?;
             }
             Format::Text => {
@@ -68,7 +73,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
                         step.detail
                     )?;
                 }
-                writeln!(out, "{}", serde_json::to_string(&decision.to_doc(&policy))?)?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&DecisionJson::new(&decision, &policy))?
+                )?;
             }
         }
     }

@@ -7,13 +7,12 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use anyhow::Context;
 use scopegate_core::{Policy, ScopeSet};
 use scopegate_store::{
     redact_url, Actor, Integration, NewIntegration, Page, Store, StoreError, DEFAULT_DATABASE_URL,
 };
 
-use crate::ExitStatus;
+use crate::{outln, AdminFormat, ExitStatus};
 
 /// `scopegate integration …`.
 #[derive(Debug, clap::Subcommand)]
@@ -29,17 +28,22 @@ pub enum IntegrationCommand {
     List(ListArgs),
 }
 
-/// The database option shared by the subcommands.
+/// The database and output options shared by the subcommands.
 #[derive(clap::Args)]
 pub struct Database {
-    /// The database: `sqlite://FILE` (created if missing) or `postgres://…`.
+    /// The database: `sqlite://FILE` (which must exist: `scopegate migrate` creates it) or
+    /// `postgres://…`.
     #[arg(long, env = "SCOPEGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+    /// Output format: `json` prints the integration as `{"id", "slug", "name", "scopes",
+    /// "installed_on"}` (organization slugs); `list` prints an array of them.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: AdminFormat,
 }
 
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&redact_url(&self.database_url))
+        write!(f, "{} ({:?})", redact_url(&self.database_url), self.format)
     }
 }
 
@@ -129,9 +133,7 @@ pub fn expand_scopes(policy: &Policy, names: &[String]) -> anyhow::Result<Vec<St
 }
 
 async fn open(database: &Database) -> anyhow::Result<std::sync::Arc<dyn Store>> {
-    scopegate_store::connect(&database.database_url)
-        .await
-        .with_context(|| format!("cannot open `{}`", redact_url(&database.database_url)))
+    crate::open_existing(&database.database_url).await
 }
 
 async fn org_id(store: &dyn Store, slug: &str) -> anyhow::Result<i64> {
@@ -168,6 +170,36 @@ fn describe(i: &Integration, slugs: &HashMap<i64, String>) -> String {
     format!("{} {} [{}] {installed}", i.id, i.slug, i.scopes.join(", "))
 }
 
+/// The JSON form of an integration (`--format json`).
+fn to_json(i: &Integration, slugs: &HashMap<i64, String>) -> serde_json::Value {
+    let on: Vec<String> = i
+        .installed_on
+        .iter()
+        .map(|id| slugs.get(id).cloned().unwrap_or_else(|| id.to_string()))
+        .collect();
+    serde_json::json!({
+        "id": i.id,
+        "slug": i.slug,
+        "name": i.name,
+        "scopes": i.scopes,
+        "installed_on": on,
+    })
+}
+
+/// Prints one integration in `format`, after `prefix` in text.
+fn print(
+    format: AdminFormat,
+    prefix: &str,
+    i: &Integration,
+    slugs: &HashMap<i64, String>,
+) -> anyhow::Result<()> {
+    match format {
+        AdminFormat::Text => outln!("{prefix}{}", describe(i, slugs))?,
+        AdminFormat::Json => outln!("{}", to_json(i, slugs))?,
+    }
+    Ok(())
+}
+
 fn create(args: &CreateArgs) -> anyhow::Result<ExitStatus> {
     let policy = crate::load_policy(args.policy.as_ref())?;
     let name = args.name.trim();
@@ -199,7 +231,12 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitStatus> {
             Err(e) => return Err(e.into()),
         };
         let slugs = org_slugs(&*store).await?;
-        println!("created integration {}", describe(&created, &slugs));
+        print(
+            args.database.format,
+            "created integration ",
+            &created,
+            &slugs,
+        )?;
         Ok(ExitStatus::Success)
     })
 }
@@ -232,7 +269,7 @@ fn install(args: &InstallArgs, on: bool) -> anyhow::Result<ExitStatus> {
             Err(e) => return Err(e.into()),
         };
         let slugs = org_slugs(&*store).await?;
-        println!("integration {}", describe(&updated, &slugs));
+        print(args.database.format, "integration ", &updated, &slugs)?;
         Ok(ExitStatus::Success)
     })
 }
@@ -245,8 +282,17 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitStatus> {
             limit: u32::MAX >> 1,
         };
         let slugs = org_slugs(&*store).await?;
-        for i in store.integrations(all).await? {
-            println!("{}", describe(&i, &slugs));
+        let all = store.integrations(all).await?;
+        match args.database.format {
+            AdminFormat::Text => {
+                for i in &all {
+                    outln!("{}", describe(i, &slugs))?;
+                }
+            }
+            AdminFormat::Json => {
+                let list: Vec<_> = all.iter().map(|i| to_json(i, &slugs)).collect();
+                outln!("{}", serde_json::Value::Array(list))?;
+            }
         }
         Ok(ExitStatus::Success)
     })

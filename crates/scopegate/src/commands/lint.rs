@@ -46,7 +46,8 @@ pub enum PublishArg {
 /// Arguments of `scopegate lint`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Native manifests (TOML/JSON) and OpenAPI 3.x / Swagger 2.0 documents (JSON/YAML).
+    /// Native manifests (TOML/JSON), OpenAPI 3.x / Swagger 2.0 and Google API Discovery
+    /// documents (JSON/YAML).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// The policy (TOML); the built-in Sentry policy by default.

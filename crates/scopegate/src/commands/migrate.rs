@@ -5,7 +5,7 @@ use std::fmt;
 use anyhow::Context;
 use scopegate_store::{redact_url, DEFAULT_DATABASE_URL};
 
-use crate::ExitStatus;
+use crate::{outln, ExitStatus};
 
 /// Arguments of `scopegate migrate`.
 #[derive(clap::Args)]
@@ -37,7 +37,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         scopegate_store::connect(&args.database_url)
             .await
             .with_context(|| format!("cannot open `{}`", redact_url(&args.database_url)))?;
-        println!("migrations applied to {}", redact_url(&args.database_url));
+        outln!("migrations applied to {}", redact_url(&args.database_url))?;
         Ok(ExitStatus::Success)
     })
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod completions;
 pub mod diff;
 pub mod explain;
 pub mod integration;
@@ -12,6 +13,7 @@ pub mod org;
 pub mod policy;
 pub mod rule;
 pub mod serve;
+pub mod test;
 pub mod token;
 pub mod user;
 pub mod world;

@@ -7,7 +7,7 @@ use scopegate_core::policy::Bypass;
 use scopegate_core::{Policy, ScopeSet};
 use serde_json::json;
 
-use crate::{load_policy, read_source, ExitStatus};
+use crate::{load_policy, outln, read_source, ExitStatus};
 
 /// Output format of `policy show`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -18,22 +18,43 @@ pub enum Format {
     Json,
 }
 
+/// The policy file of `policy show` and `policy check`, taken the same way by both: a
+/// positional `FILE` or `--policy FILE` (`SCOPEGATE_POLICY`); the built-in Sentry policy
+/// when neither is given.
+#[derive(Debug, clap::Args)]
+pub struct PolicyFile {
+    /// The policy file (TOML).
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The policy file, as the other commands take it.
+    #[arg(long, env = "SCOPEGATE_POLICY", conflicts_with = "file")]
+    pub policy: Option<PathBuf>,
+}
+
+impl PolicyFile {
+    /// The file named, if any.
+    pub fn path(&self) -> Option<&PathBuf> {
+        self.file.as_ref().or(self.policy.as_ref())
+    }
+}
+
 /// `scopegate policy …`
 #[derive(Debug, clap::Subcommand)]
 pub enum PolicyCommand {
     /// Print the resolved policy (the built-in Sentry policy by default).
     Show {
-        /// The policy file.
-        #[arg(long, env = "SCOPEGATE_POLICY")]
-        policy: Option<PathBuf>,
+        /// The policy.
+        #[command(flatten)]
+        policy: PolicyFile,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
     /// Validate a policy file: every problem with file:line:column, exit 2 if any.
     Check {
-        /// The policy file.
-        file: PathBuf,
+        /// The policy.
+        #[command(flatten)]
+        policy: PolicyFile,
     },
 }
 
@@ -41,7 +62,7 @@ pub enum PolicyCommand {
 pub fn run(cmd: &PolicyCommand) -> anyhow::Result<ExitStatus> {
     match cmd {
         PolicyCommand::Show { policy, format } => {
-            let policy = load_policy(policy.as_ref())?;
+            let policy = load_policy(policy.path())?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             match format {
@@ -53,28 +74,29 @@ pub fn run(cmd: &PolicyCommand) -> anyhow::Result<ExitStatus> {
             }
             Ok(ExitStatus::Success)
         }
-        PolicyCommand::Check { file } => {
-            let source = read_source(file)?;
-            match Policy::load(&source) {
+        PolicyCommand::Check { policy } => {
+            let (name, loaded) = match policy.path() {
+                Some(file) => {
+                    let source = read_source(file)?;
+                    (file.display().to_string(), Policy::load(&source))
+                }
+                None => ("built-in".to_string(), Ok(Policy::sentry())),
+            };
+            match loaded {
                 Ok(p) => {
-                    println!(
-                        "{}: ok: policy `{}` with {} scopes, {} org roles, {} team roles, {} granular resources",
-                        file.display(),
+                    outln!(
+                        "{name}: ok: policy `{}` with {} scopes, {} org roles, {} team roles, {} granular resources",
                         p.name,
                         p.scopes.len(),
                         p.org_roles.len(),
                         p.team_roles.len(),
                         p.granular_resources.len()
-                    );
+                    )?;
                     Ok(ExitStatus::Success)
                 }
                 Err(d) => {
                     eprintln!("{d}");
-                    eprintln!(
-                        "error: {} problem(s) in `{}`",
-                        d.items.len(),
-                        file.display()
-                    );
+                    eprintln!("error: {} problem(s) in `{name}`", d.items.len());
                     Ok(ExitStatus::Error)
                 }
             }

@@ -22,7 +22,13 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         }
         Some(code) => {
             let rule = scopegate_lint::rules::find(code).ok_or_else(|| {
-                anyhow::anyhow!("unknown rule `{code}`; `scopegate rule` lists them")
+                let names = scopegate_lint::rules::RULES
+                    .iter()
+                    .flat_map(|r| [r.code, r.name]);
+                anyhow::anyhow!(
+                    "unknown rule `{code}`{}; `scopegate rule` lists them",
+                    crate::suggest::hint(code, names)
+                )
             })?;
             out.write_all(rule.doc().as_bytes())?;
         }

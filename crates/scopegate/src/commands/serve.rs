@@ -4,10 +4,12 @@ use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use scopegate_server::AppState;
+use scopegate_server::decision_log::DecisionLog;
+use scopegate_server::demo::Demo;
+use scopegate_server::launch;
 use scopegate_store::{redact_url, Store, DEFAULT_DATABASE_URL};
 
-use crate::ExitStatus;
+use crate::{outln, ExitStatus};
 
 /// Arguments of `scopegate serve`.
 #[derive(clap::Args)]
@@ -36,6 +38,20 @@ pub struct Args {
     /// On an empty database, create a demo organization and print its tokens.
     #[arg(long)]
     pub demo: bool,
+    /// Also serve `/metrics` (only) on this address, e.g. for a scraper on a private
+    /// network; `/metrics` stays on the main listener too.
+    #[arg(long, env = "SCOPEGATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// The log format on stderr: `text` (coloured only on a terminal) or `json`.
+    #[arg(long, env = "SCOPEGATE_LOG_FORMAT", default_value = "text")]
+    pub log_format: scopegate_server::logging::LogFormat,
+    /// Seconds in-flight requests may take to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "SCOPEGATE_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
+    /// Seconds to keep accepting requests after SIGTERM with `/readyz` false, so that a load
+    /// balancer stops routing here first.
+    #[arg(long, env = "SCOPEGATE_SHUTDOWN_DELAY", default_value_t = 0)]
+    pub shutdown_delay: u64,
     /// Bench only: also mount `POST /v1/bench/noop` (bench/http.sh's denominator).
     #[arg(long, hide = true)]
     pub bench_noop_route: bool,
@@ -51,15 +67,21 @@ impl fmt::Debug for Args {
             .field("decision_log", &self.decision_log)
             .field("org_deletion_grace", &self.org_deletion_grace)
             .field("demo", &self.demo)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("log_format", &self.log_format)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("shutdown_delay", &self.shutdown_delay)
             .field("bench_noop_route", &self.bench_noop_route)
             .finish()
     }
 }
 
-/// Runs `scopegate serve` until SIGINT or SIGTERM.
+/// Runs `scopegate serve` until SIGINT or SIGTERM, through [`scopegate_server::launch`]:
+/// open the store → (`--demo`: seed it) → build the index → start the change feed → bind →
+/// serve.
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let policy = crate::load_policy(args.policy.as_ref())?;
-    let manifest = match &args.manifest {
+    let decision_manifest = match &args.manifest {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read `{}`", path.display()))?;
@@ -67,114 +89,107 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         }
         None => None,
     };
-    let log = match &args.decision_log {
+    let decision_log = match &args.decision_log {
         Some(path) => Some(
-            scopegate_server::routes::v1::DecisionLog::open(path)
-                .with_context(|| format!("cannot open `{}`", path.display()))?,
+            DecisionLog::open(path).with_context(|| format!("cannot open `{}`", path.display()))?,
         ),
         None => None,
     };
-    init_tracing();
+    scopegate_server::logging::init(args.log_format);
+    let config = launch::Config {
+        database_url: args.database_url.clone(),
+        listen: args.listen.clone(),
+        policy: policy.clone(),
+        decision_manifest,
+        decision_log,
+        org_deletion_grace: std::time::Duration::from_secs(args.org_deletion_grace),
+        metrics_listen: args.metrics_listen.clone(),
+        bench_noop_route: args.bench_noop_route,
+    };
     super::migrate::runtime()?.block_on(async {
-        let store = scopegate_store::connect(&args.database_url)
-            .await
-            .with_context(|| format!("cannot open `{}`", redact_url(&args.database_url)))?;
-        let listener = tokio::net::TcpListener::bind(&args.listen)
-            .await
-            .with_context(|| format!("cannot listen on `{}`", args.listen))?;
-        let addr = listener.local_addr()?;
-        if args.demo {
-            demo(&*store, &policy, &format!("http://{addr}")).await?;
-        }
-        let mut state = AppState::new(store, policy)?
-            .with_org_deletion_grace(std::time::Duration::from_secs(args.org_deletion_grace));
-        if let Some((manifest, text)) = manifest {
-            state = state.with_decision_manifest(manifest, &text);
-        }
-        if let Some(log) = log {
-            state = state.with_decision_log(log);
-        }
-        // Org auth tokens hold exactly the policy's org token scopes (security issue 11):
-        // tokens stored with more are reduced, each change audited.
-        let reduced = state
-            .reduce_org_token_scopes()
-            .await
-            .context("cannot reduce the org auth tokens' scopes to the policy's")?;
-        if reduced > 0 {
-            println!("reduced the scopes of {reduced} org auth token(s) to the policy's");
-        }
-        state
-            .load_index()
-            .await
-            .context("cannot build the decision index")?;
-        let _sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
-        let _purge = scopegate_server::deletion::spawn(&state);
-        println!("listening on http://{addr}");
-        if args.bench_noop_route {
-            scopegate_server::serve_bench(listener, state, scopegate_server::shutdown_signal())
-                .await
+        let opened = launch::open(config).await?;
+        let seeded = if args.demo {
+            demo_seed(&**opened.store(), &policy).await?
         } else {
-            scopegate_server::serve(listener, state, scopegate_server::shutdown_signal()).await
+            None
+        };
+        let started = opened.start().await?;
+        let addr = started.addr();
+        if let Some(demo) = &seeded {
+            print_demo(demo, &format!("http://{addr}"))?;
         }
-        .context("the server failed")?;
-        Ok(ExitStatus::Success)
+        let reduced = started.reduced_tokens();
+        if reduced > 0 {
+            outln!("reduced the scopes of {reduced} org auth token(s) to the policy's")?;
+        }
+        outln!("listening on http://{addr}")?;
+        if let Some(m) = started.metrics_addr() {
+            outln!("metrics on http://{m}/metrics")?;
+        }
+        let outcome = started
+            .serve(
+                std::time::Duration::from_secs(args.shutdown_grace),
+                std::time::Duration::from_secs(args.shutdown_delay),
+                scopegate_server::shutdown_signal(),
+            )
+            .await?;
+        match outcome {
+            scopegate_server::shutdown::Outcome::Clean => Ok(ExitStatus::Success),
+            scopegate_server::shutdown::Outcome::GraceExceeded => Err(anyhow::anyhow!(
+                "in-flight requests did not finish within --shutdown-grace ({}s)",
+                args.shutdown_grace
+            )),
+        }
     })
 }
 
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("scopegate=info,tower_http=info"));
-    // A second initialization (tests) is harmless: keep the first.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-async fn demo(
+/// `--demo`: seeds an empty store (before the index is built, so the index holds it).
+async fn demo_seed(
     store: &dyn Store,
     policy: &scopegate_core::Policy,
-    base: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Demo>> {
     if !store.is_empty().await? {
-        println!("the database is not empty: no demo organization created");
-        return Ok(());
+        outln!("the database is not empty: no demo organization created")?;
+        return Ok(None);
     }
-    let demo = scopegate_server::demo::seed(store, policy).await?;
-    println!(
+    Ok(Some(scopegate_server::demo::seed(store, policy).await?))
+}
+
+/// Prints the demo's tokens and a few requests to try against `base`.
+fn print_demo(demo: &Demo, base: &str) -> anyhow::Result<()> {
+    outln!(
         "Demo organization `{}` created. Tokens (shown once):",
         demo.org
-    );
+    )?;
     for a in &demo.accounts {
-        println!("  {:<8} {:<22} {}", a.role, a.email, a.token.expose());
+        outln!("  {:<8} {:<22} {}", a.role, a.email, a.token.expose())?;
     }
-    println!(
+    outln!(
         "  {:<8} {:<22} {}",
         "org-ci",
         "(org auth token)",
         demo.org_token.expose()
-    );
+    )?;
     let (owner, member) = match (demo.accounts.first(), demo.accounts.get(2)) {
         (Some(o), Some(m)) => (o.token.expose(), m.token.expose()),
         _ => return Ok(()),
     };
     let org = &demo.org;
-    println!();
-    println!("Try:");
-    println!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/");
-    println!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/");
-    println!("  # a member (alice) may not rename the organization: 403");
-    println!(
+    outln!()?;
+    outln!("Try:")?;
+    outln!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/")?;
+    outln!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/")?;
+    outln!("  # a member (alice) may not rename the organization: 403")?;
+    outln!(
         "  curl -X PUT -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"name\": \"Mine\"}}' {base}/api/0/organizations/{org}/"
-    );
-    println!("  # ...nor mint a token above her role: 400");
-    println!(
+    )?;
+    outln!("  # ...nor mint a token above her role: 400")?;
+    outln!(
         "  curl -X POST -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"scopes\": [\"org:write\"], \"organization\": \"{org}\"}}' {base}/api/0/api-tokens/"
-    );
-    println!(
+    )?;
+    outln!(
         "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/audit-logs/"
-    );
-    println!();
+    )?;
+    outln!()?;
     Ok(())
 }

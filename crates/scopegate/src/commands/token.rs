@@ -3,10 +3,9 @@
 
 use std::fmt;
 
-use anyhow::Context;
 use scopegate_store::{redact_url, Actor, NewToken, TokenKind, DEFAULT_DATABASE_URL};
 
-use crate::ExitStatus;
+use crate::{outln, AdminFormat, ExitStatus};
 
 /// `scopegate token …`.
 #[derive(Debug, clap::Subcommand)]
@@ -25,9 +24,13 @@ pub struct CreateArgs {
     /// A display name.
     #[arg(long, default_value = "service")]
     pub name: String,
-    /// The database: `sqlite://FILE` (created if missing) or `postgres://…`.
+    /// The database: `sqlite://FILE` (which must exist: `scopegate migrate` creates it) or
+    /// `postgres://…`.
     #[arg(long, env = "SCOPEGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+    /// Output format: `json` prints `{"id", "kind", "name", "token"}`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: AdminFormat,
 }
 
 impl fmt::Debug for CreateArgs {
@@ -36,6 +39,7 @@ impl fmt::Debug for CreateArgs {
             .field("service", &self.service)
             .field("name", &self.name)
             .field("database_url", &redact_url(&self.database_url))
+            .field("format", &self.format)
             .finish()
     }
 }
@@ -53,9 +57,7 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitStatus> {
         anyhow::bail!("--name: must be 1 to 64 characters, none of them control characters");
     }
     super::migrate::runtime()?.block_on(async {
-        let store = scopegate_store::connect(&args.database_url)
-            .await
-            .with_context(|| format!("cannot open `{}`", redact_url(&args.database_url)))?;
+        let store = crate::open_existing(&args.database_url).await?;
         let new = NewToken {
             kind: TokenKind::Service,
             user_id: None,
@@ -64,12 +66,25 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitStatus> {
             scopes: Vec::new(),
         };
         let (token, secret) = store.create_token(&new, &Actor::system()).await?;
-        println!(
-            "created service token {} ({})",
-            token.id,
-            token.name.as_deref().unwrap_or_default()
-        );
-        println!("service token (shown once): {}", secret.expose());
+        match args.format {
+            AdminFormat::Text => {
+                outln!(
+                    "created service token {} ({})",
+                    token.id,
+                    token.name.as_deref().unwrap_or_default()
+                )?;
+                outln!("service token (shown once): {}", secret.expose())?;
+            }
+            AdminFormat::Json => outln!(
+                "{}",
+                serde_json::json!({
+                    "id": token.id,
+                    "kind": "service",
+                    "name": token.name,
+                    "token": secret.expose(),
+                })
+            )?,
+        }
         Ok(ExitStatus::Success)
     })
 }

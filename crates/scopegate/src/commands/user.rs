@@ -2,10 +2,9 @@
 
 use std::fmt;
 
-use anyhow::Context;
 use scopegate_store::{redact_url, StoreError, DEFAULT_DATABASE_URL};
 
-use crate::ExitStatus;
+use crate::{outln, AdminFormat, ExitStatus};
 
 /// `scopegate user …`.
 #[derive(Debug, clap::Subcommand)]
@@ -22,12 +21,16 @@ pub struct CreateArgs {
     /// Make the user a superuser of the installation.
     #[arg(long)]
     pub superuser: bool,
-    /// The database: `sqlite://FILE` (created if missing) or `postgres://…`.
+    /// The database: `sqlite://FILE` (which must exist: `scopegate migrate` creates it) or
+    /// `postgres://…`.
     #[arg(long, env = "SCOPEGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
     /// The policy (TOML); the built-in Sentry policy by default.
     #[arg(long, env = "SCOPEGATE_POLICY")]
     pub policy: Option<std::path::PathBuf>,
+    /// Output format: `json` prints `{"id", "email", "superuser", "token"}`.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: AdminFormat,
 }
 
 impl fmt::Debug for CreateArgs {
@@ -37,6 +40,7 @@ impl fmt::Debug for CreateArgs {
             .field("superuser", &self.superuser)
             .field("database_url", &redact_url(&self.database_url))
             .field("policy", &self.policy)
+            .field("format", &self.format)
             .finish()
     }
 }
@@ -55,9 +59,7 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitStatus> {
         anyhow::bail!("`{email}` is not an email address");
     }
     super::migrate::runtime()?.block_on(async {
-        let store = scopegate_store::connect(&args.database_url)
-            .await
-            .with_context(|| format!("cannot open `{}`", redact_url(&args.database_url)))?;
+        let store = crate::open_existing(&args.database_url).await?;
         let (user, secret) = match scopegate_server::demo::create_user(
             &*store,
             &policy,
@@ -70,8 +72,21 @@ fn create(args: &CreateArgs) -> anyhow::Result<ExitStatus> {
             Err(StoreError::Conflict) => anyhow::bail!("a user `{email}` already exists"),
             Err(e) => return Err(e.into()),
         };
-        println!("created user {} ({})", user.id, user.email);
-        println!("personal token (shown once): {}", secret.expose());
+        match args.format {
+            AdminFormat::Text => {
+                outln!("created user {} ({})", user.id, user.email)?;
+                outln!("personal token (shown once): {}", secret.expose())?;
+            }
+            AdminFormat::Json => outln!(
+                "{}",
+                serde_json::json!({
+                    "id": user.id,
+                    "email": user.email,
+                    "superuser": user.is_superuser,
+                    "token": secret.expose(),
+                })
+            )?,
+        }
         Ok(ExitStatus::Success)
     })
 }

@@ -1,5 +1,5 @@
 //! `scopegate world import FILE` and `scopegate world export`: a world document (the JSON
-//! `scopegate check --world` reads, product.md §4.1) into an empty database, keeping every
+//! `scopegate check --world` reads, docs/wire.md §1) into an empty database, keeping every
 //! id, and the stored world back out as one.
 
 use std::fmt;
@@ -9,7 +9,7 @@ use anyhow::Context;
 use scopegate_core::WorldDoc;
 use scopegate_store::{redact_url, Actor, StoreError, DEFAULT_DATABASE_URL};
 
-use crate::ExitStatus;
+use crate::{outln, AdminFormat, ExitStatus};
 
 /// `scopegate world …`.
 #[derive(Debug, clap::Subcommand)]
@@ -31,9 +31,13 @@ pub struct ImportArgs {
     /// default.
     #[arg(long, env = "SCOPEGATE_POLICY")]
     pub policy: Option<PathBuf>,
-    /// The database: `sqlite://FILE` (created if missing) or `postgres://…`.
+    /// The database: `sqlite://FILE` (which must exist: `scopegate migrate` creates it) or
+    /// `postgres://…`.
     #[arg(long, env = "SCOPEGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+    /// Output format: `json` prints the counts imported (`{"organizations", "users", …}`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: AdminFormat,
 }
 
 impl fmt::Debug for ImportArgs {
@@ -42,6 +46,7 @@ impl fmt::Debug for ImportArgs {
             .field("file", &self.file)
             .field("policy", &self.policy)
             .field("database_url", &redact_url(&self.database_url))
+            .field("format", &self.format)
             .finish()
     }
 }
@@ -49,7 +54,7 @@ impl fmt::Debug for ImportArgs {
 /// Arguments of `scopegate world export`.
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// The database: `sqlite://FILE` (created if missing) or `postgres://…`.
+    /// The database: `sqlite://FILE` (which must exist) or `postgres://…`.
     #[arg(long, env = "SCOPEGATE_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 }
@@ -85,9 +90,7 @@ fn import(args: &ImportArgs) -> anyhow::Result<ExitStatus> {
         )
     })?;
     super::migrate::runtime()?.block_on(async {
-        let store = scopegate_store::connect(&args.database_url)
-            .await
-            .with_context(|| format!("cannot open `{}`", redact_url(&args.database_url)))?;
+        let store = crate::open_existing(&args.database_url).await?;
         let summary = match store.import_world(&doc, &policy, &Actor::system()).await {
             Ok(s) => s,
             Err(StoreError::InvalidWorld(problems)) => {
@@ -105,7 +108,22 @@ fn import(args: &ImportArgs) -> anyhow::Result<ExitStatus> {
             }
             Err(e) => return Err(anyhow::Error::new(e).context("import failed (nothing imported)")),
         };
-        println!(
+        if args.format == AdminFormat::Json {
+            outln!(
+                "{}",
+                serde_json::json!({
+                    "organizations": summary.organizations,
+                    "users": summary.users,
+                    "members": summary.members,
+                    "teams": summary.teams,
+                    "projects": summary.projects,
+                    "integrations": summary.integrations,
+                    "grants": summary.grants,
+                })
+            )?;
+            return Ok(ExitStatus::Success);
+        }
+        outln!(
             "imported {} organization(s), {} user(s), {} member(s), {} team(s), {} project(s), \
              {} integration(s), {} grant(s) into {}",
             summary.organizations,
@@ -116,19 +134,17 @@ fn import(args: &ImportArgs) -> anyhow::Result<ExitStatus> {
             summary.integrations,
             summary.grants,
             redact_url(&args.database_url)
-        );
+        )?;
         Ok(ExitStatus::Success)
     })
 }
 
 fn export(args: &ExportArgs) -> anyhow::Result<ExitStatus> {
     super::migrate::runtime()?.block_on(async {
-        let store = scopegate_store::connect(&args.database_url)
-            .await
-            .with_context(|| format!("cannot open `{}`", redact_url(&args.database_url)))?;
+        let store = crate::open_existing(&args.database_url).await?;
         let doc = store.full_world().await?;
         let text = serde_json::to_string_pretty(&doc).context("cannot serialize the world")?;
-        println!("{text}");
+        outln!("{text}")?;
         Ok(ExitStatus::Success)
     })
 }

@@ -11,9 +11,13 @@
     reason = "test code: a failed expectation is a test failure"
 )]
 
+mod completions;
 mod crash;
 mod hostile;
+mod hygiene;
+mod policy_test;
 mod serve;
+mod shutdown;
 mod world;
 
 use std::path::{Path, PathBuf};

@@ -207,6 +207,11 @@ fn migrate_and_bad_urls() {
 fn service_token_manifest_and_decision_log() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("v1.db").display());
+    let migrated = Command::new(BIN)
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
     let out = Command::new(BIN)
         .args([
             "token",
@@ -289,4 +294,117 @@ fn service_token_manifest_and_decision_log() {
     assert_eq!(logged.lines().count(), 1, "{logged}");
     assert!(logged.contains("\"policy_version\""), "{logged}");
     assert!(!logged.contains(&service));
+}
+
+/// `scopegate check` and the service's `/v1/check` and `/v1/check/batch` write the same
+/// decision JSON, byte for byte, for the same requests over the same world (both go through
+/// the core's codec): the example world imported into the service's database, the example
+/// manifest as its decision manifest.
+#[test]
+fn check_and_the_service_write_byte_identical_decisions() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("same.db").display());
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(root)
+            .env_remove("SCOPEGATE_POLICY")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            out.stderr,
+        )
+    };
+    let (code, _, err) = run(&["migrate", "--database-url", &url]);
+    assert_eq!(code, Some(0), "{}", String::from_utf8_lossy(&err));
+    let (code, _, err) = run(&[
+        "world",
+        "import",
+        "examples/world.json",
+        "--database-url",
+        &url,
+    ]);
+    assert_eq!(code, Some(0), "{}", String::from_utf8_lossy(&err));
+    let (code, stdout, _) = run(&["token", "create", "--service", "--database-url", &url]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let service = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("sgs_"))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_string();
+    let (_, cli, err) = run(&[
+        "check",
+        "--manifest",
+        "examples/manifest.toml",
+        "--world",
+        "examples/world.json",
+        "--requests",
+        "examples/requests.jsonl",
+    ]);
+    assert!(err.is_empty(), "{}", String::from_utf8_lossy(&err));
+    // Each `check` line is `{"line":N,` and then the decision's fields.
+    let cli: String = cli
+        .lines()
+        .map(|l| {
+            let rest = l
+                .strip_prefix("{\"line\":")
+                .and_then(|r| r.split_once(','))
+                .unwrap_or_else(|| panic!("no line number: {l}"))
+                .1;
+            format!("{{{rest}\n")
+        })
+        .collect();
+    let requests: Vec<String> = std::fs::read_to_string(format!("{root}/examples/requests.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(cli.lines().count(), requests.len());
+
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .arg("--manifest")
+        .arg(format!("{root}/examples/manifest.toml"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(a) = line.strip_prefix("listening on http://") {
+            break a.to_string();
+        }
+    };
+    for (request, want) in requests.iter().zip(cli.lines()) {
+        let (status, got) = http(&addr, "POST", "/v1/check", Some(&service), Some(request));
+        assert_eq!(status, 200, "{request}: {got}");
+        assert_eq!(got, want, "{request}");
+    }
+    let batch = format!("[{}]", requests.join(","));
+    let (status, got) = http(
+        &addr,
+        "POST",
+        "/v1/check/batch",
+        Some(&service),
+        Some(&batch),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        got,
+        format!(
+            "{{\"decisions\":[{}]}}",
+            cli.lines().collect::<Vec<_>>().join(",")
+        )
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

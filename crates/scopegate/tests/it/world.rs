@@ -8,8 +8,13 @@ use serde_json::{json, Value};
 
 use crate::{repo, run, Run};
 
+/// A migrated SQLite database in `dir` (commands other than `serve` and `migrate` do not
+/// create one).
 fn db(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("w.db").display())
+    let url = format!("sqlite://{}", dir.join("w.db").display());
+    let r = run(&["migrate", "--database-url", &url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    url
 }
 
 fn export(url: &str) -> Value {

@@ -1,20 +1,23 @@
 //! Granular grants and the organization edit that changes them (`Store::edit_org`), with the bulk
 //! writes of [`bulk`](crate::sql::bulk).
 
-use crate::sql::Dialect as _;
+use scopegate_core::granular::{AuditEntry, Holder, Plan, TeamRef};
+
+use crate::sql::bulk::Bulk;
+use crate::sql::{entry, Dialect as _, GrantHolder};
 
 use super::{Backend, Db};
 
 impl Backend {
     /// Deletes a member or a team of `org` inside `tx`, audits the removal, and audits
     /// the granular grants that go with it (`ON DELETE CASCADE`) as one
-    /// `granular.revoke` per kind, so that replaying the audit log still yields the
-    /// allowlists.
+    /// `granular.revoke` per kind, planned by `scopegate_core::granular` exactly as an edit
+    /// that drops the holder, so that replaying the audit log still yields the allowlists.
     pub(super) async fn delete_grant_holder(
         &self,
         tx: &mut sqlx::Transaction<'_, Db>,
         org: i64,
-        holder: crate::sql::GrantHolder,
+        holder: GrantHolder,
         id: i64,
         actor: &crate::Actor,
     ) -> crate::Result<()> {
@@ -34,41 +37,32 @@ impl Backend {
         .bind(id)
         .fetch_one(&mut **tx)
         .await?;
-        let target = holder.target(id);
+        let (planned, uid) = (holder.planned(), crate::sql::uid(id)?);
         self.audit(
             tx,
             Some(org),
             actor,
-            holder.remove_event(),
-            &target,
+            planned.remove_event(),
+            &planned.target(uid),
             serde_json::json!({}),
         )
         .await?;
         let revokes: Vec<crate::sql::Entry> = kinds
             .iter()
-            .map(|k| {
-                (
-                    "granular.revoke",
-                    target.clone(),
-                    holder.revoke_data(&k.kind, id),
-                )
-            })
+            .map(|k| entry(AuditEntry::revoke(&k.kind, planned, uid)))
             .collect();
         self.audit_many(tx, Some(org), actor, &revokes).await
     }
 
-    /// Replaces the member grants of `kind` (planned by `scopegate_core::granular`)
-    /// in bulk ([`Bulk`]); pushes one entry per grant and revoke; returns Sentry's summary text.
-    ///
-    /// [`Bulk`]: crate::sql::bulk::Bulk
-    pub(super) async fn replace_member_grants(
+    /// Plans the replacement of the member grants of `kind` (`scopegate_core::granular`).
+    /// Errors with every requested id that is not a member (or user) of the organization.
+    pub(super) async fn plan_member_grants(
         &self,
         tx: &mut sqlx::Transaction<'_, Db>,
         org: i64,
         kind: &str,
         selection: &crate::GrantSelection,
-        entries: &mut Vec<crate::sql::Entry>,
-    ) -> crate::Result<Option<String>> {
+    ) -> crate::Result<Plan> {
         use scopegate_core::granular::{plan_member_ids, plan_user_ids, MemberRef};
         // Two plain reads, each an index or a sequential scan, joined here rather
         // than in SQL: their cost cannot depend on the planner's statistics (right
@@ -79,16 +73,7 @@ impl Backend {
         .bind(org)
         .fetch_all(&mut **tx)
         .await?;
-        let granted: std::collections::HashSet<i64> = sqlx::query_scalar::<_, i64>(
-            "SELECT member_id FROM granular_grants WHERE organization_id = $1 \
-             AND kind = $2 AND member_id IS NOT NULL",
-        )
-        .bind(org)
-        .bind(kind)
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .collect();
+        let granted = granted_ids(tx, org, kind, GrantHolder::Member).await?;
         let members = ids
             .iter()
             .map(|r| {
@@ -108,119 +93,97 @@ impl Backend {
             crate::GrantSelection::UserIds(_) => plan_user_ids(&members, Some(&ids)),
             crate::GrantSelection::MemberIds(_) => plan_member_ids(&members, &ids),
         };
-        let plan = match planned {
-            Ok(plan) if negative.is_empty() => plan,
-            Ok(_) => return Err(crate::sql::not_in_org(what, negative)),
+        match planned {
+            Ok(plan) if negative.is_empty() => Ok(plan),
+            Ok(_) => Err(crate::sql::not_in_org(what, negative)),
             Err(bad) => {
                 let mut all = negative;
                 all.extend(bad.iter().filter_map(|b| i64::try_from(*b).ok()));
-                return Err(crate::sql::not_in_org(what, all));
-            }
-        };
-        let to_i64 =
-            |v: &[u64]| -> Vec<i64> { v.iter().filter_map(|m| i64::try_from(*m).ok()).collect() };
-        let grant = to_i64(&plan.grant);
-        let revoke = to_i64(&plan.revoke);
-        <Db as crate::sql::bulk::Bulk>::revoke_members(&mut **tx, org, kind, &revoke).await?;
-        <Db as crate::sql::bulk::Bulk>::grant_members(&mut **tx, org, kind, &grant).await?;
-        for (event, ids) in [("granular.grant", &grant), ("granular.revoke", &revoke)] {
-            for id in ids {
-                entries.push((
-                    event,
-                    format!("member:{id}"),
-                    serde_json::json!({"kind": kind, "memberId": id}),
-                ));
+                Err(crate::sql::not_in_org(what, all))
             }
         }
-        Ok(plan.summary())
     }
 
-    /// Replaces the team grants of `kind` by slugs; pushes one entry per change.
-    pub(super) async fn replace_team_grants(
+    /// Plans the replacement of the team grants of `kind` by slugs
+    /// (`scopegate_core::granular::plan_team_slugs`).
+    pub(super) async fn plan_team_grants(
         &self,
         tx: &mut sqlx::Transaction<'_, Db>,
         org: i64,
         kind: &str,
         slugs: &[String],
-        entries: &mut Vec<crate::sql::Entry>,
-    ) -> crate::Result<()> {
-        let teams: Vec<crate::Team> = sqlx::query_as::<_, crate::sql::TeamRow>(&format!(
-            "SELECT {} FROM teams WHERE organization_id = $1",
-            crate::sql::TEAM_COLS
-        ))
-        .bind(org)
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
-        let mut unknown: Vec<String> = slugs
+    ) -> crate::Result<Plan> {
+        let teams: Vec<crate::sql::IdSlugRow> =
+            sqlx::query_as("SELECT id, slug FROM teams WHERE organization_id = $1")
+                .bind(org)
+                .fetch_all(&mut **tx)
+                .await?;
+        let granted = granted_ids(tx, org, kind, GrantHolder::Team).await?;
+        let refs = teams
             .iter()
-            .filter(|s| !teams.iter().any(|t| &t.slug == *s))
-            .cloned()
-            .collect();
-        if !unknown.is_empty() {
-            unknown.sort();
-            unknown.dedup();
-            return Err(crate::StoreError::NotInOrganization {
+            .map(|t| {
+                Ok(TeamRef {
+                    id: crate::sql::uid(t.id)?,
+                    slug: &t.slug,
+                    granted: granted.contains(&t.id),
+                })
+            })
+            .collect::<crate::Result<Vec<_>>>()?;
+        scopegate_core::granular::plan_team_slugs(&refs, slugs).map_err(|unknown| {
+            crate::StoreError::NotInOrganization {
                 what: crate::Unknown::Teams,
                 ids: unknown,
-            });
-        }
-        let granted: std::collections::BTreeSet<i64> = sqlx::query_as::<_, crate::sql::TeamIdRow>(
-            "SELECT team_id FROM granular_grants WHERE organization_id = $1 \
-                 AND kind = $2 AND team_id IS NOT NULL",
-        )
-        .bind(org)
-        .bind(kind)
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .map(|r| r.team_id)
-        .collect();
-        let mut wanted: Vec<&crate::Team> =
-            teams.iter().filter(|t| slugs.contains(&t.slug)).collect();
-        wanted.sort_by_key(|t| t.id);
-        for t in &wanted {
-            if !granted.contains(&t.id) {
-                sqlx::query(
-                    "INSERT INTO granular_grants (organization_id, kind, member_id, \
-                     team_id) VALUES ($1, $2, NULL, $3)",
-                )
-                .bind(org)
-                .bind(kind)
-                .bind(t.id)
-                .execute(&mut **tx)
-                .await?;
-                entries.push((
-                    "granular.grant",
-                    format!("team:{}", t.slug),
-                    serde_json::json!({"kind": kind, "teamId": t.id, "team": t.slug}),
-                ));
             }
-        }
-        for id in &granted {
-            if wanted.iter().any(|t| t.id == *id) {
-                continue;
-            }
-            sqlx::query(
-                "DELETE FROM granular_grants WHERE organization_id = $1 AND kind = $2 \
-                 AND team_id = $3",
-            )
-            .bind(org)
-            .bind(kind)
-            .bind(*id)
-            .execute(&mut **tx)
-            .await?;
-            let slug = teams.iter().find(|t| t.id == *id).map(|t| t.slug.clone());
-            entries.push((
-                "granular.revoke",
-                format!("team:{}", slug.clone().unwrap_or_default()),
-                serde_json::json!({"kind": kind, "teamId": id, "team": slug}),
-            ));
-        }
-        Ok(())
+        })
     }
+}
+
+/// The members or teams (`holder`) of `org` that hold a grant of `kind`.
+async fn granted_ids(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    org: i64,
+    kind: &str,
+    holder: GrantHolder,
+) -> crate::Result<std::collections::HashSet<i64>> {
+    let column = holder.column();
+    let ids = sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT {column} FROM granular_grants WHERE organization_id = $1 \
+         AND kind = $2 AND {column} IS NOT NULL"
+    ))
+    .bind(org)
+    .bind(kind)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Applies a planned replacement of `kind`'s grants in bulk ([`Bulk`]) and pushes its audit
+/// entries.
+///
+/// [`Bulk`]: crate::sql::bulk::Bulk
+async fn apply(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    org: i64,
+    kind: &str,
+    plan: &Plan,
+    entries: &mut Vec<crate::sql::Entry>,
+) -> crate::Result<()> {
+    let holder = match plan.holder {
+        Holder::Member => GrantHolder::Member,
+        Holder::Team => GrantHolder::Team,
+    };
+    let to_i64 = |v: &[u64]| -> crate::Result<Vec<i64>> {
+        v.iter()
+            .map(|id| {
+                i64::try_from(*id)
+                    .map_err(|_| crate::StoreError::Corrupt(format!("id {id} out of range")))
+            })
+            .collect()
+    };
+    <Db as Bulk>::revoke(&mut **tx, org, kind, holder, &to_i64(&plan.revoke)?).await?;
+    <Db as Bulk>::grant(&mut **tx, org, kind, holder, &to_i64(&plan.grant)?).await?;
+    entries.extend(plan.entries(kind).into_iter().map(entry));
+    Ok(())
 }
 
 pub(super) async fn edit_org(
@@ -239,36 +202,41 @@ pub(super) async fn edit_org(
     let mut summary = serde_json::Map::new();
     let mut entries: Vec<crate::sql::Entry> = Vec::new();
     if let Some(g) = granular {
-        if let Some(new) = g.toggle {
-            let old = current
-                .options
-                .get(&g.toggle_option)
-                .map(|v| v.as_bool().unwrap_or(false));
-            if let Some(text) = scopegate_core::granular::toggle_summary(old, new) {
+        // Plan everything first (the reads and the checks), then write.
+        let toggle = g.toggle.map(|new| {
+            scopegate_core::granular::plan_toggle(
+                &g.kind,
+                current.options.get(&g.toggle_option),
+                new,
+            )
+        });
+        let members = match &g.members {
+            Some(selection) => Some(
+                store
+                    .plan_member_grants(&mut tx, org, &g.kind, selection)
+                    .await?,
+            ),
+            None => None,
+        };
+        let teams = match &g.teams {
+            Some(slugs) => Some(store.plan_team_grants(&mut tx, org, &g.kind, slugs).await?),
+            None => None,
+        };
+        if let Some(toggle) = toggle {
+            if let Some(text) = toggle.summary {
                 summary.insert(g.toggle_field.clone(), text.into());
             }
-            options.insert(g.toggle_option.clone(), new.into());
-            let was = old.unwrap_or(false);
-            if was != new {
-                entries.push((
-                    "granular.toggle",
-                    format!("granular:{}", g.kind),
-                    serde_json::json!({"kind": g.kind, "from": was, "to": new}),
-                ));
-            }
+            options.insert(g.toggle_option.clone(), toggle.value.into());
+            entries.extend(toggle.entry.map(entry));
         }
-        if let Some(selection) = &g.members {
-            let text = store
-                .replace_member_grants(&mut tx, org, &g.kind, selection, &mut entries)
-                .await?;
-            if let Some(text) = text {
+        if let Some(plan) = &members {
+            apply(&mut tx, org, &g.kind, plan, &mut entries).await?;
+            if let Some(text) = plan.summary() {
                 summary.insert(g.members_field.clone(), text.into());
             }
         }
-        if let Some(slugs) = &g.teams {
-            store
-                .replace_team_grants(&mut tx, org, &g.kind, slugs, &mut entries)
-                .await?;
+        if let Some(plan) = &teams {
+            apply(&mut tx, org, &g.kind, plan, &mut entries).await?;
         }
     }
     let row = sqlx::query_as::<_, crate::sql::OrgRow>(&format!(

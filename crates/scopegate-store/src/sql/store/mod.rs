@@ -516,4 +516,12 @@ impl crate::Store for Backend {
     async fn change_feed(&self) -> crate::Result<Option<Box<dyn crate::ChangeFeed>>> {
         self.feed().await
     }
+
+    fn pool_stats(&self) -> crate::PoolStats {
+        crate::PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
 }

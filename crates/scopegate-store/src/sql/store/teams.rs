@@ -29,8 +29,8 @@ pub(super) async fn create_team(
             Some(org),
             actor,
             "team.create",
-            &format!("team:{slug}"),
-            serde_json::json!({"slug": slug, "name": name}),
+            &format!("team:{}", row.id),
+            serde_json::json!({"id": row.id, "slug": slug, "name": name}),
         )
         .await?;
     tx.commit().await?;
@@ -276,7 +276,7 @@ pub(super) async fn update_team(
             Some(org),
             actor,
             "team.edit",
-            &format!("team:{}", row.slug),
+            &format!("team:{}", row.id),
             serde_json::json!({"id": row.id, "slug": row.slug, "name": row.name}),
         )
         .await?;

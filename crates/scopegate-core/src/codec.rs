@@ -1,0 +1,220 @@
+//! The wire codec: the one conversion between the JSON of requests and decisions
+//! (`docs/wire.md`, product.md §4.1) and the engine's types, used by `scopegate check` and
+//! `explain`, the service's decision API (`/v1/`) and its decision log.
+//!
+//! - [`read`]: JSON text → [`crate::Request`], borrowing from the text, errors naming the
+//!   field; batches of at most [`MAX_BATCH`].
+//! - [`write`]: [`crate::Decision`] → JSON ([`DecisionJson`], [`write_decision`],
+//!   [`write_batch`]), and a request back to JSON for the decision log ([`RequestJson`]).
+//!
+//! The serde types of [`crate::wire`] remain for building requests and worlds in code
+//! (generators, tests); JSON sent to scopegate is read here.
+
+pub mod read;
+pub mod write;
+
+pub use read::{
+    read_batch, read_request, Options, ReadError, ReadErrorKind, WirePrincipal, WireRequest,
+    MAX_BATCH,
+};
+pub use write::{write_batch, write_decision, DecisionJson, GrantCodes, RequestJson};
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "test code: a failure should stop the test"
+)]
+mod tests {
+    use super::*;
+    use crate::decision::{Grant, GrantPath, GranularPath, Reason};
+    use crate::{Decision, Method, Policy, Principal, Request, Superuser};
+
+    fn read(text: &str) -> Result<Request, ReadError> {
+        read_request(text.as_bytes(), &Policy::sentry(), Options::default())
+            .map(|r| r.resolve(|_| Principal::Anonymous))
+    }
+
+    fn error(text: &str) -> ReadError {
+        read(text).expect_err(text)
+    }
+
+    #[test]
+    fn a_request_is_read_with_the_defaults() {
+        let r = read(
+            r#"{"principal": {"kind": "session", "user": 7}, "endpoint": "E", "method": "PUT",
+                "organization": "acme", "team": null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Request {
+                principal: Principal::Session {
+                    user: 7,
+                    superuser: Superuser::None,
+                    staff: false,
+                    sso_ok: true,
+                },
+                endpoint: "E".into(),
+                method: Method::Put,
+                organization: Some("acme".into()),
+                project: None,
+                team: None,
+            }
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let anon = r#""principal": {"kind": "anonymous"}"#;
+        for (text, field, message) in [
+            ("nope", "body", "expected ident"),
+            ("[1]", "body", "expected a request object"),
+            (
+                &*format!(r#"{{{anon}, "endpoint": "E", "method": "FETCH"}}"#),
+                "method",
+                "unknown HTTP method `FETCH`",
+            ),
+            (
+                &*format!(r#"{{{anon}, "endpoint": 3, "method": "GET"}}"#),
+                "endpoint",
+                "expected a string",
+            ),
+            (
+                &*format!(r#"{{{anon}, "method": "GET"}}"#),
+                "endpoint",
+                "missing",
+            ),
+            (
+                &*format!(r#"{{{anon}, "endpoint": "E", "method": "GET", "org": 1}}"#),
+                "org",
+                "unknown field",
+            ),
+            (
+                r#"{"principal": {"kind": "robot"}, "endpoint": "E", "method": "GET"}"#,
+                "principal",
+                "unknown variant `robot`",
+            ),
+            (
+                r#"{"principal": {"kind": "bearer", "token": "t"}, "endpoint": "E", "method": "GET"}"#,
+                "principal",
+                "unknown variant `bearer`",
+            ),
+            (
+                r#"{"principal": {"kind": "session"}, "endpoint": "E", "method": "GET"}"#,
+                "principal.user",
+                "missing",
+            ),
+            (
+                r#"{"principal": {"kind": "session", "user": 1, "staff": null}, "endpoint": "E", "method": "GET"}"#,
+                "principal.staff",
+                "null",
+            ),
+            (
+                r#"{"principal": {"kind": "system", "user": 1}, "endpoint": "E", "method": "GET"}"#,
+                "principal.user",
+                "unknown field",
+            ),
+            (
+                r#"{"principal": {"kind": "api_key", "organization": "a", "scopes": ["org:reed"]}, "endpoint": "E", "method": "GET"}"#,
+                "principal.scopes",
+                "unknown scope `org:reed`",
+            ),
+        ] {
+            let e = error(text);
+            assert_eq!(e.field, field, "{text}: {e}");
+            assert!(e.message.contains(message), "{text}: {e}");
+        }
+        let e = error("{\n\"principal\": ");
+        assert_eq!(e.field, "body");
+        assert_eq!(
+            e.kind,
+            ReadErrorKind::Syntax {
+                line: 2,
+                column: 13
+            },
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_batch_names_the_request_and_has_a_limit() {
+        let policy = Policy::sentry();
+        let one = r#"{"principal": {"kind": "anonymous"}, "endpoint": "E", "method": "GET"}"#;
+        let bad = one.replace("GET", "FETCH");
+        let batch = |text: String| {
+            read_batch(text.as_bytes(), &policy, Options::default()).map(|b| b.len())
+        };
+        let e = batch(format!(r#"{{"requests": [{one}, {bad}]}}"#)).unwrap_err();
+        assert_eq!(e.field, "requests[1].method", "{e}");
+        assert_eq!(batch(format!("[{one}, {one}]")).unwrap(), 2);
+        assert_eq!(
+            batch(r#"{"requests": 3}"#.into()).unwrap_err().field,
+            "requests"
+        );
+        assert_eq!(batch(r#"{"extra": []}"#.into()).unwrap_err().field, "extra");
+        let many = |n: usize| format!("[{}]", vec![one; n].join(","));
+        assert_eq!(batch(many(MAX_BATCH)).unwrap(), MAX_BATCH);
+        let e = batch(many(MAX_BATCH + 2)).unwrap_err();
+        assert_eq!(e.kind, ReadErrorKind::TooMany);
+        assert!(e.message.contains("got 1002"), "{e}");
+    }
+
+    #[test]
+    fn a_bearer_principal_is_left_to_the_caller() {
+        let text = r#"{"principal": {"kind": "bearer", "token": "s\u0065cret"}, "endpoint": "E", "method": "GET"}"#;
+        let r = read_request(text.as_bytes(), &Policy::sentry(), Options { bearer: true }).unwrap();
+        assert_eq!(r.principal, WirePrincipal::Bearer("secret".into()));
+        let resolved = r.resolve(|s| {
+            assert_eq!(s, "secret");
+            Principal::System
+        });
+        assert_eq!(resolved.principal, Principal::System);
+    }
+
+    #[test]
+    fn the_decision_writer_and_the_decision_doc_agree() {
+        let policy = Policy::sentry();
+        let scopes = policy.scopes.parse_set(["org:read", "org:write"]).unwrap();
+        let decisions = [
+            Decision::allow(Grant {
+                path: GrantPath::RoleScope,
+                granular: Some(GranularPath::GranularGrant),
+            }),
+            Decision::deny(Reason::NotFound),
+            Decision {
+                reason: Reason::InsufficientScope,
+                grant: None,
+                missing_scopes: scopes,
+                challenge: Some(scopes),
+            },
+        ];
+        for d in &decisions {
+            let mut bytes = Vec::new();
+            write_decision(&mut bytes, d, &policy);
+            assert_eq!(bytes, serde_json::to_vec(&d.to_doc(&policy)).unwrap());
+        }
+        let text = String::from_utf8(write_batch(decisions.into_iter(), &policy)).unwrap();
+        assert!(text.starts_with(r#"{"decisions":[{"allowed":true,"status":200,"reason":"allowed","grant":["role_scope","granular_grant"],"missing_scopes":[],"challenge":null}"#), "{text}");
+    }
+
+    #[test]
+    fn a_written_request_reads_back() {
+        let policy = Policy::sentry();
+        for text in [
+            r#"{"principal": {"kind": "org_token", "organization": "a", "scopes": ["org:write", "org:read"], "creator": 3}, "endpoint": "E", "method": "GET", "project": "p"}"#,
+            r#"{"principal": {"kind": "session", "user": 1, "superuser": "read", "sso_ok": false}, "endpoint": "E", "method": "DELETE"}"#,
+            r#"{"principal": {"kind": "user_token", "user": 1, "scopes": []}, "endpoint": "E", "method": "GET", "team": "t"}"#,
+        ] {
+            let request = read(text).unwrap();
+            let json = RequestJson::<()> {
+                request: &request,
+                policy: &policy,
+                principal: None,
+            };
+            let again = read(&serde_json::to_string(&json).unwrap()).unwrap();
+            assert_eq!(again, request);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! `GET /v1/who-can`: the members whose session (SSO done, no superuser or staff mode)
+//! would be allowed, by member id, with each one's grant path; paged.
+
+use axum::extract::{Query, State};
+use axum::http::Uri;
+use axum::response::Response;
+use scopegate_core::codec::GrantCodes;
+use scopegate_core::{Engine, Method, Principal, Request, Superuser};
+use serde::{Deserialize, Serialize};
+
+use super::bad;
+use crate::auth::ServiceCaller;
+use crate::error::ApiError;
+use crate::paging::Paging;
+use crate::AppState;
+
+/// The query of `GET /v1/who-can`.
+#[derive(Debug, Deserialize)]
+pub(super) struct WhoCanQuery {
+    organization: Option<String>,
+    endpoint: Option<String>,
+    method: Option<String>,
+    project: Option<String>,
+    team: Option<String>,
+    cursor: Option<String>,
+}
+
+/// One member who would be allowed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Allowed {
+    /// The member's id.
+    member: String,
+    /// The member's user id.
+    user: String,
+    /// The member's org role.
+    role: String,
+    /// The grant path.
+    grant: GrantCodes,
+}
+
+/// `GET /v1/who-can`.
+pub(super) async fn who_can(
+    State(state): State<AppState>,
+    ServiceCaller { index }: ServiceCaller,
+    uri: Uri,
+    query: Result<Query<WhoCanQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let required = |v: Option<String>, name: &str| v.ok_or_else(|| bad(name, "missing"));
+    let organization = required(q.organization, "organization")?;
+    let endpoint = required(q.endpoint, "endpoint")?;
+    let method = required(q.method, "method")?
+        .parse::<Method>()
+        .map_err(|e| bad("method", e))?;
+    if q.project.is_some() && q.team.is_some() {
+        return Err(bad("team", "give a project or a team, not both"));
+    }
+    let paging = Paging::parse(q.cursor.as_deref(), &uri)?;
+    let mut request = Request {
+        principal: Principal::Anonymous,
+        endpoint,
+        method,
+        organization: Some(organization.clone()),
+        project: q.project,
+        team: q.team,
+    };
+    let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
+    let mut allowed = Vec::new();
+    if let Some((org, _)) = index.world.org_by_slug(&organization) {
+        for m in index.world.members().iter().filter(|m| m.org == org) {
+            let Some(user) = m.user else { continue };
+            request.principal = Principal::Session {
+                user,
+                superuser: Superuser::None,
+                staff: false,
+                sso_ok: true,
+            };
+            if let Some(grant) = engine.decide(&request).grant {
+                allowed.push(Allowed {
+                    member: m.id.to_string(),
+                    user: user.to_string(),
+                    role: state
+                        .policy
+                        .org_roles
+                        .get(m.role)
+                        .map(|r| r.id.clone())
+                        .unwrap_or_default(),
+                    grant: GrantCodes(grant),
+                });
+            }
+        }
+    }
+    allowed.sort_by_key(|a| a.member.parse::<u64>().unwrap_or(u64::MAX));
+    let page = paging.store_page();
+    let items: Vec<Allowed> = allowed
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .collect();
+    Ok(paging.respond(items))
+}

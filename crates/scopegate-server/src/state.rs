@@ -1,0 +1,211 @@
+//! The service's state: [`AppState`], one `Arc` of [`Shared`] (the store, the policy, the
+//! service's and the decision API's manifests, the decision index, the decision log, the
+//! metrics), built by [`AppState::new`] and the `with_*` builders. Start-up, which fills
+//! the index before anything is served, is [`crate::launch`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scopegate_core::{Manifest, Policy, Source};
+use scopegate_store::Store;
+
+use crate::{REQUEST_TIMEOUT, SERVICE_MANIFEST};
+
+/// The one shared state of the service: one `Arc`, so that the per-request clones that
+/// axum makes of it (each middleware, each `State` extractor) are one atomic increment.
+/// Its fields are [`Shared`]'s, read through `Deref`.
+#[derive(Clone)]
+pub struct AppState {
+    shared: Arc<Shared>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Clone)]
+pub struct Shared {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The policy.
+    pub policy: Arc<Policy>,
+    /// The service's manifest, compiled against the policy.
+    pub manifest: Arc<Manifest>,
+    /// Endpoint name by route path.
+    pub endpoints: Arc<HashMap<String, String>>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The OpenAPI document, rendered.
+    pub openapi: Arc<String>,
+    /// The in-memory index of the stored world the decision API reads.
+    pub index: Arc<crate::index::LiveIndex>,
+    /// The application's manifest the decision API decides with (`serve --manifest`; the
+    /// service's own manifest by default).
+    pub decision_manifest: Arc<Manifest>,
+    /// The policy version written to the decision log: a hash of the policy and the
+    /// decision manifest.
+    pub policy_version: Arc<str>,
+    /// The decision log, when on (`serve --decision-log`).
+    pub decision_log: Option<Arc<crate::decision_log::DecisionLog>>,
+    /// How long a read may take ([`crate::deadline`]); [`REQUEST_TIMEOUT`] by default.
+    pub request_timeout: Duration,
+    /// How long an organization stays pending deletion before the background task removes
+    /// it ([`crate::deletion::DEFAULT_GRACE`] unless set).
+    pub org_deletion_grace: std::time::Duration,
+    /// Whether the service is shutting down ([`crate::shutdown`]; `/readyz` reads it).
+    pub lifecycle: Arc<crate::shutdown::Lifecycle>,
+    /// Bench only: mount `POST /v1/bench/noop` ([`crate::routes::bench_noop`];
+    /// `serve --bench-noop-route`).
+    pub bench_noop_route: bool,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("policy", &self.policy.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("store", &self.store)
+            .field("policy", &self.policy.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Building the state failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The service manifest does not compile against the policy.
+    #[error("the service manifest does not compile against policy `{policy}`:\n{diagnostics}")]
+    Manifest {
+        /// The policy's name.
+        policy: String,
+        /// The rendered problems.
+        diagnostics: String,
+    },
+    /// The OpenAPI document could not be rendered.
+    #[error("cannot render the OpenAPI document: {0}")]
+    OpenApi(String),
+    /// The decision index could not be built.
+    #[error("cannot build the decision index: {0}")]
+    Index(#[from] crate::index::IndexError),
+}
+
+impl AppState {
+    /// The state over `store` and `policy`, with the built-in service manifest.
+    pub fn new(store: Arc<dyn Store>, policy: Policy) -> Result<AppState, StateError> {
+        let source = Source::new("crates/scopegate-server/manifest.toml", SERVICE_MANIFEST);
+        let manifest = Manifest::load(&source, &policy).map_err(|d| StateError::Manifest {
+            policy: policy.name.clone(),
+            diagnostics: d.to_string(),
+        })?;
+        let endpoints = manifest
+            .endpoints
+            .iter()
+            .filter_map(|e| Some((e.path.clone()?, e.name.clone())))
+            .collect();
+        let openapi = crate::openapi::document(&manifest, &policy)
+            .to_json()
+            .map_err(|e| StateError::OpenApi(e.to_string()))?;
+        let index = crate::index::LiveIndex::new(crate::index::Index::empty(&policy)?);
+        let policy_version = policy_version(&policy, SERVICE_MANIFEST);
+        let manifest = Arc::new(manifest);
+        let shared = Shared {
+            openapi: Arc::new(openapi),
+            store,
+            policy: Arc::new(policy),
+            decision_manifest: manifest.clone(),
+            manifest,
+            endpoints: Arc::new(endpoints),
+            metrics: Arc::default(),
+            index: Arc::new(index),
+            policy_version: policy_version.into(),
+            decision_log: None,
+            request_timeout: REQUEST_TIMEOUT,
+            org_deletion_grace: crate::deletion::DEFAULT_GRACE,
+            lifecycle: Arc::default(),
+            bench_noop_route: false,
+        };
+        Ok(AppState {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// Decides `/v1/` requests with `manifest` (compiled against this state's policy;
+    /// `text` is its source, hashed into the policy version).
+    #[must_use]
+    pub fn with_decision_manifest(mut self, manifest: Manifest, text: &str) -> AppState {
+        let shared = Arc::make_mut(&mut self.shared);
+        shared.policy_version = policy_version(&shared.policy, text).into();
+        shared.decision_manifest = Arc::new(manifest);
+        self
+    }
+
+    /// Removes organizations `grace` after their `DELETE` (default one day).
+    #[must_use]
+    pub fn with_org_deletion_grace(mut self, grace: std::time::Duration) -> AppState {
+        Arc::make_mut(&mut self.shared).org_deletion_grace = grace;
+        self
+    }
+
+    /// Writes every `/v1/` decision to `log`.
+    #[must_use]
+    pub fn with_decision_log(mut self, log: crate::decision_log::DecisionLog) -> AppState {
+        Arc::make_mut(&mut self.shared).decision_log = Some(Arc::new(log));
+        self
+    }
+
+    /// Bench only: also mounts `POST /v1/bench/noop` ([`crate::routes::bench_noop`]).
+    #[must_use]
+    pub fn with_bench_noop_route(mut self) -> AppState {
+        Arc::make_mut(&mut self.shared).bench_noop_route = true;
+        self
+    }
+
+    /// Cuts reads short after `timeout` ([`crate::deadline`]).
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> AppState {
+        Arc::make_mut(&mut self.shared).request_timeout = timeout;
+        self
+    }
+
+    /// Reduces the stored org auth tokens' scopes to the policy's `org_token_scopes` (call
+    /// once at start, before serving): one transaction, one `org-auth-token.edit` audit
+    /// entry by `system` per changed token. Returns how many changed.
+    pub async fn reduce_org_token_scopes(&self) -> Result<u64, scopegate_store::StoreError> {
+        let allowed: Vec<String> = self
+            .policy
+            .scopes
+            .sorted_names(self.policy.org_token_scopes)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        self.store
+            .reduce_org_token_scopes(&allowed, &scopegate_store::Actor::system())
+            .await
+    }
+
+    /// Builds the decision index from the store (call once before serving).
+    pub async fn load_index(&self) -> Result<(), crate::index::IndexError> {
+        crate::metrics::rebuild(self, crate::metrics::Trigger::Startup).await
+    }
+}
+
+/// A short hash of the policy and the decision manifest's text.
+fn policy_version(policy: &Policy, manifest_text: &str) -> String {
+    let text = format!("{policy:?}\n{manifest_text}");
+    let mut hash = scopegate_store::hash_secret(&text);
+    hash.truncate(16);
+    hash
+}

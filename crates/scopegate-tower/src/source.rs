@@ -1,0 +1,143 @@
+//! World sources: where the layer's decisions get the world they read.
+//!
+//! One async trait, [`WorldSource`], two implementations: [`StaticWorld`] (a world
+//! document, for tests) and [`crate::Replica`] (an in-process read-only index kept current
+//! from scopegate's store). A remote source (a scopegate service's `/v1/check`) fits the
+//! same trait: [`SourceError::Remote`] is its failure; it is not written yet.
+//!
+//! A source that cannot answer returns a [`SourceError`]; the layer then refuses the
+//! request (503, fail closed). A source never turns its own failure into an allow.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use scopegate_core::{Decision, Engine, Grant, Manifest, Policy, Reason, Request, World, WorldDoc};
+
+/// What a source answers about one request: the decision's outcome, as the layer needs it
+/// to pass the request on or answer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// Why (the stable reason; [`Reason::Allowed`] is the only allow).
+    pub reason: Reason,
+    /// The HTTP status of the decision (200 when allowed).
+    pub status: u16,
+    /// The `WWW-Authenticate` challenge of an `insufficient_scope` denial.
+    pub challenge: Option<String>,
+    /// The grant path, when allowed and decided in-process (a remote verdict has none).
+    pub grant: Option<Grant>,
+}
+
+impl Verdict {
+    /// The verdict of an in-process decision.
+    pub fn of(decision: &Decision, policy: &Policy) -> Verdict {
+        Verdict {
+            reason: decision.reason,
+            status: decision.status(),
+            challenge: decision.challenge_header(policy),
+            grant: decision.grant,
+        }
+    }
+
+    /// Whether the request is allowed.
+    pub fn allowed(&self) -> bool {
+        self.reason == Reason::Allowed
+    }
+}
+
+/// What a decision is made with: the layer's policy and manifest.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionContext<'a> {
+    /// The policy.
+    pub policy: &'a Policy,
+    /// The application's manifest, compiled against the policy.
+    pub manifest: &'a Manifest,
+}
+
+impl DecisionContext<'_> {
+    /// Decides `request` over `world` with the engine.
+    pub fn decide(&self, world: &World, request: &Request) -> Verdict {
+        let decision = Engine::new(self.policy, self.manifest, world).decide(request);
+        Verdict::of(&decision, self.policy)
+    }
+}
+
+/// A source that cannot answer now. The layer answers 503 with a JSON body and counts it.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The replica has not synchronized with its store for longer than its bound.
+    #[error("the replica is stale: last synchronized {age:?} ago (bound {bound:?})")]
+    Stale {
+        /// Time since the last successful rebuild.
+        age: Duration,
+        /// The replica's bound.
+        bound: Duration,
+    },
+    /// The remote service could not be reached or answered with something unusable.
+    #[error("the remote decision service failed: {0}")]
+    Remote(String),
+}
+
+/// Where decisions get their world from. Implementations must fail closed: any doubt is an
+/// error, never an allow.
+#[async_trait]
+pub trait WorldSource: Send + Sync + 'static {
+    /// Decides `request` (an in-process source with [`DecisionContext::decide`]).
+    async fn decide(
+        &self,
+        cx: DecisionContext<'_>,
+        request: &Request,
+    ) -> Result<Verdict, SourceError>;
+}
+
+/// A fixed world, for tests and examples: a [`WorldDoc`] (the JSON of `scopegate check
+/// --world`) indexed once.
+#[derive(Debug, Clone)]
+pub struct StaticWorld {
+    world: Arc<World>,
+}
+
+/// A world document that does not build against the policy.
+#[derive(Debug, thiserror::Error)]
+pub enum StaticWorldError {
+    /// Not JSON of a world document.
+    #[error("world: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A world that does not fit the policy.
+    #[error("world: {0}")]
+    World(String),
+}
+
+impl StaticWorld {
+    /// Indexes `doc` against `policy`.
+    pub fn new(doc: &WorldDoc, policy: &Policy) -> Result<StaticWorld, StaticWorldError> {
+        let world = World::build(doc, policy).map_err(|e| {
+            StaticWorldError::World(
+                e.0.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        Ok(StaticWorld {
+            world: Arc::new(world),
+        })
+    }
+
+    /// Parses a world document (JSON) and indexes it against `policy`.
+    pub fn from_json(text: &str, policy: &Policy) -> Result<StaticWorld, StaticWorldError> {
+        let doc: WorldDoc = serde_json::from_str(text)?;
+        StaticWorld::new(&doc, policy)
+    }
+}
+
+#[async_trait]
+impl WorldSource for StaticWorld {
+    async fn decide(
+        &self,
+        cx: DecisionContext<'_>,
+        request: &Request,
+    ) -> Result<Verdict, SourceError> {
+        Ok(cx.decide(&self.world, request))
+    }
+}
