@@ -1,26 +1,40 @@
 #!/usr/bin/env bash
-# The decision API under load (BENCHMARKS.md, "HTTP"): builds the release binary, starts
-# `scopegate serve` on a fresh SQLite database with the demo organization grown by
-# $TEAMS teams and projects (a team each), creates a service token, and runs wrk on
-# loopback against POST /v1/check, GET /healthz and POST /v1/check/batch (100 requests a
-# call), $RUNS times each, interleaved. Prints every run and the medians.
+# The decision API under a fixed-rate load (BENCHMARKS.md, "HTTP", issue 16 §4).
 #
-#   bench/http.sh                      # RUNS=3 DURATION=10s CONNS=32 THREADS=2 TEAMS=200
-#   RUNS=5 DURATION=20s bench/http.sh
+# - The world is the engine bench's: 1,000 organizations, 100,000 members, 10,000 teams,
+#   20,000 projects (`scopegate-bench --dump`), imported with `scopegate world import`, and
+#   served with the bench's manifest (`serve --manifest`).
+# - Requests: the engine bench's 8,000 requests as /v1/check bodies (sessions and user
+#   tokens of thousands of distinct users with their own scope sets, org tokens, API keys,
+#   integrations, superusers, anonymous callers; hundreds of organizations and thousands of
+#   projects), sent round-robin.
+# - Server and client on different cores: `taskset -c $SERVER_CPU` for `scopegate serve`,
+#   `taskset -c $CLIENT_CPU` for the generator.
+# - The generator is `loadgen` (crates/scopegate-bench/src/bin/loadgen.rs): a fixed request
+#   rate over keep-alive connections, each latency measured from the request's intended
+#   start (wrk2's method: no coordinated omission).
+# - Targets: POST /v1/check; POST /v1/bench/noop (the denominator: same body, same
+#   service-token check, same layers, no parse and no decision; mounted only with the hidden
+#   `serve --bench-noop-route`); GET /healthz. Interleaved, $RUNS times each.
+# - Also the server's CPU time per request (utime + stime from /proc/PID/stat over each run
+#   ÷ requests answered): the steadier figure on a shared machine.
 #
-# A benchmark, not a test: the machine is shared, so quote medians and say how loaded it was.
+#   bench/http.sh                          # RATE=5000 DURATION=8 RUNS=3 CONNS=32
+# A benchmark, not a test: the machine is shared, so quote medians and the load (uptime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+RATE=${RATE:-5000}
+DURATION=${DURATION:-8}
 RUNS=${RUNS:-3}
-DURATION=${DURATION:-10s}
 CONNS=${CONNS:-32}
-THREADS=${THREADS:-2}
-TEAMS=${TEAMS:-200}
 PORT=${PORT:-18080}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 # BIN=path/to/scopegate measures a binary built elsewhere (a before/after comparison).
+cargo build --release -p scopegate-bench >&2
+GEN=target/release/loadgen
 if [ -z "${BIN:-}" ]; then
   cargo build --release -p scopegate >&2
   BIN=target/release/scopegate
@@ -33,76 +47,68 @@ trap cleanup EXIT
 DB="sqlite://$tmp/bench.db"
 BASE="http://127.0.0.1:$PORT"
 
-# The database, then the service token (the demo seeds an empty database).
+target/release/scopegate-bench --dump "$tmp/w" >&2
 "$BIN" migrate --database-url "$DB" >/dev/null
+"$BIN" world import "$tmp/w/world.json" --database-url "$DB" >&2
 SERVICE=$("$BIN" token create --service --name bench --database-url "$DB" --format json | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-RUST_LOG=warn "$BIN" serve --database-url "$DB" --listen "127.0.0.1:$PORT" --demo >"$tmp/serve.out" 2>"$tmp/serve.err" &
+RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN" serve --database-url "$DB" --listen "127.0.0.1:$PORT" \
+  --manifest "$tmp/w/manifest.json" --bench-noop-route >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pid=$!
-for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.1; done
-OWNER=$(awk '$1 == "owner" {print $3}' "$tmp/serve.out")
-ALICE=$(awk '$1 == "member" && $2 ~ /^alice/ {print $3}' "$tmp/serve.out")
+for _ in $(seq 600); do curl -fs "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+curl -fs "$BASE/healthz" >/dev/null || { cat "$tmp/serve.err" >&2; exit 1; }
+one=$(head -1 "$tmp/w/requests.jsonl")
+echo "one decision: $(curl -fs -H "Authorization: Bearer $SERVICE" -d "$one" "$BASE/v1/check")" >&2
+echo "no-op: $(curl -fs -H "Authorization: Bearer $SERVICE" -d "$one" "$BASE/v1/bench/noop")" >&2
+# Every body decides (200) before anything is timed.
+"$GEN" --addr "127.0.0.1:$PORT" --path /v1/check --bodies "$tmp/w/requests.jsonl" --token "$SERVICE" \
+  --rate 2000 --duration 4 --warmup 0 --conns 4 >"$tmp/check-all.json" \
+  || { echo "a /v1/check body was not answered 200:" >&2; cat "$tmp/check-all.json" >&2; exit 1; }
 
-# Grow the world through the management API.
-for i in $(seq "$TEAMS"); do
-  curl -fs -o /dev/null -H "Authorization: Bearer $OWNER" -H 'Content-Type: application/json' \
-    -d "{\"slug\": \"team-$i\"}" "$BASE/api/0/organizations/demo/teams/"
-  curl -fs -o /dev/null -H "Authorization: Bearer $OWNER" -H 'Content-Type: application/json' \
-    -d "{\"slug\": \"project-$i\", \"name\": \"Project $i\"}" "$BASE/api/0/teams/demo/team-$i/projects/"
-done
-
-CHECK="{\"principal\": {\"kind\": \"bearer\", \"token\": \"$ALICE\"}, \"endpoint\": \"ProjectDetailsEndpoint\", \"method\": \"GET\", \"organization\": \"demo\", \"project\": \"api\"}"
-curl -fs -H "Authorization: Bearer $SERVICE" -d "$CHECK" "$BASE/v1/check" >"$tmp/one.json"
-echo "one decision: $(cat "$tmp/one.json")" >&2
-BATCH=$(python3 - "$ALICE" <<'PY'
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+tick=$(getconf CLK_TCK)
+run() { # $1: name, rest: loadgen arguments; prints the loadgen line plus server CPU per request
+  local name=$1; shift
+  local before after line
+  before=$(cpu_ticks)
+  line=$(taskset -c "$CLIENT_CPU" "$GEN" --addr "127.0.0.1:$PORT" --token "$SERVICE" --rate "$RATE" \
+    --duration "$DURATION" --warmup 1 --conns "$CONNS" "$@")
+  after=$(cpu_ticks)
+  python3 - "$line" "$before" "$after" "$tick" "$name" <<'PY'
 import json, sys
-alice = sys.argv[1]
-reqs = []
-for i in range(100):
-    p = {"kind": "bearer", "token": alice} if i % 2 else {"kind": "session", "user": 1 + i % 4}
-    reqs.append({"principal": p, "endpoint": "ProjectDetailsEndpoint",
-                 "method": ["GET", "PUT", "DELETE"][i % 3], "organization": "demo",
-                 "project": ["api", "web", f"project-{1 + i}"][i % 3]})
-print(json.dumps({"requests": reqs}))
-PY
-)
-n=$(curl -fs -H "Authorization: Bearer $SERVICE" -d "$BATCH" "$BASE/v1/check/batch" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["decisions"]))')
-[ "$n" = 100 ] || { echo "batch answered $n decisions" >&2; exit 1; }
-
-lua() { # $1: body
-  python3 - "$1" "$SERVICE" <<'PY'
-import json, sys
-body, token = sys.argv[1], sys.argv[2]
-print('wrk.method = "POST"')
-print('wrk.body = ' + json.dumps(body))
-print('wrk.headers["Content-Type"] = "application/json"')
-print('wrk.headers["Authorization"] = "Bearer ' + token + '"')
+d = json.loads(sys.argv[1]); before, after, tick = map(int, sys.argv[2:5])
+d["name"] = sys.argv[5]
+d["server_cpu_ms"] = (after - before) * 1000 / tick
+print(json.dumps(d))
 PY
 }
-lua "$CHECK" >"$tmp/check.lua"
-lua "$BATCH" >"$tmp/batch.lua"
 
-run() { # $1: name, rest: wrk arguments; prints "req/s p99_ms"
-  shift
-  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" >"$tmp/wrk.out"
-  local rps p99
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.out")
-  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v/=1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v*=1000}; print v}' "$tmp/wrk.out")
-  if grep -q 'Non-2xx' "$tmp/wrk.out"; then echo "non-2xx answers:" >&2; cat "$tmp/wrk.out" >&2; exit 1; fi
-  echo "$rps $p99"
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-: >"$tmp/check" ; : >"$tmp/healthz" ; : >"$tmp/batch"
+: >"$tmp/results"
+uptime >&2
 for r in $(seq "$RUNS"); do
-  c=$(run check -s "$tmp/check.lua" "$BASE/v1/check"); echo "run $r  /v1/check        $c" >&2; echo "$c" >>"$tmp/check"
-  h=$(run healthz "$BASE/healthz");                      echo "run $r  /healthz         $h" >&2; echo "$h" >>"$tmp/healthz"
-  b=$(run batch -s "$tmp/batch.lua" "$BASE/v1/check/batch"); echo "run $r  /v1/check/batch  $b" >&2; echo "$b" >>"$tmp/batch"
+  run check --path /v1/check --bodies "$tmp/w/requests.jsonl" >>"$tmp/results"
+  run noop --path /v1/bench/noop --bodies "$tmp/w/requests.jsonl" >>"$tmp/results"
+  run healthz --path /healthz >>"$tmp/results"
+  tail -3 "$tmp/results" >&2
 done
+uptime >&2
 
-c_rps=$(cut -d' ' -f1 "$tmp/check" | median);   c_p99=$(cut -d' ' -f2 "$tmp/check" | median)
-h_rps=$(cut -d' ' -f1 "$tmp/healthz" | median); h_p99=$(cut -d' ' -f2 "$tmp/healthz" | median)
-b_rps=$(cut -d' ' -f1 "$tmp/batch" | median);   b_p99=$(cut -d' ' -f2 "$tmp/batch" | median)
-echo "medians of $RUNS runs (wrk -t$THREADS -c$CONNS -d$DURATION, $TEAMS extra teams and projects):"
-printf '  POST /v1/check        %10.0f req/s  p99 %7.2f ms  (%.2fx /healthz)\n' "$c_rps" "$c_p99" "$(echo "$c_rps / $h_rps" | bc -l)"
-printf '  GET  /healthz         %10.0f req/s  p99 %7.2f ms\n' "$h_rps" "$h_p99"
-printf '  POST /v1/check/batch  %10.0f req/s  p99 %7.2f ms  = %.0f decisions/s (100 a call)\n' "$b_rps" "$b_p99" "$(echo "$b_rps * 100" | bc -l)"
+python3 - "$tmp/results" "$RATE" "$DURATION" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+rate, duration = float(sys.argv[2]), float(sys.argv[3])
+by = {}
+for r in rows:
+    by.setdefault(r["name"], []).append(r)
+print(f"fixed rate {rate:.0f} req/s, {duration:.0f} s measured per run (+1 s warm-up), medians of {len(by['check'])} runs")
+print(f"{'target':22} {'achieved/s':>10} {'p50 µs':>8} {'p90 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} {'max µs':>8} {'server CPU µs/req':>18} {'non-200':>7}")
+med = lambda rs, k: statistics.median(r[k] for r in rs)
+cpu = {}
+for name, label in [("check", "POST /v1/check"), ("noop", "POST /v1/bench/noop"), ("healthz", "GET /healthz")]:
+    rs = by[name]
+    # Requests sent during the run (warm-up second included) = rate x (duration + 1).
+    per = statistics.median(r["server_cpu_ms"] * 1000 / (rate * (duration + 1)) for r in rs)
+    cpu[name] = per
+    print(f"{label:22} {med(rs,'achieved_rate'):10.0f} {med(rs,'p50_us'):8.0f} {med(rs,'p90_us'):8.0f} {med(rs,'p99_us'):8.0f} {med(rs,'p999_us'):9.0f} {med(rs,'max_us'):8.0f} {per:18.1f} {sum(r['non_200'] + r['errors'] for r in rs):7d}")
+print(f"decision (parse + decide + render) = check - noop: {cpu['check'] - cpu['noop']:.1f} µs of server CPU per request; "
+      f"check / noop CPU {cpu['check'] / cpu['noop']:.2f}x, check / healthz CPU {cpu['check'] / cpu['healthz']:.2f}x")
+PY

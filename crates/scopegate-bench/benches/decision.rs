@@ -38,6 +38,14 @@ fn decisions(c: &mut Criterion) -> anyhow::Result<()> {
     group.bench_function("cedar", |b| {
         b.iter(|| it.next().map(|r| peers.cedar.decide(black_box(r))))
     });
+    let mut it = peers.cedar_any_requests.iter().cycle();
+    group.bench_function("cedar_contains_any", |b| {
+        b.iter(|| it.next().map(|r| peers.cedar_any.decide(black_box(r))))
+    });
+    let mut it = peers.floor_requests.iter().cycle();
+    group.bench_function("floor", |b| {
+        b.iter(|| it.next().map(|r| peers.floor.decide(black_box(r))))
+    });
     let mut it = peers.casbin_requests.iter().cycle();
     group.bench_function("casbin", |b| {
         b.iter(|| it.next().map(|r| peers.casbin.decide(black_box(r))))
@@ -46,6 +54,10 @@ fn decisions(c: &mut Criterion) -> anyhow::Result<()> {
     let mut it = rego_requests.iter().cycle();
     group.bench_function("regorus", |b| {
         b.iter(|| it.next().map(|r| peers.rego.decide(black_box(r))))
+    });
+    let mut it = rego_requests.iter().cycle();
+    group.bench_function("regorus_rvm", |b| {
+        b.iter(|| it.next().map(|r| peers.rego.decide_vm(black_box(r))))
     });
     group.finish();
     Ok(())

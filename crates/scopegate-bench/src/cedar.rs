@@ -21,50 +21,101 @@ use std::str::FromStr;
 
 use anyhow::Context as _;
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
-    PolicySet, Request, RestrictedExpression,
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy,
+    PolicyId, PolicySet, Request, RestrictedExpression,
 };
 use serde_json::{json, Value};
 
-use crate::facts::{Facts, Object, PeerRequest};
+use crate::facts::{Action, Facts, Object, PeerRequest};
 
-/// Cedar's view of the model.
+/// Which policy encoding a [`CedarModel`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// One `permit` per scope of the action's scope map (and per team role and scope),
+    /// each testing `contains` on the role's scopes and on the token's.
+    PerScope,
+    /// One `permit` for the role path and one per team role, each testing
+    /// `containsAny(context.scopes)`, where the request carries the action's scope map
+    /// bounded by the credential (the whole map for a session, its intersection with the
+    /// token's scopes for a token; Cedar has no set intersection).
+    ContainsAny,
+}
+
+impl Form {
+    /// The row name in the output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::PerScope => "cedar",
+            Form::ContainsAny => "cedar-containsAny",
+        }
+    }
+}
+
+/// Cedar's view of the model: one policy set per action (Cedar's guidance is to scope
+/// policies so that only the relevant ones are evaluated), over one entity store.
 pub struct CedarModel {
+    form: Form,
     authorizer: Authorizer,
-    policies: PolicySet,
+    /// One policy set per action, by action index.
+    sets: Vec<PolicySet>,
+    /// Action id → index into `sets`.
+    action_index: BTreeMap<String, usize>,
     entities: Entities,
+}
+
+/// A pre-built Cedar request and the policy set of its action.
+pub struct CedarRequest {
+    /// Index of the action's policy set.
+    pub set: usize,
+    /// Cedar's request.
+    pub request: Request,
+}
+
+impl std::fmt::Debug for CedarRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CedarRequest")
+            .field("set", &self.set)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for CedarModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CedarModel").finish_non_exhaustive()
+        f.debug_struct("CedarModel")
+            .field("form", &self.form)
+            .finish_non_exhaustive()
     }
 }
 
-/// The Cedar policies for `facts`: one `permit` per scope that some scope map names (a
-/// scope no action maps to cannot grant anything) for the role path, one per (team role,
-/// scope) for the team-role path (scopes the team role holds in some organization).
-pub fn policies_text(facts: &Facts) -> String {
-    let mut out = String::new();
+/// Policy ids of the denials Cedar can name (the application maps them to reasons, in
+/// scopegate's order of checks).
+pub mod ids {
+    /// The token holds no scope of the action's scope map.
+    pub const TOKEN_GATE: &str = "token_gate";
+    /// The user is not a member of the organization called.
+    pub const NOT_A_MEMBER: &str = "not_a_member";
+    /// The member is disabled over the member limit.
+    pub const RESTRICTED: &str = "restricted";
+    /// The replay allowlist.
+    pub const REPLAY: &str = "replay";
+}
+
+/// One policy with its id.
+#[derive(Debug, Clone)]
+pub struct PolicyText {
+    /// The id (`ids::*` for the forbids).
+    pub id: String,
+    /// The Cedar source.
+    pub text: String,
+}
+
+/// The team roles' scopes over every organization (scopes that some action maps to).
+fn team_role_scopes(facts: &Facts) -> BTreeMap<&str, BTreeSet<&str>> {
     let used = facts.used_scopes();
-    let bounded = |s: &str| format!("(context.session || context.token_scopes.contains(\"{s}\"))");
-    for s in facts
-        .all_scopes
-        .iter()
-        .filter(|s| used.contains(s.as_str()))
-    {
-        let b = bounded(s);
-        let _ = writeln!(
-            out,
-            "permit(principal, action in Action::\"scope:{s}\", resource)\n  \
-             when {{ principal in resource.org && principal.role.scopes.contains(\"{s}\") && {b} &&\n    \
-             (resource is Org || principal.global || resource in principal.teams) }};"
-        );
-    }
-    let mut team_role_scopes: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut out: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for org in facts.orgs.values() {
         for (role, scopes) in &org.team_roles {
-            team_role_scopes.entry(role).or_default().extend(
+            out.entry(role).or_default().extend(
                 scopes
                     .iter()
                     .map(String::as_str)
@@ -72,26 +123,132 @@ pub fn policies_text(facts: &Facts) -> String {
             );
         }
     }
-    for (role, scopes) in &team_role_scopes {
-        let r = ident(role);
-        for s in scopes {
-            let b = bounded(s);
-            let _ = writeln!(
-                out,
-                "permit(principal, action in Action::\"scope:{s}\", resource is Project)\n  \
-                 when {{ principal in resource.org && resource in principal.team_role_{r} &&\n    \
-                 principal.org.team_role_scopes.{r}.contains(\"{s}\") && {b} }};"
-            );
+    out
+}
+
+fn quoted_set<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.into_iter().map(|s| format!("\"{s}\"")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The policies of one action in `form`: exactly those that can apply to it.
+pub fn action_policies(facts: &Facts, action: &Action, form: Form) -> Vec<PolicyText> {
+    let mut out = Vec::new();
+    let a = &action.id;
+    let project = action.object == Object::Project;
+    let reach = if project {
+        " &&\n    (principal.global || resource in principal.teams)"
+    } else {
+        ""
+    };
+    let team_roles = team_role_scopes(facts);
+    match form {
+        Form::PerScope => {
+            for s in &action.scopes {
+                out.push(PolicyText {
+                    id: format!("role:{s}"),
+                    text: format!(
+                        "permit(principal, action == Action::\"{a}\", resource)\n  \
+                         when {{ principal in resource.org && principal.role.scopes.contains(\"{s}\") &&\n    \
+                         (context.session || context.token_scopes.contains(\"{s}\")){reach} }};"
+                    ),
+                });
+            }
+            if project {
+                for (role, scopes) in &team_roles {
+                    let r = ident(role);
+                    for s in action.scopes.iter().filter(|s| scopes.contains(s.as_str())) {
+                        out.push(PolicyText {
+                            id: format!("team_role:{r}:{s}"),
+                            text: format!(
+                                "permit(principal, action == Action::\"{a}\", resource)\n  \
+                                 when {{ principal in resource.org && resource in principal.team_role_{r} &&\n    \
+                                 principal.org.team_role_scopes.{r}.contains(\"{s}\") &&\n    \
+                                 (context.session || context.token_scopes.contains(\"{s}\")) }};"
+                            ),
+                        });
+                    }
+                }
+            }
+            out.push(PolicyText {
+                id: ids::TOKEN_GATE.into(),
+                text: format!(
+                    "forbid(principal, action == Action::\"{a}\", resource)\n  \
+                     when {{ !context.session && !context.token_scopes.containsAny({}) }};",
+                    quoted_set(action.scopes.iter().map(String::as_str))
+                ),
+            });
+        }
+        Form::ContainsAny => {
+            out.push(PolicyText {
+                id: "role".into(),
+                text: format!(
+                    "permit(principal, action == Action::\"{a}\", resource)\n  \
+                     when {{ principal in resource.org && principal.role.scopes.containsAny(context.scopes){reach} }};"
+                ),
+            });
+            if project {
+                for (role, scopes) in &team_roles {
+                    if !action.scopes.iter().any(|s| scopes.contains(s.as_str())) {
+                        continue;
+                    }
+                    let r = ident(role);
+                    out.push(PolicyText {
+                        id: format!("team_role:{r}"),
+                        text: format!(
+                            "permit(principal, action == Action::\"{a}\", resource)\n  \
+                             when {{ principal in resource.org && resource in principal.team_role_{r} &&\n    \
+                             principal.org.team_role_scopes.{r}.containsAny(context.scopes) }};"
+                        ),
+                    });
+                }
+            }
+            out.push(PolicyText {
+                id: ids::TOKEN_GATE.into(),
+                text: format!(
+                    "forbid(principal, action == Action::\"{a}\", resource)\n  \
+                     when {{ !context.session && context.scopes.isEmpty() }};"
+                ),
+            });
         }
     }
-    out.push_str(
-        "forbid(principal, action, resource)\n  \
-         when { principal in resource.org && principal.restricted };\n\
-         forbid(principal, action in Action::\"granular:replay\", resource)\n  \
-         when { principal in resource.org && resource.org.replay_enforced }\n  \
-         unless { resource.org.replay_nonempty &&\n    \
-         (principal.replay_listed || principal.teams.containsAny(resource.org.replay_teams)) };\n",
-    );
+    out.push(PolicyText {
+        id: ids::NOT_A_MEMBER.into(),
+        text: format!(
+            "forbid(principal, action == Action::\"{a}\", resource)\n  \
+             unless {{ principal in resource.org }};"
+        ),
+    });
+    out.push(PolicyText {
+        id: ids::RESTRICTED.into(),
+        text: format!(
+            "forbid(principal, action == Action::\"{a}\", resource)\n  \
+             when {{ principal in resource.org && principal.restricted }};"
+        ),
+    });
+    if action.granular {
+        out.push(PolicyText {
+            id: ids::REPLAY.into(),
+            text: format!(
+                "forbid(principal, action == Action::\"{a}\", resource)\n  \
+                 when {{ principal in resource.org && resource.org.replay_enforced }}\n  \
+                 unless {{ resource.org.replay_nonempty &&\n    \
+                 (principal.replay_listed || principal.teams.containsAny(resource.org.replay_teams)) }};"
+            ),
+        });
+    }
+    out
+}
+
+/// Every action's policies in `form`, as one text (for review and counting).
+pub fn policies_text(facts: &Facts, form: Form) -> String {
+    let mut out = String::new();
+    for a in facts.actions.values() {
+        let _ = writeln!(out, "// {}", a.id);
+        for p in action_policies(facts, a, form) {
+            let _ = writeln!(out, "@id(\"{}\")\n{}", p.id, p.text);
+        }
+    }
     out
 }
 
@@ -258,44 +415,121 @@ fn euid(kind: &str, id: &str) -> anyhow::Result<EntityUid> {
 }
 
 impl CedarModel {
-    /// Builds the policy set and entity store.
-    pub fn new(facts: &Facts) -> anyhow::Result<CedarModel> {
-        let policies = PolicySet::from_str(&policies_text(facts))
-            .map_err(|e| anyhow::anyhow!("cedar policies: {e}"))?;
+    /// Builds one policy set per action and the entity store.
+    pub fn new(facts: &Facts, form: Form) -> anyhow::Result<CedarModel> {
+        let mut sets = Vec::new();
+        let mut action_index = BTreeMap::new();
+        for a in facts.actions.values() {
+            let mut set = PolicySet::new();
+            for p in action_policies(facts, a, form) {
+                let policy = Policy::parse(Some(PolicyId::new(&p.id)), &p.text)
+                    .map_err(|e| anyhow::anyhow!("cedar policy `{}` of `{}`: {e}", p.id, a.id))?;
+                set.add(policy)
+                    .map_err(|e| anyhow::anyhow!("cedar policy `{}` of `{}`: {e}", p.id, a.id))?;
+            }
+            action_index.insert(a.id.clone(), sets.len());
+            sets.push(set);
+        }
         let entities = entities(facts)?;
         Ok(CedarModel {
+            form,
             authorizer: Authorizer::new(),
-            policies,
+            sets,
+            action_index,
             entities,
         })
     }
 
-    /// Builds Cedar's native request for `r`.
-    pub fn request(&self, r: &PeerRequest) -> anyhow::Result<Request> {
+    /// The encoding.
+    pub fn form(&self) -> Form {
+        self.form
+    }
+
+    /// Policies per action set: (fewest, most).
+    pub fn set_sizes(&self) -> (usize, usize) {
+        let sizes = self.sets.iter().map(|s| s.policies().count());
+        let min = sizes.clone().min().unwrap_or(0);
+        (min, sizes.max().unwrap_or(0))
+    }
+
+    /// Builds Cedar's native request for `r`, with its action's policy set.
+    pub fn request(&self, r: &PeerRequest, facts: &Facts) -> anyhow::Result<CedarRequest> {
         let principal = euid("Member", &format!("{}/{}", r.org, r.user))?;
         let action = euid("Action", &r.action)?;
         let resource = match (&r.project, r.object) {
             (Some(p), Object::Project) => euid("Project", &format!("{}/{p}", r.org))?,
             _ => euid("Org", &r.org)?,
         };
-        let context = Context::from_json_value(
-            json!({
+        let context = match self.form {
+            Form::PerScope => json!({
                 "session": r.token.is_none(),
                 "token_scopes": r.token.clone().unwrap_or_default(),
             }),
-            None,
-        )
-        .context("cedar context")?;
-        Request::new(principal, action, resource, context, None)
-            .map_err(|e| anyhow::anyhow!("cedar request: {e}"))
+            Form::ContainsAny => {
+                let map = facts
+                    .actions
+                    .get(&r.action)
+                    .map(|a| a.scopes.clone())
+                    .unwrap_or_default();
+                let scopes: Vec<String> = match &r.token {
+                    None => map,
+                    Some(t) => map.into_iter().filter(|s| t.contains(s)).collect(),
+                };
+                json!({"session": r.token.is_none(), "scopes": scopes})
+            }
+        };
+        let context = Context::from_json_value(context, None).context("cedar context")?;
+        let set = *self
+            .action_index
+            .get(&r.action)
+            .with_context(|| format!("no cedar policy set for `{}`", r.action))?;
+        let request = Request::new(principal, action, resource, context, None)
+            .map_err(|e| anyhow::anyhow!("cedar request: {e}"))?;
+        Ok(CedarRequest { set, request })
     }
 
     /// Decides a pre-built request.
     #[inline]
-    pub fn decide(&self, request: &Request) -> bool {
-        self.authorizer
-            .is_authorized(request, &self.policies, &self.entities)
-            .decision()
-            == Decision::Allow
+    pub fn decide(&self, r: &CedarRequest) -> bool {
+        self.sets.get(r.set).is_some_and(|set| {
+            self.authorizer
+                .is_authorized(&r.request, set, &self.entities)
+                .decision()
+                == Decision::Allow
+        })
+    }
+
+    /// Decides a pre-built request and names the reason where Cedar can: the forbid that
+    /// fired first in scopegate's order of checks; a denial no forbid explains is
+    /// `object_check` (scopegate's `missing_scope` or `no_project_access`, which Cedar does
+    /// not tell apart), and a replay forbid alone is `granular_access_denied` only when
+    /// scopegate's object check passed, which Cedar cannot tell either: it is reported as
+    /// `object_check_or_granular`.
+    pub fn decide_with_reason(&self, r: &CedarRequest) -> anyhow::Result<(bool, &'static str)> {
+        let set = self.sets.get(r.set).context("cedar policy set")?;
+        let response = self
+            .authorizer
+            .is_authorized(&r.request, set, &self.entities);
+        if let Some(e) = response.diagnostics().errors().next() {
+            anyhow::bail!("cedar evaluation error: {e}");
+        }
+        if response.decision() == Decision::Allow {
+            return Ok((true, "allowed"));
+        }
+        let fired: BTreeSet<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| id.to_string())
+            .collect();
+        let reason = [
+            (ids::TOKEN_GATE, "insufficient_scope"),
+            (ids::NOT_A_MEMBER, "not_a_member"),
+            (ids::RESTRICTED, "member_disabled_over_limit"),
+            (ids::REPLAY, "object_check_or_granular"),
+        ]
+        .into_iter()
+        .find(|(id, _)| fired.contains(*id))
+        .map_or("object_check", |(_, reason)| reason);
+        Ok((false, reason))
     }
 }

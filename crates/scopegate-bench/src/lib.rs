@@ -1,15 +1,18 @@
 //! Side-by-side decision benchmarks: scopegate against Cedar (`cedar-policy`), casbin and
-//! regorus (Rego) on a Sentry-shaped world (BENCHMARKS.md).
+//! regorus (Rego) on a Sentry-shaped world (BENCHMARKS.md), and against a hand-written floor.
 //!
 //! [`Setup`] generates the world, manifest and requests ([`world`]), derives the plain facts
 //! the peers are given ([`facts`]), and builds each peer's model in its own language
-//! ([`cedar`], [`casbin`], [`rego`]). Every engine decides pre-built requests in its own
+//! ([`cedar`] in two encodings, [`casbin`], [`rego`] with regorus's interpreter and its
+//! bytecode VM) and the [`floor`]. Every engine decides pre-built requests in its own
 //! native form; [`Setup::check_agreement`] compares every peer's answer with scopegate's on
-//! every compared request. [`measure`] times batches and reports medians.
+//! every compared request, and its reason wherever the peer can name one. [`measure`]
+//! times batches and reports medians.
 
 pub mod casbin;
 pub mod cedar;
 pub mod facts;
+pub mod floor;
 pub mod measure;
 pub mod rego;
 pub mod world;
@@ -17,7 +20,7 @@ pub mod world;
 use std::time::Instant;
 
 use anyhow::Context;
-use scopegate_core::{Engine, Manifest, Policy, Request, RequestDoc, World, WorldDoc};
+use scopegate_core::{Engine, Manifest, Policy, Reason, Request, RequestDoc, World, WorldDoc};
 
 use crate::facts::{Facts, PeerRequest};
 
@@ -57,15 +60,57 @@ pub struct Disagreement {
     pub scopegate: bool,
     /// The peer's answer.
     pub peer: bool,
+    /// When the answers agree but the reasons do not: scopegate's reason and the peer's.
+    pub reasons: Option<(String, String)>,
+}
+
+/// The outcome classes the medians are reported by.
+pub const OUTCOMES: [&str; 4] = ["allowed", "token_gate", "membership", "object"];
+
+/// The outcome class of a scopegate reason on a compared request: allowed, denied at the
+/// token gate (before any lookup), denied on membership (not a member, disabled over the
+/// member limit), denied on the object (missing scope, project out of reach, replay
+/// allowlist).
+pub fn outcome_class(reason: Reason) -> &'static str {
+    match reason {
+        Reason::Allowed => "allowed",
+        Reason::InsufficientScope => "token_gate",
+        Reason::NotAMember
+        | Reason::MemberDisabledOverLimit
+        | Reason::SsoRequired
+        | Reason::TwoFactorRequired => "membership",
+        _ => "object",
+    }
+}
+
+/// Whether Cedar's reason (see [`cedar::CedarModel::decide_with_reason`]) is compatible
+/// with scopegate's.
+pub fn cedar_reason_agrees(scopegate: &str, cedar: &str) -> bool {
+    match cedar {
+        "object_check" => matches!(scopegate, "missing_scope" | "no_project_access"),
+        "object_check_or_granular" => matches!(
+            scopegate,
+            "missing_scope" | "no_project_access" | "granular_access_denied"
+        ),
+        other => other == scopegate,
+    }
 }
 
 /// The peers' models and their pre-built requests.
 #[derive(Debug)]
 pub struct Peers {
-    /// Cedar.
+    /// Cedar, one policy per scope, one policy set per action.
     pub cedar: cedar::CedarModel,
     /// Cedar requests, in `peer_requests` order.
-    pub cedar_requests: Vec<cedar_policy::Request>,
+    pub cedar_requests: Vec<cedar::CedarRequest>,
+    /// Cedar, the `containsAny` form, one policy set per action.
+    pub cedar_any: cedar::CedarModel,
+    /// Requests for `cedar_any`.
+    pub cedar_any_requests: Vec<cedar::CedarRequest>,
+    /// The hand-written floor.
+    pub floor: floor::Floor,
+    /// Floor requests resolved to dense ids.
+    pub floor_requests: Vec<floor::FloorRequest>,
     /// casbin.
     pub casbin: casbin::CasbinModel,
     /// casbin requests.
@@ -133,13 +178,29 @@ impl Setup {
     /// altered facts to show that the agreement check catches a wrong model).
     pub fn peers_for(&self, facts: &Facts) -> anyhow::Result<Peers> {
         let t = Instant::now();
-        let cedar = cedar::CedarModel::new(facts)?;
+        let cedar = cedar::CedarModel::new(facts, cedar::Form::PerScope)?;
         let cedar_requests = self
             .peer_requests
             .iter()
-            .map(|r| cedar.request(r))
+            .map(|r| cedar.request(r, facts))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut build_times = vec![("cedar", t.elapsed())];
+        let t = Instant::now();
+        let cedar_any = cedar::CedarModel::new(facts, cedar::Form::ContainsAny)?;
+        let cedar_any_requests = self
+            .peer_requests
+            .iter()
+            .map(|r| cedar_any.request(r, facts))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        build_times.push(("cedar-containsAny", t.elapsed()));
+        let t = Instant::now();
+        let floor = floor::Floor::new(facts)?;
+        let floor_requests = self
+            .peer_requests
+            .iter()
+            .map(|r| floor.resolve(r).context("floor: unresolvable request"))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        build_times.push(("floor", t.elapsed()));
         let t = Instant::now();
         let casbin = casbin::CasbinModel::new(facts, &self.peer_requests)?;
         let casbin_requests = self
@@ -155,6 +216,10 @@ impl Setup {
         Ok(Peers {
             cedar,
             cedar_requests,
+            cedar_any,
+            cedar_any_requests,
+            floor,
+            floor_requests,
             casbin,
             casbin_requests,
             rego,
@@ -164,7 +229,10 @@ impl Setup {
     }
 
     /// Decides every compared request with scopegate and every peer; returns every
-    /// disagreement (an evaluation error of a peer is an error, not a denial).
+    /// disagreement on the answer (allowed or not), and on the reason wherever the peer
+    /// names one: Cedar through the forbid policies that fired, regorus through its
+    /// `reason` rule, the floor exactly; casbin answers allowed or not only. An evaluation
+    /// error of a peer is an error, not a denial.
     pub fn check_agreement(&self, peers: &mut Peers) -> anyhow::Result<Vec<Disagreement>> {
         let engine = self.engine();
         let mut out = Vec::new();
@@ -173,23 +241,61 @@ impl Setup {
                 .requests
                 .get(r.index)
                 .context("peer request out of range")?;
-            let ours = engine.decide(request).allowed();
-            let mut compare = |engine: &'static str, peer: bool| {
+            let decision = engine.decide(request);
+            let ours = decision.allowed();
+            let our_reason = decision.reason.as_str();
+            let mut compare = |engine: &'static str, peer: bool, reason: Option<(&str, bool)>| {
                 if peer != ours {
                     out.push(Disagreement {
                         engine,
                         index: r.index,
                         scopegate: ours,
                         peer,
+                        reasons: None,
+                    });
+                } else if let Some((theirs, false)) = reason {
+                    out.push(Disagreement {
+                        engine,
+                        index: r.index,
+                        scopegate: ours,
+                        peer,
+                        reasons: Some((our_reason.to_string(), theirs.to_string())),
                     });
                 }
             };
-            let c = peers.cedar_requests.get(i).context("cedar request")?;
-            compare("cedar", peers.cedar.decide(c));
+            for (name, model, requests) in [
+                ("cedar", &peers.cedar, &peers.cedar_requests),
+                (
+                    "cedar-containsAny",
+                    &peers.cedar_any,
+                    &peers.cedar_any_requests,
+                ),
+            ] {
+                let c = requests.get(i).context("cedar request")?;
+                let (allowed, reason) = model.decide_with_reason(c)?;
+                compare(
+                    name,
+                    allowed,
+                    Some((reason, cedar_reason_agrees(our_reason, reason))),
+                );
+            }
             let c = peers.casbin_requests.get(i).context("casbin request")?;
-            compare("casbin", peers.casbin.try_decide(c)?);
+            compare("casbin", peers.casbin.try_decide(c)?, None);
             let c = peers.rego_requests.get(i).context("regorus request")?;
-            compare("regorus", peers.rego.try_decide(c)?);
+            let reason = peers.rego.reason(c)?;
+            compare(
+                "regorus",
+                peers.rego.try_decide(c)?,
+                Some((&reason, reason == our_reason)),
+            );
+            compare("regorus-rvm", peers.rego.try_decide_vm(c)?, None);
+            let f = peers.floor_requests.get(i).context("floor request")?;
+            let reason = peers.floor.decide(f).as_str();
+            compare(
+                "floor",
+                reason == "allowed",
+                Some((reason, reason == our_reason)),
+            );
         }
         Ok(out)
     }

@@ -1,6 +1,8 @@
 //! `cargo run --release -p scopegate-bench -- [--quick]`: decides the same requests with
-//! scopegate, Cedar, casbin and regorus, checks every peer's answers against scopegate's,
-//! and prints one JSON line per engine with the median nanoseconds per decision.
+//! scopegate, Cedar (two encodings), casbin, regorus (interpreter and bytecode VM) and a
+//! hand-written floor, checks every peer's answers (and reasons, where a peer names them)
+//! against scopegate's, and prints one JSON line per engine with the median nanoseconds per
+//! decision, overall and per outcome class.
 //!
 //! Exit code 0 when every peer agrees on every compared request, 1 on a disagreement, 2 on
 //! a usage or setup error.
@@ -10,23 +12,32 @@ use std::time::{Duration, Instant};
 
 use scopegate_bench::measure::{measure, Measurement};
 use scopegate_bench::world::Size;
-use scopegate_bench::Setup;
+use scopegate_bench::{outcome_class, Setup, OUTCOMES};
 use scopegate_core::Request;
 use serde_json::json;
 
-const USAGE: &str = "usage: scopegate-bench [--quick] [--seed N]\n\n  \
-    --quick   about 1.5 s of timing per engine (the whole run stays under 60 s)\n  \
-    --seed N  world and request seed (default 1)";
+/// mimalloc, as in the `scopegate` binary: the peers allocate per request, so the system
+/// allocator would tax them more than scopegate (which does not allocate to decide).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const USAGE: &str = "usage: scopegate-bench [--quick] [--seed N] [--dump DIR]\n\n  \
+    --quick     about 1.5 s of timing per engine and 0.4 s per outcome class\n  \
+    --seed N    world and request seed (default 1)\n  \
+    --dump DIR  write the world (world.json), the manifest (manifest.json) and every\n              \
+    request as a /v1/check body (requests.jsonl) to DIR, then exit (bench/http.sh)";
 
 struct Args {
     quick: bool,
     seed: u64,
+    dump: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         quick: false,
         seed: 1,
+        dump: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -37,6 +48,9 @@ fn parse_args() -> Result<Args, String> {
                 args.seed = v
                     .parse()
                     .map_err(|_| format!("`--seed`: `{v}` is not a number"))?;
+            }
+            "--dump" => {
+                args.dump = Some(it.next().ok_or("`--dump` needs a directory")?.into());
             }
             // `cargo bench` passes `--bench` to every target; nothing to do for it here.
             "--bench" => {}
@@ -58,6 +72,33 @@ fn line(engine: &str, m: Measurement, requests: usize, agree: bool, extra: serde
         obj.extend(extra.clone());
     }
     println!("{v}");
+}
+
+/// Writes the world, the manifest and the requests for the HTTP benchmark.
+fn dump(dir: &std::path::Path, seed: u64) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    let policy = scopegate_core::Policy::sentry();
+    let (_, manifest_text) = scopegate_bench::world::manifest_json()?;
+    let (_, manifest) = scopegate_bench::world::manifest(&policy)?;
+    let world = scopegate_bench::world::world(Size::BENCH, seed);
+    let requests = scopegate_bench::world::requests(&world, &manifest, &policy, Size::BENCH, seed);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(dir.join("manifest.json"), manifest_text)?;
+    std::fs::write(dir.join("world.json"), serde_json::to_vec(&world)?)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("requests.jsonl"))?);
+    for r in &requests {
+        serde_json::to_writer(&mut out, r)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    eprintln!(
+        "wrote {} (world: {}; {} requests)",
+        dir.display(),
+        scopegate_bench::world::summary(&world),
+        requests.len()
+    );
+    Ok(())
 }
 
 fn run(args: &Args) -> anyhow::Result<bool> {
@@ -94,12 +135,12 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             .join(", ")
     );
 
-    let cedar_text = scopegate_bench::cedar::policies_text(&setup.facts);
-    let casbin_text = scopegate_bench::casbin::policy_text(&setup.facts, &setup.peer_requests);
     let count = |text: &str, prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+    let casbin_text = scopegate_bench::casbin::policy_text(&setup.facts, &setup.peer_requests);
+    let (cedar_min, cedar_max) = peers.cedar.set_sizes();
+    let (any_min, any_max) = peers.cedar_any.set_sizes();
     eprintln!(
-        "peer models: cedar {} policies; casbin {} `p` lines and {} role links; actions: {}",
-        count(&cedar_text, "permit(") + count(&cedar_text, "forbid("),
+        "peer models: cedar {cedar_min}-{cedar_max} policies per action set, containsAny form {any_min}-{any_max}; casbin {} `p` lines and {} role links; actions: {}",
         count(&casbin_text, "p,"),
         count(&casbin_text, "g"),
         setup.facts.actions.len(),
@@ -108,21 +149,30 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     let t = Instant::now();
     let disagreements = setup.check_agreement(&mut peers)?;
     for d in disagreements.iter().take(10) {
-        eprintln!(
-            "disagreement: {} says {} where scopegate says {} on request {}",
-            d.engine, d.peer, d.scopegate, d.index
-        );
+        match &d.reasons {
+            None => eprintln!(
+                "disagreement: {} says {} where scopegate says {} on request {}",
+                d.engine, d.peer, d.scopegate, d.index
+            ),
+            Some((ours, theirs)) => eprintln!(
+                "disagreement: {} gives reason {theirs} where scopegate gives {ours} on request {}",
+                d.engine, d.index
+            ),
+        }
     }
     let agrees = |engine: &str| !disagreements.iter().any(|d| d.engine == engine);
     eprintln!(
-        "agreement pass: {} disagreement(s) over {} compared requests; {:.1} s",
+        "agreement pass (answers; reasons for cedar, regorus and the floor): {} disagreement(s) over {} compared requests; {:.1} s",
         disagreements.len(),
         setup.peer_requests.len(),
         t.elapsed().as_secs_f64()
     );
+    let engine = setup.engine();
+    let compared = setup.compared_requests();
     let mut outcomes: std::collections::BTreeMap<String, usize> = Default::default();
-    for r in setup.compared_requests() {
-        let d = setup.engine().decide(&r);
+    let mut classes: Vec<Vec<usize>> = vec![Vec::new(); OUTCOMES.len()];
+    for (i, r) in compared.iter().enumerate() {
+        let d = engine.decide(r);
         let key = match d.grant {
             Some(g) => match g.granular {
                 Some(k) => format!("allowed via {} + {}", g.path.as_str(), k.as_str()),
@@ -131,15 +181,45 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             None => d.reason.as_str().to_string(),
         };
         *outcomes.entry(key).or_default() += 1;
+        let class = outcome_class(d.reason);
+        if let Some(c) = OUTCOMES
+            .iter()
+            .position(|o| *o == class)
+            .and_then(|p| classes.get_mut(p))
+        {
+            c.push(i);
+        }
     }
     eprintln!("compared requests by scopegate outcome: {outcomes:?}");
+    eprintln!(
+        "compared requests by outcome class: {}",
+        OUTCOMES
+            .iter()
+            .zip(&classes)
+            .map(|(o, c)| format!("{o} {}", c.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 
-    let engine = setup.engine();
-    let compared = setup.compared_requests();
     let n = compared.len();
-    let ours = measure(n, budget, 20, |i| {
-        compared.get(i).is_some_and(|r| engine.decide(r).allowed())
-    });
+    let class_budget = budget / 4;
+    // Times `decide` over every compared request, then over each outcome class.
+    let time = |decide: &mut dyn FnMut(usize) -> bool, min_batches: usize| {
+        let all = measure(n, budget, min_batches, &mut *decide);
+        let per_class: Vec<Measurement> = classes
+            .iter()
+            .map(|idx| {
+                measure(idx.len(), class_budget, min_batches, |i| {
+                    idx.get(i).is_some_and(|j| decide(*j))
+                })
+            })
+            .collect();
+        (all, per_class)
+    };
+    let ours = time(
+        &mut |i| compared.get(i).is_some_and(|r| engine.decide(r).allowed()),
+        20,
+    );
     let all = measure(setup.requests.len(), budget, 20, |i| {
         setup
             .requests
@@ -158,36 +238,91 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             Request::from_json(text, &setup.policy).is_ok_and(|r| engine.decide(&r).allowed())
         })
     });
-    let cedar = measure(n, budget, 5, |i| {
-        peers
-            .cedar_requests
-            .get(i)
-            .is_some_and(|r| peers.cedar.decide(r))
-    });
-    let casbin = measure(n, budget, 5, |i| {
-        peers
-            .casbin_requests
-            .get(i)
-            .is_some_and(|r| peers.casbin.decide(r))
-    });
+    let floor = time(
+        &mut |i| {
+            peers.floor_requests.get(i).is_some_and(|r| {
+                peers.floor.decide(r) == scopegate_bench::floor::FloorReason::Allowed
+            })
+        },
+        20,
+    );
+    let floor_resolving = time(
+        &mut |i| {
+            setup
+                .peer_requests
+                .get(i)
+                .and_then(|r| peers.floor.resolve(r))
+                .is_some_and(|r| {
+                    peers.floor.decide(&r) == scopegate_bench::floor::FloorReason::Allowed
+                })
+        },
+        20,
+    );
+    let cedar = time(
+        &mut |i| {
+            peers
+                .cedar_requests
+                .get(i)
+                .is_some_and(|r| peers.cedar.decide(r))
+        },
+        5,
+    );
+    let cedar_any = time(
+        &mut |i| {
+            peers
+                .cedar_any_requests
+                .get(i)
+                .is_some_and(|r| peers.cedar_any.decide(r))
+        },
+        5,
+    );
+    let casbin = time(
+        &mut |i| {
+            peers
+                .casbin_requests
+                .get(i)
+                .is_some_and(|r| peers.casbin.decide(r))
+        },
+        5,
+    );
     let rego_requests = std::mem::take(&mut peers.rego_requests);
-    let rego = measure(n, budget, 5, |i| {
-        rego_requests.get(i).is_some_and(|r| peers.rego.decide(r))
-    });
+    let rego = time(
+        &mut |i| rego_requests.get(i).is_some_and(|r| peers.rego.decide(r)),
+        5,
+    );
+    let rego_vm = time(
+        &mut |i| {
+            rego_requests
+                .get(i)
+                .is_some_and(|r| peers.rego.decide_vm(r))
+        },
+        5,
+    );
 
     let all_agree = disagreements.is_empty();
-    let ratio = |m: Measurement| (m.median_ns / ours.median_ns.max(0.001) * 10.0).round() / 10.0;
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    let by_class = |per: &[Measurement]| {
+        serde_json::Value::Object(
+            OUTCOMES
+                .iter()
+                .zip(per)
+                .map(|(o, m)| (o.to_string(), json!(round(m.median_ns))))
+                .collect(),
+        )
+    };
+    let ratio = |m: Measurement| round(m.median_ns / ours.0.median_ns.max(0.001));
     line(
         "scopegate",
-        ours,
+        ours.0,
         n,
         all_agree,
         json!({
             "parsing_included": false,
-            "batches": ours.batches,
-            "all_principals_median_ns": (all.median_ns * 10.0).round() / 10.0,
+            "batches": ours.0.batches,
+            "by_outcome_ns": by_class(&ours.1),
+            "all_principals_median_ns": round(all.median_ns),
             "all_principals_requests": setup.requests.len(),
-            "with_json_parsing_median_ns": (parsed.median_ns * 10.0).round() / 10.0,
+            "with_json_parsing_median_ns": round(parsed.median_ns),
             "world": {
                 "organizations": world.organizations.len(),
                 "users": world.users.len(),
@@ -197,16 +332,25 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             },
         }),
     );
-    for (name, m) in [("cedar", cedar), ("casbin", casbin), ("regorus", rego)] {
+    for (name, agree_name, m) in [
+        ("floor", "floor", floor),
+        ("floor-resolving-slugs", "floor", floor_resolving),
+        ("cedar", "cedar", cedar),
+        ("cedar-containsAny", "cedar-containsAny", cedar_any),
+        ("casbin", "casbin", casbin),
+        ("regorus", "regorus", rego),
+        ("regorus-rvm", "regorus-rvm", rego_vm),
+    ] {
         line(
             name,
-            m,
+            m.0,
             n,
-            agrees(name),
+            agrees(agree_name),
             json!({
                 "parsing_included": false,
-                "batches": m.batches,
-                "times_scopegate": ratio(m),
+                "batches": m.0.batches,
+                "by_outcome_ns": by_class(&m.1),
+                "times_scopegate": ratio(m.0),
             }),
         );
     }
@@ -221,6 +365,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &args.dump {
+        return match dump(dir, args.seed) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match run(&args) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

@@ -8,7 +8,9 @@
 //! organization, the user, the action, the project, and either `session: true` or the
 //! token's scopes. A user who is not a member of the organization called has no entry there.
 
-use regorus::{Engine, Value};
+use regorus::languages::rego::compiler::Compiler;
+use regorus::rvm::vm::RegoVM;
+use regorus::{Engine, Rc, Value};
 use serde_json::{json, Map};
 
 use crate::facts::{Facts, Object, PeerRequest};
@@ -82,13 +84,45 @@ allow if {
 	class_ok
 	granular_ok
 }
+
+# The reason, in scopegate's order of checks (used by the agreement pass, not timed).
+token_any if {
+	some s, _ in action.scopes
+	input.token_scopes[s]
+}
+
+role_holds if {
+	some s, _ in action.scopes
+	role_scopes[s]
+	bounded(s)
+}
+
+reason := "insufficient_scope" if {
+	not input.session
+	not token_any
+} else := "not_a_member" if {
+	not member
+} else := "member_disabled_over_limit" if {
+	member.restricted
+} else := "no_project_access" if {
+	not class_ok
+	action.object == "project"
+	role_holds
+} else := "missing_scope" if {
+	not class_ok
+} else := "granular_access_denied" if {
+	not granular_ok
+} else := "allowed"
 "#;
 
-/// regorus's view of the model.
-#[derive(Clone)]
+/// regorus's view of the model: its interpreter (`Engine::eval_rule`) and its bytecode VM
+/// (RVM: the policy compiled once to a `Program`, a `RegoVM` loaded with it and the data,
+/// then `set_input` + `execute` per decision, the "hot" mode of regorus's own RVM
+/// benchmarks).
 pub struct RegoModel {
     engine: Engine,
     rule: String,
+    vm: RegoVM,
 }
 
 impl std::fmt::Debug for RegoModel {
@@ -171,12 +205,20 @@ pub fn data_json(facts: &Facts) -> serde_json::Value {
 impl RegoModel {
     /// Loads the policy and data.
     pub fn new(facts: &Facts) -> anyhow::Result<RegoModel> {
+        let rule = "data.scopegate.allow";
         let mut engine = Engine::new();
         engine.add_policy("scopegate.rego".into(), POLICY.into())?;
-        engine.add_data(Value::from(data_json(facts)))?;
+        let data = Value::from(data_json(facts));
+        engine.add_data(data.clone())?;
+        let compiled = engine.compile_with_entrypoint(&Rc::from(rule))?;
+        let program = Compiler::compile_from_policy(&compiled, &[rule])?;
+        let mut vm = RegoVM::new();
+        vm.load_program(program);
+        vm.set_data(data)?;
         Ok(RegoModel {
             engine,
-            rule: "data.scopegate.allow".into(),
+            rule: rule.into(),
+            vm,
         })
     }
 
@@ -210,5 +252,25 @@ impl RegoModel {
     #[inline]
     pub fn decide(&mut self, input: &Value) -> bool {
         self.try_decide(input).unwrap_or(false)
+    }
+
+    /// Decides a pre-built input with the bytecode VM.
+    pub fn try_decide_vm(&mut self, input: &Value) -> anyhow::Result<bool> {
+        self.vm.set_input(input.clone());
+        let v = self.vm.execute()?;
+        Ok(v == Value::from(true))
+    }
+
+    /// Decides a pre-built input with the bytecode VM; an evaluation error denies.
+    #[inline]
+    pub fn decide_vm(&mut self, input: &Value) -> bool {
+        self.try_decide_vm(input).unwrap_or(false)
+    }
+
+    /// The reason rule (interpreter), in scopegate's reason codes.
+    pub fn reason(&mut self, input: &Value) -> anyhow::Result<String> {
+        self.engine.set_input(input.clone());
+        let v = self.engine.eval_rule("data.scopegate.reason".into())?;
+        Ok(v.as_string().map(|s| s.to_string()).unwrap_or_default())
     }
 }

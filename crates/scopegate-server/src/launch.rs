@@ -41,6 +41,8 @@ pub struct Config {
     pub org_deletion_grace: Duration,
     /// A second address serving only `/metrics` (`serve --metrics-listen`).
     pub metrics_listen: Option<String>,
+    /// Bench only: mount `POST /v1/bench/noop` (`serve --bench-noop-route`).
+    pub bench_noop_route: bool,
 }
 
 /// A step of start-up failed.
@@ -113,6 +115,9 @@ impl Opened {
         }
         if let Some(log) = config.decision_log {
             state = state.with_decision_log(log);
+        }
+        if config.bench_noop_route {
+            state = state.with_bench_noop_route();
         }
         // Org auth tokens hold exactly the policy's org token scopes (security issue 11):
         // tokens stored with more are reduced, each change audited.

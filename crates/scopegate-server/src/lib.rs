@@ -58,7 +58,12 @@ pub fn router(state: AppState) -> Router {
             index::refresh,
         ));
     // Only a service token may call `/v1/`: every handler there takes `auth::ServiceCaller`.
-    let v1 = routes::v1::router().layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
+    let mut v1 = routes::v1::router();
+    if state.bench_noop_route {
+        // Bench only (`serve --bench-noop-route`): bench/http.sh's denominator.
+        v1 = v1.merge(routes::bench_noop::router());
+    }
+    let v1 = v1.layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
     let app = Router::new()
         .merge(api)
         .merge(v1)

@@ -60,6 +60,9 @@ pub struct Shared {
     pub org_deletion_grace: std::time::Duration,
     /// Whether the service is shutting down ([`crate::shutdown`]; `/readyz` reads it).
     pub lifecycle: Arc<crate::shutdown::Lifecycle>,
+    /// Bench only: mount `POST /v1/bench/noop` ([`crate::routes::bench_noop`];
+    /// `serve --bench-noop-route`).
+    pub bench_noop_route: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -132,6 +135,7 @@ impl AppState {
             request_timeout: REQUEST_TIMEOUT,
             org_deletion_grace: crate::deletion::DEFAULT_GRACE,
             lifecycle: Arc::default(),
+            bench_noop_route: false,
         };
         Ok(AppState {
             shared: Arc::new(shared),
@@ -159,6 +163,13 @@ impl AppState {
     #[must_use]
     pub fn with_decision_log(mut self, log: crate::decision_log::DecisionLog) -> AppState {
         Arc::make_mut(&mut self.shared).decision_log = Some(Arc::new(log));
+        self
+    }
+
+    /// Bench only: also mounts `POST /v1/bench/noop` ([`crate::routes::bench_noop`]).
+    #[must_use]
+    pub fn with_bench_noop_route(mut self) -> AppState {
+        Arc::make_mut(&mut self.shared).bench_noop_route = true;
         self
     }
 

@@ -147,7 +147,14 @@ fn agreement_check_catches_a_peer_model_without_the_replay_guard() {
     }
     let mut peers = setup.peers_for(&facts).expect("peers");
     let disagreements = setup.check_agreement(&mut peers).expect("agreement pass");
-    for engine in ["cedar", "casbin", "regorus"] {
+    for engine in [
+        "cedar",
+        "cedar-containsAny",
+        "casbin",
+        "regorus",
+        "regorus-rvm",
+        "floor",
+    ] {
         assert!(
             disagreements
                 .iter()
@@ -168,12 +175,42 @@ fn agreement_check_catches_a_peer_model_without_team_roles() {
     }
     let mut peers = setup.peers_for(&facts).expect("peers");
     let disagreements = setup.check_agreement(&mut peers).expect("agreement pass");
-    for engine in ["cedar", "casbin", "regorus"] {
+    for engine in [
+        "cedar",
+        "cedar-containsAny",
+        "casbin",
+        "regorus",
+        "regorus-rvm",
+        "floor",
+    ] {
         assert!(
             disagreements
                 .iter()
                 .any(|d| d.engine == engine && d.scopegate && !d.peer),
             "{engine}: no disagreement found"
+        );
+    }
+}
+
+#[test]
+fn agreement_check_compares_reasons_not_only_answers() {
+    // Members over the limit no longer restricted: where such a member is denied anyway
+    // (scopegate: `member_disabled_over_limit`), the answer still agrees but the reason does
+    // not, and the peers that name reasons must say so.
+    let setup = setup().expect("setup");
+    let mut facts = setup.facts.clone();
+    for m in facts.orgs.values_mut().flat_map(|o| o.members.values_mut()) {
+        m.restricted = false;
+    }
+    let mut peers = setup.peers_for(&facts).expect("peers");
+    let disagreements = setup.check_agreement(&mut peers).expect("agreement pass");
+    for engine in ["cedar", "cedar-containsAny", "regorus", "floor"] {
+        assert!(
+            disagreements.iter().any(|d| d.engine == engine
+                && d.reasons
+                    .as_ref()
+                    .is_some_and(|(ours, _)| ours == "member_disabled_over_limit")),
+            "{engine}: no reason disagreement found"
         );
     }
 }

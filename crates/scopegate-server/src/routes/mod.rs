@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::AppState;
 
 pub mod access_requests;
+pub mod bench_noop;
 pub mod features;
 pub mod granular;
 pub mod health;

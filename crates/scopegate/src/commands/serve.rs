@@ -52,6 +52,9 @@ pub struct Args {
     /// balancer stops routing here first.
     #[arg(long, env = "SCOPEGATE_SHUTDOWN_DELAY", default_value_t = 0)]
     pub shutdown_delay: u64,
+    /// Bench only: also mount `POST /v1/bench/noop` (bench/http.sh's denominator).
+    #[arg(long, hide = true)]
+    pub bench_noop_route: bool,
 }
 
 impl fmt::Debug for Args {
@@ -68,6 +71,7 @@ impl fmt::Debug for Args {
             .field("log_format", &self.log_format)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("shutdown_delay", &self.shutdown_delay)
+            .field("bench_noop_route", &self.bench_noop_route)
             .finish()
     }
 }
@@ -100,6 +104,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         decision_log,
         org_deletion_grace: std::time::Duration::from_secs(args.org_deletion_grace),
         metrics_listen: args.metrics_listen.clone(),
+        bench_noop_route: args.bench_noop_route,
     };
     super::migrate::runtime()?.block_on(async {
         let opened = launch::open(config).await?;
