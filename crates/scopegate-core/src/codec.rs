@@ -1,5 +1,5 @@
 //! The wire codec: the one conversion between the JSON of requests and decisions
-//! (`docs/wire.md`, product.md §4.1) and the engine's types, used by `scopegate check` and
+//! (`docs/wire.md`) and the engine's types, used by `scopegate check` and
 //! `explain`, the service's decision API (`/v1/`) and its decision log.
 //!
 //! - [`read`]: JSON text → [`crate::Request`], borrowing from the text, errors naming the

@@ -1,7 +1,7 @@
 //! Reading requests: JSON text straight into [`Request`]s, in one pass, borrowing strings
 //! from the text where it can, with errors that name the field (`requests[3].method`).
 //!
-//! The wire shape is `docs/wire.md`'s request (product.md §4.1): `principal`, `endpoint`,
+//! The wire shape is `docs/wire.md`'s request: `principal`, `endpoint`,
 //! `method`, and the optional `organization`, `project` and `team`. A principal is tagged by
 //! `kind`; the service also accepts `{"kind": "bearer", "token": "…"}` ([`Options::bearer`]),
 //! which the caller resolves against its stored tokens ([`WireRequest::resolve`]).

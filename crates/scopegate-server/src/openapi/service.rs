@@ -1,5 +1,5 @@
 //! The routes outside the management API in the OpenAPI document: the decision API
-//! (`/v1/`, product.md §4.1) with its request and decision schemas, and `/healthz`,
+//! (`/v1/`, docs/wire.md) with its request and decision schemas, and `/healthz`,
 //! `/readyz`, `/metrics`.
 //!
 //! Written as JSON (the wire shapes are serde's, not `utoipa::ToSchema` types) and read
@@ -154,7 +154,7 @@ fn schemas_json() -> Value {
     ]);
     json!({
         "Principal": {
-            "description": "Who is asking (product.md §4.1), or `bearer`: a stored token's secret, resolved by scopegate",
+            "description": "Who is asking (docs/wire.md), or `bearer`: a stored token's secret, resolved by scopegate",
             "oneOf": [
                 principal("anonymous", json!({}), &[]),
                 principal("session", json!({"user": id,

@@ -1,6 +1,6 @@
 //! The decision API (`/v1/`): applications ask scopegate before serving a request.
 //!
-//! - `POST /v1/check`: one request (product.md §4.1) → one decision.
+//! - `POST /v1/check`: one request (docs/wire.md) → one decision.
 //! - `POST /v1/check/batch`: `{"requests": [...]}` (or a bare array), at most
 //!   [`MAX_BATCH`] → `{"decisions": [...]}` in order; more → 413.
 //! - `POST /v1/explain`: one request → its decision with `trace`.
