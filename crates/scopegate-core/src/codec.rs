@@ -4,7 +4,7 @@
 //!
 //! - [`read`]: JSON text → [`crate::Request`], borrowing from the text, errors naming the
 //!   field; batches of at most [`MAX_BATCH`].
-//! - [`write`]: [`crate::Decision`] → JSON ([`DecisionJson`], [`write_decision`],
+//! - [`mod@write`]: [`crate::Decision`] → JSON ([`DecisionJson`], [`write_decision`],
 //!   [`write_batch`]), and a request back to JSON for the decision log ([`RequestJson`]).
 //!
 //! The serde types of [`crate::wire`] remain for building requests and worlds in code

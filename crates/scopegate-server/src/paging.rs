@@ -56,11 +56,6 @@ impl Paging {
         }
     }
 
-    /// Parses a cursor `LIMIT:PAGE:IS_PREV`; links are relative unless `uri` is absolute.
-    pub fn parse(cursor: Option<&str>, uri: &Uri) -> Result<Paging, ApiError> {
-        Paging::parse_with(cursor, None, uri)
-    }
-
     /// Parses a cursor `LIMIT:PAGE:IS_PREV` and a `per_page` (the page size when there is
     /// no cursor); links are relative unless `uri` is absolute (scheme and authority).
     pub fn parse_with(

@@ -6,16 +6,16 @@
 //! - `POST /v1/explain`: one request → its decision with `trace`.
 //! - `GET /v1/who-can?organization=…&endpoint=…&method=…[&project=…|&team=…]`: every member
 //!   (with a user) whose session would be allowed, with each one's grant path; paged
-//!   ([`who_can`]).
+//!   (`who_can.rs`).
 //!
-//! A principal is one of §4.1's shapes or `{"kind": "bearer", "token": "…"}`, resolved
+//! A principal is one of docs/wire.md §3's shapes or `{"kind": "bearer", "token": "…"}`, resolved
 //! against the stored tokens: an unknown secret (or a service token) is decided as
 //! anonymous. Every decision reads the in-memory [`crate::index`] (never the database) and
 //! the decision manifest the service was started with. Bad input → 400 naming the field;
 //! an unknown endpoint, organization, project or team is a `not_found` decision.
 //!
 //! Only a service token may call these routes ([`crate::auth::ServiceCaller`]). A request
-//! flows: [`parse`] (the core's codec) → [`decide`] → [`log`] (when on) → [`render`] (the
+//! flows: `parse` (the core's codec) → `decide` → `log` (when on) → `render` (the
 //! core's decision writer).
 
 use axum::body::Bytes;

@@ -591,6 +591,28 @@ async fn who_can_is_paged() {
         .call("GET", &format!("{base}&cursor=3:1:0"), "service", None)
         .await;
     assert_eq!(second.body.as_array().unwrap()[..], all[3..]);
+    // `per_page` sets the page size, and with a `Host` the links are absolute, as on every
+    // list of the management API.
+    let req = axum::http::Request::builder()
+        .method("GET")
+        .uri(format!("{base}&per_page=2"))
+        .header("authorization", format!("Bearer {}", app.tokens["service"]))
+        .header("host", "scopegate.example.test:8080")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let paged = app.send(req).await;
+    assert_eq!(paged.body.as_array().unwrap()[..], all[..2]);
+    let link = paged.headers["link"].to_str().unwrap();
+    assert!(
+        link.starts_with(
+            "<http://scopegate.example.test:8080/v1/who-can?organization=demo&endpoint=OrganizationDetailsEndpoint&method=GET&per_page=2&cursor=2:0:1>"
+        ),
+        "{link}"
+    );
+    assert!(
+        link.contains("cursor=2:1:0>; rel=\"next\"; results=\"true\""),
+        "{link}"
+    );
 }
 
 /// After each kind of write through the management API, the next check reflects it.

@@ -2,7 +2,6 @@
 //! would be allowed, by member id, with each one's grant path; paged.
 
 use axum::extract::{Query, State};
-use axum::http::Uri;
 use axum::response::Response;
 use scopegate_core::codec::GrantCodes;
 use scopegate_core::{Engine, Method, Principal, Request, Superuser};
@@ -22,7 +21,6 @@ pub(super) struct WhoCanQuery {
     method: Option<String>,
     project: Option<String>,
     team: Option<String>,
-    cursor: Option<String>,
 }
 
 /// One member who would be allowed.
@@ -43,7 +41,8 @@ struct Allowed {
 pub(super) async fn who_can(
     State(state): State<AppState>,
     ServiceCaller { index }: ServiceCaller,
-    uri: Uri,
+    // `cursor` and `per_page`; links absolute as Sentry's (the Paging extractor).
+    paging: Paging,
     query: Result<Query<WhoCanQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
@@ -56,7 +55,6 @@ pub(super) async fn who_can(
     if q.project.is_some() && q.team.is_some() {
         return Err(bad("team", "give a project or a team, not both"));
     }
-    let paging = Paging::parse(q.cursor.as_deref(), &uri)?;
     let mut request = Request {
         principal: Principal::Anonymous,
         endpoint,
