@@ -267,6 +267,13 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&["lint", "sg001.toml", "--format", "xml"]).0, 2);
     assert_eq!(run(&["lint"]).0, 2);
     insta::assert_snapshot!(show(run(&["lint", "sg001.toml", "--select", "XY1"])));
+    // A near miss gets a "did you mean", for `--ignore` as for `--select`.
+    let (code, _, stderr) = run(&["lint", "sg001.toml", "--ignore", "SG01"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("unknown rule code or prefix `SG01` (did you mean `SG001`?)"),
+        "{stderr}"
+    );
 }
 
 #[test]

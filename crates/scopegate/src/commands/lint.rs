@@ -183,7 +183,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             .iter()
             .any(|r| r.code.starts_with(code.as_str()));
         if !known {
-            anyhow::bail!("unknown rule code or prefix `{code}` (see `scopegate rule`)");
+            let codes = scopegate_lint::rules::RULES.iter().map(|r| r.code);
+            anyhow::bail!(
+                "unknown rule code or prefix `{code}`{} (see `scopegate rule`)",
+                crate::suggest::hint(code, codes)
+            );
         }
     }
     let policy = load_policy(args.policy.as_ref())?;
