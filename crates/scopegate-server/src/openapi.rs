@@ -466,6 +466,7 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
                             .pattern(Some(r"^[0-9]+:[0-9]+(:[01])?$")),
                     )),
             );
+            b = b.parameter(per_page());
         }
         if let Some(req) = o.request {
             b = b.request_body(Some(
@@ -566,5 +567,23 @@ pub fn document(manifest: &Manifest, policy: &Policy) -> OpenApi {
         )
         .paths(paths)
         .components(Some(components))
+        .build()
+}
+
+/// The `per_page` query parameter of a paged list (a cursor's own page size wins).
+fn per_page() -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("per_page")
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(
+            "Items per page when there is no cursor (a cursor's own page size wins)",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(crate::paging::MAX_PER_PAGE)),
+        ))
         .build()
 }
