@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use crate::codec::read::scope_set;
 use crate::method::Method;
 use crate::policy::Policy;
 use crate::scope::ScopeSet;
@@ -178,4 +177,15 @@ impl Request {
         })?;
         Request::from_doc(doc, policy)
     }
+}
+
+/// `names` as a scope set of `policy`, or the error naming the first unknown one.
+pub fn scope_set<'n>(
+    policy: &Policy,
+    names: impl IntoIterator<Item = &'n str>,
+) -> Result<ScopeSet, String> {
+    policy
+        .scopes
+        .parse_set(names)
+        .map_err(|bad| format!("unknown scope `{bad}`"))
 }

@@ -21,12 +21,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use scopegate_core::decision::Reason;
-use scopegate_core::{Engine, Method, Policy, Principal, ScopeSet, World};
+use scopegate_core::{Engine, Method, Principal, ScopeSet, World};
 use scopegate_store::{Actor, StoreError, Token, TokenKind, User};
 use tracing::instrument;
 
 use crate::error::ApiError;
-use crate::index::Index;
+use crate::index::{token_principal, Index};
 use crate::AppState;
 
 /// The caller of an authorized request, for handlers (`Extension<Caller>`).
@@ -142,37 +142,6 @@ async fn principal(
     }
 }
 
-/// The principal a stored user or org token stands for; `None` for a service token (it is
-/// no principal of any organization) and for a malformed row.
-pub fn token_principal(token: &Token, policy: &Policy) -> Option<Principal> {
-    // Scopes the current policy does not know are ignored: they grant nothing.
-    let scopes = token
-        .scopes
-        .iter()
-        .filter_map(|s| policy.scopes.id(s))
-        .fold(ScopeSet::EMPTY, |mut acc, id| {
-            acc.insert(id);
-            acc
-        });
-    match token.kind {
-        TokenKind::User => Some(Principal::UserToken {
-            user: u64::try_from(token.user_id?).ok()?,
-            scopes,
-            organization: token.organization_slug.clone(),
-        }),
-        TokenKind::Org => Some(Principal::OrgToken {
-            organization: token.organization_slug.clone()?,
-            scopes,
-            // The org token's creator bounds it (`docs/decision.md` §7).
-            creator: match token.user_id {
-                Some(id) => Some(u64::try_from(id).ok()?),
-                None => None,
-            },
-        }),
-        TokenKind::Service => None,
-    }
-}
-
 /// The caller of a decision API (`/v1/`) route: a service token, and the index snapshot the
 /// route decides over (read once per request).
 ///
@@ -282,7 +251,7 @@ pub async fn authorize(
         (None, Some(t)) if t.kind == TokenKind::Org => t.user_id,
         _ => None,
     };
-    let doc = if endpoint == crate::routes::organizations::DETAILS_ENDPOINT {
+    let doc = if endpoint == DETAILS_ENDPOINT {
         state
             .store
             .world_including_pending(organization.as_deref(), also_user)
@@ -301,8 +270,7 @@ pub async fn authorize(
         organization: organization.clone(),
         project: param("project_id_or_slug"),
         // Teams are addressable by id or slug (Sentry's `team_id_or_slug`).
-        team: param("team_id_or_slug")
-            .map(|t| crate::routes::team_access::team_slug_in(&doc, organization.as_deref(), &t)),
+        team: param("team_id_or_slug").map(|t| team_slug_in(&doc, organization.as_deref(), &t)),
     };
     let decision = Engine::new(&state.policy, &state.manifest, &world).decide(&request);
     state
@@ -363,4 +331,24 @@ pub async fn authorize(
         world: Arc::new(world),
     });
     Ok(next.run(req).await)
+}
+
+/// The manifest name of the organization details endpoint (the routes that still answer for
+/// an organization pending deletion).
+pub const DETAILS_ENDPOINT: &str = "OrganizationDetailsEndpoint";
+
+/// The slug of the team a URL names by id (`/teams/{org}/42/`) in a stored world, so that the
+/// engine, which looks teams up by slug, decides on the right team; anything else unchanged.
+pub fn team_slug_in(doc: &scopegate_core::WorldDoc, org_slug: Option<&str>, raw: &str) -> String {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return raw.to_string();
+    }
+    let org = org_slug.and_then(|s| doc.organizations.iter().find(|o| o.slug == s));
+    let id = raw.parse::<u64>().ok();
+    org.and_then(|o| {
+        doc.teams
+            .iter()
+            .find(|t| t.organization == o.id && Some(t.id) == id)
+    })
+    .map_or_else(|| raw.to_string(), |t| t.slug.clone())
 }

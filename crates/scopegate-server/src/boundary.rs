@@ -1,6 +1,6 @@
 //! The HTTP boundary against hostile input, in one place:
 //!
-//! - **No control character in any text field.** Every JSON body read by [`crate::error::AppJson`]
+//! - **No control character in any text field.** Every JSON body read by [`AppJson`]
 //!   or by the decision API, and every query string ([`reject_control_queries`], a layer on
 //!   the whole service), is refused with 400 naming the field
 //!   (`{"detail": "<field>: must not contain control characters"}`) before any handler or
@@ -12,11 +12,13 @@
 //!   error response that is not JSON (axum's own rejections, a timeout, a probe's text) into
 //!   `{"detail": "…"}` with the same status and headers.
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{header, HeaderValue};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -238,5 +240,54 @@ mod tests {
                 ("h".into(), "%zz".into()),
             ]
         );
+    }
+}
+
+/// `Json` with the API's error format for bad bodies: 400 naming the field (a control
+/// character in any string of the body included, this module), 413, 415.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppJson<T>(pub T);
+
+/// Whether the request says its body is JSON (`application/json` or `application/*+json`),
+/// as axum's `Json` requires.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<AppJson<T>, ApiError> {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "Expected request with `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r| match r.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(r.body_text()),
+                _ => ApiError::BadRequest(r.body_text()),
+            })?;
+        check_json_bytes(&bytes)?;
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(AppJson(value))
+    }
+}
+
+impl<T: Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
     }
 }

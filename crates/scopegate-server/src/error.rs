@@ -5,13 +5,10 @@
 //! (through the `ApiError` response extension, by the logging middleware) and answered with
 //! a generic body.
 
-use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use scopegate_store::StoreError;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// An API error.
@@ -149,7 +146,7 @@ impl From<scopegate_core::world::WorldErrors> for ApiError {
     fn from(e: scopegate_core::world::WorldErrors) -> Self {
         ApiError::Internal(format!(
             "the stored world is invalid: {}",
-            e.summary(crate::index::LISTED_PROBLEMS)
+            e.summary(LISTED_PROBLEMS)
         ))
     }
 }
@@ -203,12 +200,10 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(_) => {
                 response
                     .extensions_mut()
-                    .insert(crate::metrics::StoreFailure("unavailable"));
+                    .insert(StoreFailure("unavailable"));
             }
             ApiError::Store(_) => {
-                response
-                    .extensions_mut()
-                    .insert(crate::metrics::StoreFailure("database"));
+                response.extensions_mut().insert(StoreFailure("database"));
             }
             _ => {}
         }
@@ -221,51 +216,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `Json` with the API's error format for bad bodies: 400 naming the field (a control
-/// character in any string of the body included, [`crate::boundary`]), 413, 415.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AppJson<T>(pub T);
+/// A response extension: the request failed in the store (`kind`: `unavailable` or
+/// `database`). Set by [`ApiError`]'s response, counted by [`crate::metrics::count`].
+#[derive(Debug, Clone, Copy)]
+pub struct StoreFailure(pub &'static str);
 
-/// Whether the request says its body is JSON (`application/json` or `application/*+json`),
-/// as axum's `Json` requires.
-fn json_content_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    let Some((kind, subtype)) = essence.split_once('/') else {
-        return false;
-    };
-    kind.eq_ignore_ascii_case("application")
-        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
-}
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<AppJson<T>, ApiError> {
-        if !json_content_type(req.headers()) {
-            return Err(ApiError::UnsupportedMediaType(
-                "Expected request with `Content-Type: application/json`".into(),
-            ));
-        }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|r| match r.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(r.body_text()),
-                _ => ApiError::BadRequest(r.body_text()),
-            })?;
-        crate::boundary::check_json_bytes(&bytes)?;
-        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
-        Ok(AppJson(value))
-    }
-}
-
-impl<T: Serialize> IntoResponse for AppJson<T> {
-    fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
-    }
-}
+/// How many problems of an invalid stored world an error message lists (the error holds all).
+pub const LISTED_PROBLEMS: usize = 20;

@@ -29,17 +29,18 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use scopegate_core::world::WorldErrors;
-use scopegate_core::{Policy, Principal, World, WorldDoc};
-use scopegate_store::{Store, StoreError, Token};
+use scopegate_core::{Policy, Principal, ScopeSet, World, WorldDoc};
+use scopegate_store::{Store, StoreError, Token, TokenKind};
 use subtle::ConstantTimeEq;
 
+use crate::error::LISTED_PROBLEMS;
 use crate::metrics::Trigger;
 use crate::AppState;
 
@@ -66,7 +67,7 @@ pub struct Index {
 pub struct IndexedToken {
     /// The stored token.
     pub token: Token,
-    /// The principal of a user or org token ([`crate::auth::token_principal`]); `None` for
+    /// The principal of a user or org token ([`token_principal`]); `None` for
     /// a service token.
     pub principal: Option<Principal>,
 }
@@ -91,7 +92,7 @@ impl Index {
         let tokens: Vec<IndexedToken> = tokens
             .into_iter()
             .map(|token| IndexedToken {
-                principal: crate::auth::token_principal(&token, policy),
+                principal: token_principal(&token, policy),
                 token,
             })
             .collect();
@@ -193,9 +194,6 @@ impl SecretCache {
             .insert(self.hasher.hash_one(secret), (secret.into(), slot));
     }
 }
-
-/// How many problems of an invalid stored world an error message lists (the error holds all).
-pub const LISTED_PROBLEMS: usize = 20;
 
 /// Building the index failed.
 #[derive(Debug, thiserror::Error)]
@@ -359,9 +357,51 @@ pub async fn refresh(State(state): State<AppState>, req: Request, next: Next) ->
     // may follow a partial write: rebuild.
     let status = response.status();
     if mutating && (status.is_success() || status.is_server_error()) {
-        if let Err(e) = crate::metrics::rebuild(&state, crate::metrics::Trigger::Write).await {
+        if let Err(e) = rebuild(&state, Trigger::Write).await {
             tracing::error!(error = %e, "cannot rebuild the decision index after a write");
         }
     }
     response
+}
+
+/// Rebuilds the decision index ([`LiveIndex::refresh`]), counting and timing
+/// the rebuild by `trigger`, and the change-feed lag of a notified one.
+pub async fn rebuild(state: &AppState, trigger: Trigger) -> Result<(), IndexError> {
+    let start = Instant::now();
+    let result = state.index.refresh(&*state.store, &state.policy).await;
+    state
+        .metrics
+        .record_rebuild(trigger, start.elapsed(), result.is_ok());
+    result
+}
+
+/// The principal a stored user or org token stands for; `None` for a service token (it is
+/// no principal of any organization) and for a malformed row.
+pub fn token_principal(token: &Token, policy: &Policy) -> Option<Principal> {
+    // Scopes the current policy does not know are ignored: they grant nothing.
+    let scopes = token
+        .scopes
+        .iter()
+        .filter_map(|s| policy.scopes.id(s))
+        .fold(ScopeSet::EMPTY, |mut acc, id| {
+            acc.insert(id);
+            acc
+        });
+    match token.kind {
+        TokenKind::User => Some(Principal::UserToken {
+            user: u64::try_from(token.user_id?).ok()?,
+            scopes,
+            organization: token.organization_slug.clone(),
+        }),
+        TokenKind::Org => Some(Principal::OrgToken {
+            organization: token.organization_slug.clone()?,
+            scopes,
+            // The org token's creator bounds it (`docs/decision.md` §7).
+            creator: match token.user_id {
+                Some(id) => Some(u64::try_from(id).ok()?),
+                None => None,
+            },
+        }),
+        TokenKind::Service => None,
+    }
 }

@@ -23,8 +23,8 @@
 //! - Requests: the [`count`] middleware (every route, the fallback included).
 //! - Decisions: `/api/` in [`crate::auth::authorize`], `/v1/` in the decision handlers
 //!   ([`Metrics::v1`]); `who-can` enumerations are not decisions and count only as requests.
-//! - Index rebuilds: [`rebuild`], which every rebuild goes through.
-//! - Store errors: the responses of store failures carry a [`StoreFailure`] extension
+//! - Index rebuilds: [`crate::index::rebuild`], which every rebuild goes through.
+//! - Store errors: the responses of store failures carry a [`crate::error::StoreFailure`] extension
 //!   ([`crate::error::ApiError`]) that [`count`] reads; failed rebuilds count as rebuilds
 //!   with `outcome="error"`.
 //! - Pool use, index size and age: read when scraped.
@@ -45,7 +45,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 use scopegate_core::Decision;
 
-use crate::index::IndexError;
+use crate::error::StoreFailure;
 use crate::AppState;
 
 /// The content type of the exposition.
@@ -93,11 +93,6 @@ impl Trigger {
         }
     }
 }
-
-/// A response extension: the request failed in the store (`kind`: `unavailable` or
-/// `database`). Set by [`crate::error::ApiError`]'s response, counted by [`count`].
-#[derive(Debug, Clone, Copy)]
-pub struct StoreFailure(pub &'static str);
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -421,17 +416,6 @@ pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> R
         .metrics
         .request(route, &method, status, start.elapsed().as_secs_f64());
     response
-}
-
-/// Rebuilds the decision index ([`crate::index::LiveIndex::refresh`]), counting and timing
-/// the rebuild by `trigger`, and the change-feed lag of a notified one.
-pub async fn rebuild(state: &AppState, trigger: Trigger) -> Result<(), IndexError> {
-    let start = Instant::now();
-    let result = state.index.refresh(&*state.store, &state.policy).await;
-    state
-        .metrics
-        .record_rebuild(trigger, start.elapsed(), result.is_ok());
-    result
 }
 
 impl Metrics {

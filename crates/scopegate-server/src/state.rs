@@ -198,7 +198,7 @@ impl AppState {
 
     /// Builds the decision index from the store (call once before serving).
     pub async fn load_index(&self) -> Result<(), crate::index::IndexError> {
-        crate::metrics::rebuild(self, crate::metrics::Trigger::Startup).await
+        crate::index::rebuild(self, crate::metrics::Trigger::Startup).await
     }
 }
 

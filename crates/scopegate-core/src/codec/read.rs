@@ -18,7 +18,7 @@ use serde_json::error::Category;
 
 use crate::method::Method;
 use crate::policy::Policy;
-use crate::request::{Principal, Request, Superuser};
+use crate::request::{scope_set, Principal, Request, Superuser};
 use crate::scope::ScopeSet;
 use crate::wire::{SuperuserDoc, DEFAULT_SSO_OK};
 
@@ -135,17 +135,6 @@ pub fn read_batch<'a>(
         .deserialize(&mut de)
         .and_then(|r| de.end().map(|()| r));
     read.map_err(|e| ctx.error(&e))
-}
-
-/// `names` as a scope set of `policy`, or the error naming the first unknown one.
-pub fn scope_set<'n>(
-    policy: &Policy,
-    names: impl IntoIterator<Item = &'n str>,
-) -> Result<ScopeSet, String> {
-    policy
-        .scopes
-        .parse_set(names)
-        .map_err(|bad| format!("unknown scope `{bad}`"))
 }
 
 impl From<SuperuserDoc> for Superuser {

@@ -21,7 +21,8 @@ use super::team_access::TeamAccess;
 use super::teams::TeamOut;
 use super::UserOut;
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::AppState;
 
 /// The routes.

@@ -12,7 +12,8 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::AppState;
 
 /// The routes.

@@ -19,7 +19,8 @@ use serde::{Deserialize, Deserializer};
 use super::members::{member_or_me, now, MemberOut};
 use super::{option_value, role_scopes};
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::AppState;
 
 const ERR_INSUFFICIENT_ROLE: &str = "You cannot remove a member who has more access than you.";

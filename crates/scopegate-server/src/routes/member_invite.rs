@@ -15,7 +15,8 @@ use super::member_details::{
 };
 use super::members::MemberOut;
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::AppState;
 
 /// Domains Sentry refuses invites to (its `INVALID_EMAIL_ADDRESS_PATTERN`, `\@qq\.com$`,

@@ -29,7 +29,8 @@ use super::members::TeamRoleBody;
 use super::team_access::{team_by_id_or_slug, TeamAccess, ERR_INSUFFICIENT_ROLE};
 use super::teams::TeamOut;
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::AppState;
 
 /// The routes.

@@ -19,7 +19,8 @@ use super::member_invite::invite;
 pub use super::member_invite::InviteBody;
 use super::{conflict, date, missing, parse_id};
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::paging::Paging;
 use crate::AppState;
 

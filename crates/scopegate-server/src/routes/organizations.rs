@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::granular::{check_manage, listed_user_ids, rejected, resource, toggle_on};
 use super::{check_name, check_org_slug, conflict, date, option_value, scope_names, slugify};
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::paging::Paging;
 use crate::AppState;
 
@@ -25,10 +26,6 @@ pub const ALERTS_MEMBER_WRITE: &str = "sentry:alerts_member_write";
 /// The granular resource kind behind `hasGranularReplayPermissions` and
 /// `replayAccessMembers`.
 pub const REPLAY: &str = "replay";
-
-/// The manifest name of the organization details endpoint (the routes that still answer for
-/// an organization pending deletion).
-pub const DETAILS_ENDPOINT: &str = "OrganizationDetailsEndpoint";
 
 /// The routes.
 pub fn router() -> Router<AppState> {

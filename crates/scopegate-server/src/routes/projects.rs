@@ -14,7 +14,8 @@ use super::conflict;
 use super::team_access::{team_by_id_or_slug, TeamAccess};
 use super::teams::CreateBody;
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::paging::Paging;
 use crate::AppState;
 

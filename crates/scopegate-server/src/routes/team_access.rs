@@ -167,19 +167,3 @@ pub async fn team_by_id_or_slug(
         other => other.into(),
     })
 }
-
-/// The slug of the team a URL names by id (`/teams/{org}/42/`) in a stored world, so that the
-/// engine, which looks teams up by slug, decides on the right team; anything else unchanged.
-pub fn team_slug_in(doc: &scopegate_core::WorldDoc, org_slug: Option<&str>, raw: &str) -> String {
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return raw.to_string();
-    }
-    let org = org_slug.and_then(|s| doc.organizations.iter().find(|o| o.slug == s));
-    let id = raw.parse::<u64>().ok();
-    org.and_then(|o| {
-        doc.teams
-            .iter()
-            .find(|t| t.organization == o.id && Some(t.id) == id)
-    })
-    .map_or_else(|| raw.to_string(), |t| t.slug.clone())
-}

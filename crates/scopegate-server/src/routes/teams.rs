@@ -13,7 +13,8 @@ use super::members::TeamMembershipOut;
 use super::team_access::{team_by_id_or_slug, TeamAccess};
 use super::{check_name, check_slug, conflict, slugify};
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::paging::Paging;
 use crate::AppState;
 

@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{date, parse_id, role_scopes, scope_names};
 use crate::auth::Caller;
-use crate::error::{ApiError, AppJson};
+use crate::boundary::AppJson;
+use crate::error::ApiError;
 use crate::paging::Paging;
 use crate::AppState;
 

@@ -145,7 +145,7 @@ fn a_token_that_stands_for_no_principal_names_the_token_and_why() {
     ];
     for (t, expected) in cases {
         assert_eq!(
-            scopegate_server::auth::token_principal(&t, &Policy::sentry()),
+            scopegate_server::index::token_principal(&t, &Policy::sentry()),
             None
         );
         let e = scopegate_server::auth::unusable(&t);
