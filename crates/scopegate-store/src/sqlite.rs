@@ -81,8 +81,21 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT);
         let page_limit = Arc::new(AtomicU32::new(0));
         let limit = page_limit.clone();
+        let on_connect = page_limit.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // The cap holds on a connection opened after it was set, too (`before_acquire`
+            // runs only for connections taken from the idle set).
+            .after_connect(move |conn, _| {
+                let pages = on_connect.load(Ordering::SeqCst);
+                Box::pin(async move {
+                    if pages != 0 {
+                        let pragma = format!("PRAGMA max_page_count = {pages}");
+                        Executor::execute(&mut *conn, pragma.as_str()).await?;
+                    }
+                    Ok(())
+                })
+            })
             .before_acquire(move |conn, _| {
                 let pages = limit.load(Ordering::SeqCst);
                 Box::pin(async move {
