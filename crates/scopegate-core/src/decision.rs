@@ -168,6 +168,20 @@ pub enum GrantPath {
 }
 
 impl GrantPath {
+    /// Every grant path.
+    pub const ALL: [GrantPath; 10] = [
+        GrantPath::Preflight,
+        GrantPath::Authenticated,
+        GrantPath::RoleScope,
+        GrantPath::TeamRoleScope,
+        GrantPath::OrgToken,
+        GrantPath::ApiKey,
+        GrantPath::Integration,
+        GrantPath::Superuser,
+        GrantPath::Staff,
+        GrantPath::System,
+    ];
+
     /// The stable code.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -197,6 +211,13 @@ pub enum GranularPath {
 }
 
 impl GranularPath {
+    /// Every granular path.
+    pub const ALL: [GranularPath; 3] = [
+        GranularPath::GranularGrant,
+        GranularPath::GranularBypass,
+        GranularPath::GranularOff,
+    ];
+
     /// The stable code.
     pub fn as_str(self) -> &'static str {
         match self {

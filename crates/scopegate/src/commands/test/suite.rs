@@ -6,48 +6,25 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use scopegate_core::decision::{GrantPath, GranularPath, Reason};
 use scopegate_core::{Manifest, Policy, Request, RequestDoc, Source, World, WorldDoc};
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::suggest;
 
-/// The decision reason codes (`Reason::as_str` in `scopegate-core`'s `decision.rs`).
-pub const REASONS: [&str; 16] = [
-    "allowed",
-    "not_found",
-    "unauthenticated",
-    "token_organization_mismatch",
-    "sso_required",
-    "2fa_required",
-    "member_disabled_over_limit",
-    "insufficient_scope",
-    "not_a_member",
-    "wrong_organization",
-    "superuser_read_only",
-    "missing_scope",
-    "no_project_access",
-    "no_team_access",
-    "granular_access_denied",
-    "creator_denied",
-];
+/// The decision reason codes (core's [`Reason::ALL`]).
+fn reasons() -> impl Iterator<Item = &'static str> + Clone {
+    Reason::ALL.into_iter().map(Reason::as_str)
+}
 
-/// The grant path names (`GrantPath::as_str` and `GranularPath::as_str`).
-pub const GRANTS: [&str; 13] = [
-    "preflight",
-    "authenticated",
-    "role_scope",
-    "team_role_scope",
-    "org_token",
-    "api_key",
-    "integration",
-    "superuser",
-    "staff",
-    "system",
-    "granular_grant",
-    "granular_bypass",
-    "granular_off",
-];
+/// The grant path codes (core's [`GrantPath::ALL`] and [`GranularPath::ALL`]).
+fn grants() -> impl Iterator<Item = &'static str> + Clone {
+    GrantPath::ALL
+        .into_iter()
+        .map(GrantPath::as_str)
+        .chain(GranularPath::ALL.into_iter().map(GranularPath::as_str))
+}
 
 /// The statuses a decision has.
 const STATUSES: [u16; 4] = [200, 401, 403, 404];
@@ -277,12 +254,12 @@ fn load_case(
     }
     if let Some(reason) = &case.reason {
         let r = reason.get_ref();
-        if !REASONS.contains(&r.as_str()) {
+        if !reasons().any(|known| known == r) {
             return Err(in_case(
                 &reason.span(),
                 format!(
                     "`reason`: unknown reason `{r}`{}",
-                    suggest::hint(r, REASONS)
+                    suggest::hint(r, reasons())
                 ),
             ));
         }
@@ -291,13 +268,13 @@ fn load_case(
         if let Some(g) = grant
             .get_ref()
             .iter()
-            .find(|g| !GRANTS.contains(&g.as_str()))
+            .find(|g| !grants().any(|known| known == g.as_str()))
         {
             return Err(in_case(
                 &grant.span(),
                 format!(
                     "`grant`: unknown grant path `{g}`{}",
-                    suggest::hint(g, GRANTS)
+                    suggest::hint(g, grants())
                 ),
             ));
         }
