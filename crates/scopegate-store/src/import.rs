@@ -44,8 +44,9 @@ use crate::{Result, StoreError};
 /// generates still fits.
 pub const MAX_ID: u64 = (i64::MAX - 1) as u64;
 
-/// What [`Store::import_world`](crate::Store::import_world) wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What [`Store::import_world`](crate::Store::import_world) wrote. Its JSON (field order
+/// as declared) is the `world.import` audit entry's data and `world import --format json`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportSummary {
     /// Organizations.
     pub organizations: usize,

@@ -109,18 +109,7 @@ fn import(args: &ImportArgs) -> anyhow::Result<ExitStatus> {
             Err(e) => return Err(anyhow::Error::new(e).context("import failed (nothing imported)")),
         };
         if args.format == AdminFormat::Json {
-            outln!(
-                "{}",
-                serde_json::json!({
-                    "organizations": summary.organizations,
-                    "users": summary.users,
-                    "members": summary.members,
-                    "teams": summary.teams,
-                    "projects": summary.projects,
-                    "integrations": summary.integrations,
-                    "grants": summary.grants,
-                })
-            )?;
+            outln!("{}", serde_json::json!(summary))?;
             return Ok(ExitStatus::Success);
         }
         outln!(

@@ -193,15 +193,7 @@ pub(super) async fn import_world(
         (
             "world.import",
             "world".to_string(),
-            serde_json::json!({
-                "organizations": summary.organizations,
-                "users": summary.users,
-                "members": summary.members,
-                "teams": summary.teams,
-                "projects": summary.projects,
-                "integrations": summary.integrations,
-                "grants": summary.grants,
-            }),
+            serde_json::json!(summary),
         ),
     ));
     store.audit_each(&mut tx, actor, &entries).await?;
