@@ -40,7 +40,7 @@ use crate::metrics::AuthFallback;
 use crate::AppState;
 
 /// The caller of an authorized request, for handlers (`Extension<Caller>`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Caller {
     /// The principal the engine decided for.
     pub principal: Principal,
@@ -66,6 +66,23 @@ pub struct Caller {
     /// The organization the URL names, as the engine found it in [`Caller::index`]; `None`
     /// when the URL names none.
     pub org: Option<CallerOrg>,
+}
+
+impl std::fmt::Debug for Caller {
+    /// The index snapshot is named by its generation only: its world is large, and its
+    /// token map is keyed by secret hashes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("principal", &self.principal)
+            .field("user", &self.user)
+            .field("token", &self.token)
+            .field("actor", &self.actor)
+            .field("scopes", &self.scopes)
+            .field("member_id", &self.member_id)
+            .field("index_generation", &self.index.generation)
+            .field("org", &self.org)
+            .finish()
+    }
 }
 
 /// The organization of an authorized request's URL, resolved once by [`authorize`] so that

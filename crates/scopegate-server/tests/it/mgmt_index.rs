@@ -340,3 +340,48 @@ async fn a_write_through_the_api_reaches_the_next_management_call() {
     }
     assert_eq!(fallbacks(&app).await, (0.0, 0.0, 1.0));
 }
+
+/// A `Caller`'s `Debug` names its index snapshot by generation: neither the world nor the
+/// index's token hashes are printed.
+#[test]
+fn a_caller_prints_no_index() {
+    let hash = "0123abcd".repeat(8);
+    let token = scopegate_store::Token {
+        id: 42,
+        kind: TokenKind::User,
+        user_id: Some(10),
+        organization_id: None,
+        organization_slug: None,
+        name: None,
+        prefix: "sntryu_".into(),
+        last_characters: None,
+        hash: hash.clone(),
+        scopes: Vec::new(),
+        created_at: 0,
+    };
+    let world: scopegate_core::WorldDoc = serde_json::from_value(json!({
+        "organizations": [{"id": 1, "slug": "acme"}],
+        "users": [{"id": 10}],
+    }))
+    .unwrap();
+    let index =
+        scopegate_server::index::Index::build(&world, vec![token], &Policy::sentry(), 7).unwrap();
+    let caller = scopegate_server::auth::Caller {
+        principal: scopegate_core::Principal::Anonymous,
+        user: None,
+        token: None,
+        actor: Actor::system(),
+        scopes: scopegate_core::ScopeSet::EMPTY,
+        member_id: None,
+        index: std::sync::Arc::new(index),
+        org: Some(scopegate_server::auth::CallerOrg {
+            id: 1,
+            slug: "acme".into(),
+            idx: 0,
+        }),
+    };
+    let printed = format!("{caller:?}");
+    assert!(printed.contains("index_generation: 7"), "{printed}");
+    assert!(printed.contains("slug: \"acme\""), "{printed}");
+    assert!(!printed.contains(&hash), "{printed}");
+}
