@@ -614,6 +614,16 @@ impl World {
         self.teams.get(idx as usize).map(|t| (idx, t))
     }
 
+    /// The team of organization `org` with id `id` (a URL may name a team by id).
+    pub fn team_by_id(&self, org: OrgIdx, id: u64) -> Option<(TeamIdx, &Team)> {
+        self.orgs
+            .get(org as usize)?
+            .teams
+            .values()
+            .filter_map(|&idx| self.teams.get(idx as usize).map(|t| (idx, t)))
+            .find(|(_, t)| t.id == id)
+    }
+
     /// The project of `org` with slug `slug`.
     #[inline]
     pub fn project_by_slug(&self, org: &Org, slug: &str) -> Option<(ProjectIdx, &Project)> {

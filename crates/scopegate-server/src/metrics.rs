@@ -23,6 +23,8 @@
 //! - Requests: the [`count`] middleware (every route, the fallback included).
 //! - Decisions: `/api/` in [`crate::auth::authorize`], `/v1/` in the decision handlers
 //!   ([`Metrics::v1`]); `who-can` enumerations are not decisions and count only as requests.
+//!   The store reads of `/api/` authorization when the index cannot answer
+//!   ([`Metrics::auth_fallback`]), in `authorize`.
 //! - Index rebuilds: [`crate::index::rebuild`], which every rebuild goes through.
 //! - Store errors: the responses of store failures carry a [`crate::error::StoreFailure`] extension
 //!   ([`crate::error::ApiError`]) that [`count`] reads; failed rebuilds count as rebuilds
@@ -65,6 +67,32 @@ impl Api {
         match self {
             Api::Management => "api",
             Api::Decision => "v1",
+        }
+    }
+}
+
+/// Why the management API's authorization ([`crate::auth::authorize`]) read the store
+/// instead of the decision index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFallback {
+    /// The index does not know the presented secret (a token created by another process
+    /// since the last sync, or no token at all): looked up in the store.
+    Token,
+    /// Such a token's user (or creator) is not in the index either: the organization and
+    /// the user exported from the store.
+    UnsyncedUser,
+    /// The details routes of an organization the index does not know: one pending deletion
+    /// (which the index leaves out), or none at all (the store tells). The organization is
+    /// exported from the store.
+    UnindexedOrganization,
+}
+
+impl AuthFallback {
+    fn label(self) -> &'static str {
+        match self {
+            AuthFallback::Token => "token",
+            AuthFallback::UnsyncedUser => "unsynced_user",
+            AuthFallback::UnindexedOrganization => "unindexed_organization",
         }
     }
 }
@@ -122,6 +150,11 @@ struct RebuildLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FallbackLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
 }
@@ -142,6 +175,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     decisions: Family<DecisionLabels, Counter>,
+    auth_fallbacks: Family<FallbackLabels, Counter>,
     batch_size: Histogram,
     rebuilds: Family<RebuildLabels, Counter>,
     rebuild_duration: Histogram,
@@ -179,6 +213,7 @@ impl Metrics {
             requests: Family::default(),
             request_duration: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
             decisions: Family::default(),
+            auth_fallbacks: Family::default(),
             batch_size: Histogram::new([
                 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
             ]),
@@ -216,6 +251,11 @@ impl Metrics {
             "decisions",
             "Engine decisions by API (api: /api/, v1: /v1/), reason and grant path (none when denied)",
             self.decisions.clone(),
+        );
+        r.register(
+            "auth_store_fallbacks",
+            "Management API authorizations that read the store instead of the decision index, by reason (token: a secret the index does not know; unsynced_user: its user not in the index either; unindexed_organization: the details routes of an organization the index does not know, such as one pending deletion)",
+            self.auth_fallbacks.clone(),
         );
         r.register(
             "v1_batch_size",
@@ -300,6 +340,16 @@ impl Metrics {
                 .map_or("none", |g| g.as_str()),
         };
         self.decisions.get_or_create(&labels).inc();
+    }
+
+    /// Counts one store read of the management API's authorization, by why the index
+    /// could not answer.
+    pub fn auth_fallback(&self, why: AuthFallback) {
+        self.auth_fallbacks
+            .get_or_create(&FallbackLabels {
+                reason: why.label(),
+            })
+            .inc();
     }
 
     /// Counts one `/v1/` decision and returns it.

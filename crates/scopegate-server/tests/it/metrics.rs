@@ -18,7 +18,7 @@ fn request(app: &App, who: &str, endpoint: &str, method: &str) -> Value {
 
 /// One sample line.
 #[derive(Debug)]
-struct Sample {
+pub(crate) struct Sample {
     name: String,
     labels: BTreeMap<String, String>,
     value: f64,
@@ -133,7 +133,7 @@ fn parse(text: &str) -> Vec<Sample> {
 }
 
 /// Scrapes `/metrics` and parses it.
-async fn scrape(app: &App) -> (String, Vec<Sample>) {
+pub(crate) async fn scrape(app: &App) -> (String, Vec<Sample>) {
     let r = app.call("GET", "/metrics", "", None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.headers["content-type"]
@@ -158,7 +158,7 @@ fn find<'a>(m: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Vec<&'a Sam
 }
 
 /// The sum of the values of the samples `find` returns.
-fn total(m: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn total(m: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     find(m, name, labels).iter().map(|s| s.value).sum()
 }
 
@@ -395,6 +395,7 @@ async fn the_change_feed_rebuild_and_its_lag_are_counted_on_postgres() {
         store: a.store.clone(),
         tokens: a.tokens.clone(),
         postgres_url: None,
+        seen: crate::Seen::of(&*a.store).await,
         _dir: tempfile::tempdir().unwrap(),
     };
     let r = a

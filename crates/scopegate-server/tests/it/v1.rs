@@ -835,6 +835,7 @@ async fn a_second_replica_sees_writes_within_a_second() {
         store: a.store.clone(),
         tokens: a.tokens.clone(),
         postgres_url: None,
+        seen: crate::Seen::of(&*a.store).await,
         _dir: tempfile::tempdir().unwrap(),
     };
     let alice = member_id(&a, "alice@demo.invalid").await;
