@@ -161,7 +161,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         }
         let reduced = started.reduced_tokens();
         if reduced > 0 {
-            say!(to_stderr, "reduced the scopes of {reduced} org auth token(s) to the policy's")?;
+            say!(
+                to_stderr,
+                "reduced the scopes of {reduced} org auth token(s) to the policy's"
+            )?;
         }
         say!(to_stderr, "listening on http://{addr}")?;
         if let Some(m) = started.metrics_addr() {
@@ -191,7 +194,10 @@ async fn demo_seed(
     to_stderr: bool,
 ) -> anyhow::Result<Option<Demo>> {
     if !store.is_empty().await? {
-        say!(to_stderr, "the database is not empty: no demo organization created")?;
+        say!(
+            to_stderr,
+            "the database is not empty: no demo organization created"
+        )?;
         return Ok(None);
     }
     Ok(Some(scopegate_server::demo::seed(store, policy).await?))
@@ -199,14 +205,22 @@ async fn demo_seed(
 
 /// Prints the demo's tokens and a few requests to try against `base`.
 fn print_demo(demo: &Demo, base: &str, to_stderr: bool) -> anyhow::Result<()> {
-    say!(to_stderr, 
+    say!(
+        to_stderr,
         "Demo organization `{}` created. Tokens (shown once):",
         demo.org
     )?;
     for a in &demo.accounts {
-        say!(to_stderr, "  {:<8} {:<22} {}", a.role, a.email, a.token.expose())?;
+        say!(
+            to_stderr,
+            "  {:<8} {:<22} {}",
+            a.role,
+            a.email,
+            a.token.expose()
+        )?;
     }
-    say!(to_stderr, 
+    say!(
+        to_stderr,
         "  {:<8} {:<22} {}",
         "org-ci",
         "(org auth token)",
@@ -219,17 +233,29 @@ fn print_demo(demo: &Demo, base: &str, to_stderr: bool) -> anyhow::Result<()> {
     let org = &demo.org;
     say!(to_stderr)?;
     say!(to_stderr, "Try:")?;
-    say!(to_stderr, "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/")?;
-    say!(to_stderr, "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/")?;
-    say!(to_stderr, "  # a member (alice) may not rename the organization: 403")?;
-    say!(to_stderr, 
+    say!(
+        to_stderr,
+        "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/"
+    )?;
+    say!(
+        to_stderr,
+        "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/"
+    )?;
+    say!(
+        to_stderr,
+        "  # a member (alice) may not rename the organization: 403"
+    )?;
+    say!(
+        to_stderr,
         "  curl -X PUT -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"name\": \"Mine\"}}' {base}/api/0/organizations/{org}/"
     )?;
     say!(to_stderr, "  # ...nor mint a token above her role: 400")?;
-    say!(to_stderr, 
+    say!(
+        to_stderr,
         "  curl -X POST -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"scopes\": [\"org:write\"], \"organization\": \"{org}\"}}' {base}/api/0/api-tokens/"
     )?;
-    say!(to_stderr, 
+    say!(
+        to_stderr,
         "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/audit-logs/"
     )?;
     say!(to_stderr)?;
