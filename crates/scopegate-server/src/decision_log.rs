@@ -246,6 +246,10 @@ pub enum Body {
 }
 
 /// What goes through the queue.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "almost every message is an entry: boxing it would add an allocation per decision"
+)]
 enum Msg {
     Entry(Entry),
     Flush(oneshot::Sender<std::io::Result<()>>),
