@@ -19,14 +19,14 @@
 //! `log` (when on: the owned request and decision handed to [`crate::decision_log`]'s queue;
 //! serialized and written by its writer thread).
 
+use std::time::SystemTime;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use scopegate_core::{Decision, Engine, Request};
-
-use std::time::SystemTime;
 
 use crate::auth::ServiceCaller;
 use crate::decision_log::{Api, BatchPosition, Body, Entry};
