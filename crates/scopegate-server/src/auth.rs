@@ -253,6 +253,8 @@ async fn principal(
 pub struct ServiceCaller {
     /// The index snapshot the request is decided over.
     pub index: Arc<Index>,
+    /// Who called and the request id, for the decision log; only when the log is on.
+    pub context: Option<Arc<crate::decision_log::CallContext>>,
 }
 
 impl FromRequestParts<AppState> for ServiceCaller {
@@ -275,11 +277,13 @@ async fn service_caller(state: &AppState, parts: &Parts) -> Result<ServiceCaller
         ));
     };
     let index = state.index.current();
-    let (kind, id) = match index.token(secret) {
-        Some(t) => (t.token.kind, t.token.id),
+    let logging = state.decision_log.is_some();
+    let name = |n: &Option<String>| if logging { n.clone() } else { None };
+    let (kind, id, name) = match index.token(secret) {
+        Some(t) => (t.token.kind, t.token.id, name(&t.token.name)),
         // Not in the index yet (created by another process since the last resync).
         None => match state.store.token_by_secret(secret).await {
-            Ok(t) => (t.kind, t.id),
+            Ok(t) => (t.kind, t.id, name(&t.name)),
             Err(StoreError::NotFound) => {
                 return Err(ApiError::Unauthenticated("Invalid token".into()))
             }
@@ -297,7 +301,19 @@ async fn service_caller(state: &AppState, parts: &Parts) -> Result<ServiceCaller
             "Only a service token may call the decision API".into(),
         ));
     }
-    Ok(ServiceCaller { index })
+    let context = logging.then(|| {
+        Arc::new(crate::decision_log::CallContext {
+            caller: crate::decision_log::LoggedCaller {
+                token_id: id.to_string(),
+                name,
+            },
+            request_id: headers
+                .get(crate::logging::REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        })
+    });
+    Ok(ServiceCaller { index, context })
 }
 
 /// The route layer that authorizes every API request with the engine.

@@ -29,6 +29,9 @@
 //! - Store errors: the responses of store failures carry a [`crate::error::StoreFailure`] extension
 //!   ([`crate::error::ApiError`]) that [`count`] reads; failed rebuilds count as rebuilds
 //!   with `outcome="error"`.
+//! - Decision log: lines written, rotations and write errors by its writer thread, full-queue
+//!   drops by [`crate::decision_log::DecisionLog::record`] (shared [`LogCounters`]); the
+//!   queue length read when scraped.
 //! - Pool use, index size and age: read when scraped.
 
 use std::sync::atomic::AtomicU64;
@@ -160,6 +163,11 @@ struct KindLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -167,6 +175,21 @@ struct PoolLabels {
 /// Request latency buckets, in seconds: 0.25 ms to about 10 s.
 fn latency_buckets() -> impl Iterator<Item = f64> {
     exponential_buckets(0.000_25, 2.5, 12)
+}
+
+/// The counters the log updates (clones of [`Metrics`]' own, [`Metrics::decision_log_counters`]).
+#[derive(Debug, Clone, Default)]
+pub struct LogCounters {
+    /// Lines written.
+    pub writes: Counter,
+    /// Entries dropped because the queue was full (drop mode).
+    pub drops_queue_full: Counter,
+    /// Lines lost because the write failed.
+    pub drops_write_error: Counter,
+    /// Entries lost because the writer had stopped.
+    pub drops_closed: Counter,
+    /// File rotations.
+    pub rotations: Counter,
 }
 
 /// Every metric of the service, in one registry.
@@ -187,8 +210,9 @@ pub struct Metrics {
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     store_errors: Family<KindLabels, Counter>,
-    log_writes: Counter,
-    log_drops: Counter,
+    log: LogCounters,
+    log_drops: Family<ReasonLabels, Counter>,
+    log_queue: Gauge,
     /// When the index last rebuilt successfully (seconds since the epoch).
     last_rebuild: Mutex<Option<f64>>,
 }
@@ -227,11 +251,20 @@ impl Metrics {
             pool: Family::default(),
             pool_max: Gauge::default(),
             store_errors: Family::default(),
-            log_writes: Counter::default(),
-            log_drops: Counter::default(),
+            log: LogCounters::default(),
+            log_drops: Family::default(),
+            log_queue: Gauge::default(),
             last_rebuild: Mutex::new(None),
         };
-        m.register()
+        // The log's drop counters are the family's, one per reason, all exposed from start.
+        let drop = |reason| m.log_drops.get_or_create(&ReasonLabels { reason }).clone();
+        let log = LogCounters {
+            drops_queue_full: drop("queue_full"),
+            drops_write_error: drop("write_error"),
+            drops_closed: drop("writer_stopped"),
+            ..m.log.clone()
+        };
+        Metrics { log, ..m }.register()
     }
 
     fn register(mut self) -> Metrics {
@@ -318,12 +351,22 @@ impl Metrics {
         r.register(
             "decision_log_writes",
             "Decision log lines written",
-            self.log_writes.clone(),
+            self.log.writes.clone(),
         );
         r.register(
             "decision_log_drops",
-            "Decision log lines lost (the write failed)",
+            "Decision log entries lost, by reason (queue_full: the queue was full in drop mode; write_error: the write failed; writer_stopped)",
             self.log_drops.clone(),
+        );
+        r.register(
+            "decision_log_rotations",
+            "Decision log file rotations",
+            self.log.rotations.clone(),
+        );
+        r.register(
+            "decision_log_queue_length",
+            "Decision log entries waiting to be written",
+            self.log_queue.clone(),
         );
         self
     }
@@ -363,13 +406,9 @@ impl Metrics {
         self.batch_size.observe(size as f64);
     }
 
-    /// Counts one decision log line: written, or lost.
-    pub fn decision_log(&self, written: bool) {
-        if written {
-            self.log_writes.inc();
-        } else {
-            self.log_drops.inc();
-        }
+    /// The counters a decision log updates ([`crate::decision_log::DecisionLog::start`]).
+    pub fn decision_log_counters(&self) -> LogCounters {
+        self.log.clone()
     }
 
     fn request(&self, route: String, method: &Method, status: u16, seconds: f64) {
@@ -407,6 +446,9 @@ impl Metrics {
             .set(i64::try_from(index.world.members().len()).unwrap_or(i64::MAX));
         self.index_tokens
             .set(i64::try_from(index.token_count()).unwrap_or(i64::MAX));
+        let queued = state.decision_log.as_ref().map_or(0, |l| l.queued());
+        self.log_queue
+            .set(i64::try_from(queued).unwrap_or(i64::MAX));
         let last = *self
             .last_rebuild
             .lock()

@@ -13,6 +13,7 @@
 mod access;
 mod access_requests;
 mod boundary;
+mod decision_log;
 mod durability;
 mod errors;
 mod granular;
@@ -197,7 +198,7 @@ pub async fn imported_app_on(
         .unwrap_or_else(|d| panic!("the manifest compiles: {d}\n{manifest}"));
     let state = AppState::new(store.clone(), policy)
         .unwrap()
-        .with_decision_manifest(compiled, manifest);
+        .with_decision_manifest(compiled);
     state.load_index().await.unwrap();
     App {
         state: state.clone(),
@@ -258,11 +259,32 @@ impl App {
     /// The same service with the decision log on (a file in its temporary directory,
     /// [`App::decision_log`]): every `/v1/` request then takes the field-by-field parsing
     /// path instead of the typed fast path.
-    pub fn with_decision_log(mut self) -> App {
-        let log = scopegate_server::decision_log::DecisionLog::open(&self.decision_log()).unwrap();
-        self.state = self.state.clone().with_decision_log(log);
+    pub fn with_decision_log(self) -> App {
+        let options = scopegate_server::decision_log::Options::new(
+            scopegate_server::decision_log::Destination::File(self.decision_log()),
+        );
+        self.with_decision_log_options(&options)
+    }
+
+    /// The same service with the decision log kept as `options` say.
+    pub fn with_decision_log_options(
+        mut self,
+        options: &scopegate_server::decision_log::Options,
+    ) -> App {
+        self.state = self.state.clone().with_decision_log(options).unwrap();
         self.router = router(self.state.clone());
         self
+    }
+
+    /// Waits until every decision made so far is in the decision log's file.
+    pub async fn flush_log(&self) {
+        self.state
+            .decision_log
+            .as_ref()
+            .expect("the decision log is on")
+            .flush()
+            .await
+            .unwrap();
     }
 
     /// The decision log's path ([`App::with_decision_log`]).
