@@ -427,25 +427,20 @@ fn patch_errors(world: &World, policy: &Policy, patch: &WorldPatch) -> String {
 #[test]
 fn a_patch_is_refused_with_paths_into_the_patch() {
     let (policy, world, _) = sentry_world();
-    let mut p = WorldPatch::default();
-    p.orgs = serde_json::from_value(json!({
+    let orgs = serde_json::from_value(json!({
         "organizations": [{"id": 3, "slug": "beta"}],
         "teams": [{"id": 6, "organization": 3, "slug": "x"}, {"id": 8, "organization": 2, "slug": "y"}],
         "members": [{"id": 102, "organization": 3, "user": 99, "role": "member", "teams": [{"team": 5}]}],
     }))
     .unwrap();
-    p.removed_users = vec![11];
-    p.removed_orgs = vec![2];
-    p.users = vec![
-        UserDoc {
-            id: 12,
-            has_2fa: false,
-        },
-        UserDoc {
-            id: 12,
-            has_2fa: true,
-        },
-    ];
+    let user = |has_2fa| UserDoc { id: 12, has_2fa };
+    let mut p = WorldPatch {
+        orgs,
+        removed_orgs: vec![2],
+        users: vec![user(false), user(true)],
+        removed_users: vec![11],
+        integrations: None,
+    };
     let e = patch_errors(&world, &policy, &p);
     assert_eq!(
         e.lines().collect::<Vec<_>>(),
