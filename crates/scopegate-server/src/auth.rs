@@ -29,7 +29,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use scopegate_core::decision::Reason;
-use scopegate_core::world::OrgIdx;
 use scopegate_core::{Engine, Method, Principal, ScopeSet, World};
 use scopegate_store::{Actor, StoreError, Token, TokenKind, User};
 use tracing::instrument;
@@ -93,8 +92,6 @@ pub struct CallerOrg {
     pub id: i64,
     /// Its slug.
     pub slug: String,
-    /// Its position in [`Caller::index`]'s world.
-    pub idx: OrgIdx,
 }
 
 impl Caller {
@@ -445,30 +442,27 @@ pub async fn authorize(
             Principal::OrgToken {
                 scopes, creator, ..
             },
-            Some((idx, _)),
+            Some(o),
         ) => match creator {
             None => (*scopes, None),
             // Bounded by what the creator holds here (nothing once she has left).
             Some(c) => (
                 world
-                    .member(idx, *c)
+                    .member(o, *c)
                     .map_or(ScopeSet::EMPTY, |m| m.scopes.intersection(*scopes)),
                 None,
             ),
         },
-        (Principal::UserToken { user, scopes, .. }, Some((idx, _))) => {
-            match world.member(idx, *user) {
-                Some(m) => (m.scopes.intersection(*scopes), i64::try_from(m.id).ok()),
-                None => (ScopeSet::EMPTY, None),
-            }
-        }
+        (Principal::UserToken { user, scopes, .. }, Some(o)) => match world.member(o, *user) {
+            Some(m) => (m.scopes.intersection(*scopes), i64::try_from(m.id).ok()),
+            None => (ScopeSet::EMPTY, None),
+        },
         _ => (ScopeSet::EMPTY, None),
     };
-    let org = org.and_then(|(idx, o)| {
+    let org = org.and_then(|o| {
         Some(CallerOrg {
             id: i64::try_from(o.id).ok()?,
             slug: o.slug.clone(),
-            idx,
         })
     });
     let actor = match (&user, &token) {
@@ -506,6 +500,6 @@ pub fn team_slug_in(world: &World, org_slug: Option<&str>, raw: &str) -> String 
     let org = org_slug.and_then(|s| world.org_by_slug(s));
     let id = raw.parse::<u64>().ok();
     org.zip(id)
-        .and_then(|((idx, _), id)| world.team_by_id(idx, id))
-        .map_or_else(|| raw.to_string(), |(_, t)| t.slug.clone())
+        .and_then(|(o, id)| world.team_by_id(o, id))
+        .map_or_else(|| raw.to_string(), |t| t.slug.clone())
 }

@@ -271,10 +271,10 @@ proptest! {
         let w = World::build(&world, &policy).expect("generated world builds");
         for team in &world.teams {
             for org in &world.organizations {
-                let (idx, _) = w.org_by_slug(&org.slug).expect("every organization is indexed");
-                let found = w.team_by_id(idx, team.id);
+                let o = w.org_by_slug(&org.slug).expect("every organization is indexed");
+                let found = w.team_by_id(o, team.id);
                 if org.id == team.organization {
-                    let (_, t) = found.expect("a team is found by id in its organization");
+                    let t = found.expect("a team is found by id in its organization");
                     prop_assert_eq!(t.id, team.id);
                     prop_assert_eq!(&t.slug, &team.slug);
                 } else {

@@ -58,17 +58,17 @@ impl TeamAccess {
             teams: Vec::new(),
         };
         let world = caller.world();
-        let Some((idx, o)) = caller
+        let Some(o) = caller
             .org
             .as_ref()
-            .and_then(|org| Some((org.idx, world.org(org.idx)?)))
+            .and_then(|org| world.org_by_id(u64::try_from(org.id).ok()?))
         else {
             return access;
         };
         access.team_roles = o.team_roles;
         let member = user
             .and_then(|u| u64::try_from(u).ok())
-            .and_then(|u| world.member(idx, u));
+            .and_then(|u| world.member(o, u));
         if let Some(m) = member {
             access.role_scopes = m.scopes;
             access.org_role = Some(m.role);
@@ -77,7 +77,7 @@ impl TeamAccess {
                 .teams
                 .iter()
                 .filter_map(|(t, s)| {
-                    let id = i64::try_from(world.team(*t)?.id).ok()?;
+                    let id = i64::try_from(o.team(*t)?.id).ok()?;
                     Some((id, s.intersection(bound)))
                 })
                 .collect();

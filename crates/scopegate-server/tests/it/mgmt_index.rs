@@ -377,7 +377,6 @@ fn a_caller_prints_no_index() {
         org: Some(scopegate_server::auth::CallerOrg {
             id: 1,
             slug: "acme".into(),
-            idx: 0,
         }),
     };
     let printed = format!("{caller:?}");
