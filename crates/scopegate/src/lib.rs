@@ -115,6 +115,9 @@ pub enum Command {
     Matrix(commands::matrix::Args),
     /// What changes in access between two (policy, manifest) pairs; exit 1 when access is gained.
     Diff(commands::diff::Args),
+    /// Decide a decision log again under a candidate policy or manifest: what flips; exit 1
+    /// when access is lost (`--fail-on`).
+    Replay(commands::replay::Args),
     /// Run the service: the management API on SQLite or PostgreSQL.
     Serve(commands::serve::Args),
     /// Apply the database migrations without serving.
@@ -153,6 +156,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Rule(args) => commands::rule::run(&args),
         Command::Matrix(args) => commands::matrix::run(&args),
         Command::Diff(args) => commands::diff::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Migrate(args) => commands::migrate::run(&args),
         Command::Openapi(args) => commands::openapi::run(&args),
