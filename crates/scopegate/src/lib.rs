@@ -194,6 +194,15 @@ pub fn load_manifest(path: &Path, policy: &Policy) -> anyhow::Result<Manifest> {
     Manifest::load(&source, policy).map_err(|d| anyhow::anyhow!("invalid manifest:\n{d}"))
 }
 
+/// The service's own manifest (`serve`'s default decision manifest) compiled against `policy`.
+pub fn service_manifest(policy: &Policy) -> anyhow::Result<Manifest> {
+    let source = Source::new(
+        "crates/scopegate-server/manifest.toml",
+        scopegate_server::SERVICE_MANIFEST,
+    );
+    Manifest::load(&source, policy).map_err(|d| anyhow::anyhow!("invalid manifest:\n{d}"))
+}
+
 /// Loads a world (JSON) indexed against `policy`.
 pub fn load_world(path: &Path, policy: &Policy) -> anyhow::Result<World> {
     let text = std::fs::read_to_string(path)

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use scopegate_core::replay::{read_line, Line, Replay, Report};
-use scopegate_core::{Engine, Manifest, Policy, Source, World, WorldDoc};
+use scopegate_core::{Engine, Manifest, Policy, World, WorldDoc};
 
 use crate::{load_manifest, load_policy, ExitStatus};
 
@@ -191,7 +191,7 @@ fn setup(args: &Args) -> anyhow::Result<Setup> {
     let current_policy = load_policy(args.current_policy.as_ref())?;
     let current_manifest = match &args.current_manifest {
         Some(path) => load_manifest(path, &current_policy)?,
-        None => service_manifest(&current_policy)?,
+        None => crate::service_manifest(&current_policy)?,
     };
     let candidate_policy = args
         .policy
@@ -202,7 +202,7 @@ fn setup(args: &Args) -> anyhow::Result<Setup> {
         let policy = candidate_policy.as_ref().unwrap_or(&current_policy);
         match (&args.manifest, &args.current_manifest) {
             (Some(path), _) | (None, Some(path)) => load_manifest(path, policy)?,
-            (None, None) => service_manifest(policy)?,
+            (None, None) => crate::service_manifest(policy)?,
         }
     };
     let (doc, name) = world_doc(args)?;
@@ -225,15 +225,6 @@ fn setup(args: &Args) -> anyhow::Result<Setup> {
         current_world,
         candidate_world,
     })
-}
-
-/// The service's own manifest compiled against `policy` (`serve`'s default).
-fn service_manifest(policy: &Policy) -> anyhow::Result<Manifest> {
-    let source = Source::new(
-        "crates/scopegate-server/manifest.toml",
-        scopegate_server::SERVICE_MANIFEST,
-    );
-    Manifest::load(&source, policy).map_err(|d| anyhow::anyhow!("invalid manifest:\n{d}"))
 }
 
 /// Today's world document, and what to call it in errors.
