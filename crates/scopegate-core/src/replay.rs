@@ -29,7 +29,8 @@ pub mod translate;
 pub use line::{read_line, Line, LineError, LoggedDecision};
 pub use translate::ScopeMap;
 
-/// How many example decision ids a group keeps (the first ones seen).
+/// How many example decision ids a group keeps by default (the first ones seen;
+/// [`Replay::with_examples`]).
 pub const EXAMPLES: usize = 3;
 
 /// Which way a decision flipped.
@@ -168,7 +169,7 @@ pub struct Group {
     pub first_seen: String,
     /// The latest.
     pub last_seen: String,
-    /// The ids of the first [`EXAMPLES`] seen.
+    /// The ids of the first ones seen ([`EXAMPLES`] unless [`Replay::with_examples`]).
     pub examples: Vec<String>,
 }
 
@@ -231,6 +232,7 @@ pub struct Replay<'a> {
     scopes: ScopeMap,
     /// The current pair's policy version: lines under another one are counted.
     current_version: String,
+    examples: usize,
     totals: Totals,
     groups: HashMap<GroupKey, Group>,
 }
@@ -244,9 +246,17 @@ impl<'a> Replay<'a> {
             current,
             candidate,
             current_version: current_version.to_string(),
+            examples: EXAMPLES,
             totals: Totals::default(),
             groups: HashMap::new(),
         }
+    }
+
+    /// Keeps the ids of the first `n` flips of each group (default [`EXAMPLES`]).
+    #[must_use]
+    pub fn with_examples(mut self, n: usize) -> Replay<'a> {
+        self.examples = n;
+        self
     }
 
     /// Decides `logged` again under both pairs and counts it.
@@ -326,7 +336,7 @@ impl<'a> Replay<'a> {
         if *timestamp > *group.last_seen {
             group.last_seen = timestamp.to_string();
         }
-        if group.examples.len() < EXAMPLES {
+        if group.examples.len() < self.examples {
             group.examples.push(decision_id.into_owned());
         }
     }

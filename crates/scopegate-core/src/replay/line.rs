@@ -81,9 +81,16 @@ struct RawDecision<'a> {
 /// requests (the policy the log was written under).
 pub fn read_line<'a>(text: &'a [u8], policy: &Policy) -> Result<Line<'a>, LineError> {
     let raw: RawLine<'a> = serde_json::from_slice(text).map_err(|e| {
+        let message = e.to_string();
+        let message = message
+            .rfind(" at line ")
+            .and_then(|i| message.get(..i))
+            .unwrap_or(&message);
         LineError(match e.classify() {
-            serde_json::error::Category::Data => format!("not a decision log line: {e}"),
-            _ => format!("invalid JSON: {e}"),
+            serde_json::error::Category::Data => {
+                format!("column {}: not a decision log line: {message}", e.column())
+            }
+            _ => format!("column {}: invalid JSON: {message}", e.column()),
         })
     })?;
     if !KNOWN_SCHEMA_VERSIONS.contains(&raw.schema_version) {

@@ -88,7 +88,10 @@ mod tests {
     fn scopes_are_renumbered_by_name_and_unknown_ones_dropped() {
         let from = Policy::sentry();
         // The candidate drops `openid` and declares `email` before `profile`.
-        let text = SENTRY.replace("\"openid\", \"profile\", \"email\",", "\"email\", \"profile\",");
+        let text = SENTRY.replace(
+            "\"openid\", \"profile\", \"email\",",
+            "\"email\", \"profile\",",
+        );
         assert_ne!(text, SENTRY);
         let to = match Policy::load(&crate::Source::new("candidate.toml", text)) {
             Ok(p) => p,
@@ -102,9 +105,15 @@ mod tests {
             .unwrap_or_default();
         let (out, dropped) = map.set(set);
         assert!(dropped);
-        assert_eq!(to.scopes.sorted_names(out), vec!["email", "org:read", "profile"]);
+        assert_eq!(
+            to.scopes.sorted_names(out),
+            vec!["email", "org:read", "profile"]
+        );
         let kept = from.scopes.parse_set(["email"]).unwrap_or_default();
-        assert_eq!(map.set(kept), (to.scopes.parse_set(["email"]).unwrap_or_default(), false));
+        assert_eq!(
+            map.set(kept),
+            (to.scopes.parse_set(["email"]).unwrap_or_default(), false)
+        );
         assert!(ScopeMap::between(&from, &Policy::sentry()).is_identity());
     }
 }

@@ -139,7 +139,15 @@ async fn check(
     let decision = decide(&state, &caller.index, &parsed.request);
     let shadowed = shadow(&state, &caller.index, &parsed.request, &decision);
     let response = render::one(&decision, &state.policy);
-    log(&state, &caller, Api::Check, parsed, (decision, shadowed), None).await;
+    log(
+        &state,
+        &caller,
+        Api::Check,
+        parsed,
+        (decision, shadowed),
+        None,
+    )
+    .await;
     Ok(response)
 }
 
@@ -190,6 +198,14 @@ async fn explain(
     let decision = state.metrics.v1(decision);
     let shadowed = shadow(&state, &caller.index, &parsed.request, &decision);
     let response = render::explained(&decision, &trace, &state.policy);
-    log(&state, &caller, Api::Explain, parsed, (decision, shadowed), None).await;
+    log(
+        &state,
+        &caller,
+        Api::Explain,
+        parsed,
+        (decision, shadowed),
+        None,
+    )
+    .await;
     Ok(response)
 }

@@ -82,6 +82,9 @@ pub struct Args {
     /// Exit 1 when decisions flip this way (flips the world's changes explain do not count).
     #[arg(long, value_enum, default_value_t = FailOn::Lost)]
     pub fail_on: FailOn,
+    /// Example decision ids kept per group (the first ones seen).
+    #[arg(long, default_value_t = scopegate_core::replay::EXAMPLES)]
+    pub examples: usize,
     /// A line that cannot be read stops the replay (exit 2) instead of being skipped.
     #[arg(long)]
     pub strict: bool,
@@ -133,14 +136,26 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         &setup.current_world,
     );
     let candidate = Engine::new(
-        setup.candidate_policy.as_ref().unwrap_or(&setup.current_policy),
+        setup
+            .candidate_policy
+            .as_ref()
+            .unwrap_or(&setup.current_policy),
         &setup.candidate_manifest,
-        setup.candidate_world.as_ref().unwrap_or(&setup.current_world),
+        setup
+            .candidate_world
+            .as_ref()
+            .unwrap_or(&setup.current_world),
     );
-    let mut replay = Replay::new(current, candidate, &current_version);
+    let mut replay = Replay::new(current, candidate, &current_version).with_examples(args.examples);
     let mut reading = Reading::default();
     for path in &files {
-        read_file(path, &setup.current_policy, args.strict, &mut replay, &mut reading)?;
+        read_file(
+            path,
+            &setup.current_policy,
+            args.strict,
+            &mut replay,
+            &mut reading,
+        )?;
     }
     let report = replay.finish();
     for e in &reading.errors {

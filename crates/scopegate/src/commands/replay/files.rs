@@ -96,7 +96,12 @@ mod tests {
     fn rotated_parts_are_read_oldest_first_once() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("decisions.log");
-        for name in ["decisions.log", "decisions.log.1", "decisions.log.2", "other"] {
+        for name in [
+            "decisions.log",
+            "decisions.log.1",
+            "decisions.log.2",
+            "other",
+        ] {
             std::fs::write(dir.path().join(name), "")?;
         }
         let names = |paths: Vec<PathBuf>| -> Vec<String> {
@@ -113,7 +118,12 @@ mod tests {
         let from_dir = expand(&[dir.path().to_path_buf()])?;
         assert_eq!(
             names(from_dir),
-            ["decisions.log.2", "decisions.log.1", "decisions.log", "other"]
+            [
+                "decisions.log.2",
+                "decisions.log.1",
+                "decisions.log",
+                "other"
+            ]
         );
         assert!(expand(&[dir.path().join("missing")]).is_err());
         Ok(())
