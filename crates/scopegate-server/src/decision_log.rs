@@ -259,6 +259,10 @@ pub struct ShadowDecision {
 }
 
 /// What goes through the queue.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "almost every message is an entry: boxing it would add an allocation per decision"
+)]
 enum Msg {
     Entry(Entry),
     Flush(oneshot::Sender<std::io::Result<()>>),

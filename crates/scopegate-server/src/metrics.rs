@@ -27,6 +27,9 @@
 //! - Store errors: the responses of store failures carry a [`crate::error::StoreFailure`] extension
 //!   ([`crate::error::ApiError`]) that [`count`] reads; failed rebuilds count as rebuilds
 //!   with `outcome="error"`.
+//! - Decision log: lines written, rotations and write errors by its writer thread, full-queue
+//!   drops by [`crate::decision_log::DecisionLog::record`] (shared [`LogCounters`]); the
+//!   queue length read when scraped.
 //! - Pool use, index size and age: read when scraped.
 
 use std::sync::atomic::AtomicU64;
