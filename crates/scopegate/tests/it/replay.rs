@@ -343,6 +343,47 @@ fn replay_names_exactly_the_flips_shadow_mode_counted_live() {
         "{text}"
     );
 
+    // `diff --log`: each change weighted by the log's decisions of its endpoint method.
+    let service_manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scopegate-server/manifest.toml")
+        .display()
+        .to_string();
+    let out = Command::new(BIN)
+        .args([
+            "diff",
+            &service_manifest,
+            &candidate,
+            "--format",
+            "json",
+            "--log",
+            &log_arg,
+        ])
+        .env_remove("SCOPEGATE_POLICY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let weighted: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(weighted["logged_decisions"], decisions.len());
+    let gets = |allowed: bool| {
+        decisions
+            .iter()
+            .filter(|l| l["request"]["endpoint"] == details && l["request"]["method"] == "GET")
+            .filter(|l| !allowed || l["decision"]["allowed"] == true)
+            .count()
+    };
+    let changes = weighted["changes"].as_array().unwrap();
+    assert!(!changes.is_empty());
+    // Only GET was tightened: every change is a GET lost, weighted alike.
+    for c in changes {
+        assert_eq!(
+            (&c["endpoint"], &c["method"], &c["gained"]),
+            (&json!(details), &json!("GET"), &json!(false)),
+            "{c}"
+        );
+        assert_eq!(c["logged"], gets(false), "{c}");
+        assert_eq!(c["logged_allowed"], gets(true), "{c}");
+    }
+
     // An unreadable line: located, skipped and counted; fatal with --strict.
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     writeln!(f, "{{\"schema_version\": 1, \"decision_id\": 7}}").unwrap();
