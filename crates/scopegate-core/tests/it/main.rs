@@ -15,6 +15,7 @@ mod corpora;
 mod differential;
 mod golden;
 mod properties;
+mod replay;
 
 // The generators and the reference evaluator live in `scopegate-testkit`, shared with the
 // store's round-trip test.
