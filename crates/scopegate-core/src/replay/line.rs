@@ -34,6 +34,10 @@ pub struct LoggedDecision<'a> {
 
 /// What a line holds.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one line is read at a time and moved once: a box would allocate per line"
+)]
 pub enum Line<'a> {
     /// A decision (`check`, `check_batch`, `explain`).
     Decision(LoggedDecision<'a>),
