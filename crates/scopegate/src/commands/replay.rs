@@ -21,7 +21,7 @@ pub mod files;
 pub mod render;
 
 /// How many unreadable lines are printed (the rest are counted).
-const SHOWN_ERRORS: usize = 20;
+pub const SHOWN_ERRORS: usize = 20;
 
 /// Output formats of `scopegate replay`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
