@@ -101,8 +101,13 @@ impl Shadow {
             let Some(world) = index.shadow_world.as_ref() else {
                 return Outcome::Skipped;
             };
-            let (request, _) = self.scopes.request(request.clone());
-            Engine::new(&self.policy, &self.manifest, world).decide(&request)
+            let engine = Engine::new(&self.policy, &self.manifest, world);
+            if self.scopes.is_identity() {
+                engine.decide(request)
+            } else {
+                let (request, _) = self.scopes.request(request.clone());
+                engine.decide(&request)
+            }
         } else {
             Engine::new(&self.policy, &self.manifest, &index.world).decide(request)
         };
