@@ -143,7 +143,6 @@ for r in $(seq "$RUNS"); do
   run check --path /v1/check --bodies "$tmp/w/requests.jsonl" >>"$tmp/results"
   if [ -n "$DECISION_LOG" ]; then
     run check_log --path /v1/check --bodies "$tmp/w/requests.jsonl" >>"$tmp/results"
-    tail -1 "$tmp/results" >&2
   fi
   if [ -n "$SHADOW" ]; then
     run check_shadow --path /v1/check --bodies "$tmp/w/requests.jsonl" >>"$tmp/results"
@@ -151,7 +150,7 @@ for r in $(seq "$RUNS"); do
   fi
   run noop --path /v1/bench/noop --bodies "$tmp/w/requests.jsonl" >>"$tmp/results"
   run healthz --path /healthz >>"$tmp/results"
-  tail -3 "$tmp/results" >&2
+  tail -n "$([ -n "$DECISION_LOG" ] && echo 4 || echo 3)" "$tmp/results" >&2
 done
 uptime >&2
 if [ -n "$SHADOW" ]; then

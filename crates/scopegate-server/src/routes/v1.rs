@@ -21,14 +21,14 @@
 //! every decision is also made under the candidate, after the answer is decided and without
 //! changing it.
 
+use std::time::SystemTime;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use scopegate_core::{Decision, Engine, Request};
-
-use std::time::SystemTime;
 
 use crate::auth::ServiceCaller;
 use crate::decision_log::{Api, BatchPosition, Body, Entry, ShadowDecision};

@@ -2,17 +2,16 @@
 //! would be allowed, by member id, with each one's grant path; paged. Each answer goes to the
 //! decision log when it is on: the question, the total and the page's members.
 
+use std::time::SystemTime;
+
 use axum::extract::{Query, State};
 use axum::response::Response;
 use scopegate_core::codec::GrantCodes;
 use scopegate_core::{Engine, Method, Principal, Request, Superuser};
 use serde::{Deserialize, Serialize};
-
-use super::bad;
-use std::time::SystemTime;
-
 use serde_json::json;
 
+use super::bad;
 use crate::auth::ServiceCaller;
 use crate::decision_log::{Api, Body, Entry};
 use crate::error::ApiError;
