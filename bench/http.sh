@@ -24,7 +24,14 @@
 #   interleaved with the others: the decision log's cost (BENCHMARKS.md, issue 14 §2).
 #   At a RATE above what the server sustains, `achieved/s` is each server's throughput.
 #
+# - SHADOW=manifest|policy: a server on PORT+2, the same with shadow mode on (issue 18):
+#   `--shadow-manifest` a candidate (the bench manifest with IncidentPermission's GET
+#   narrowed, so some decisions disagree); `policy` adds `--shadow-policy` (Sentry's policy
+#   from its file: the world indexed twice, each request carried into the candidate's
+#   scopes), the costlier path. Target `POST /v1/check (shadow)` interleaved with the others.
+#
 #   bench/http.sh                          # RATE=5000 DURATION=8 RUNS=3 CONNS=32
+#   SHADOW=policy RATE=30000 bench/http.sh
 #   DECISION_LOG=1 RATE=30000 bench/http.sh
 # A benchmark, not a test: the machine is shared, so quote medians and the load (uptime).
 set -euo pipefail
@@ -46,6 +53,7 @@ if [ -z "${BENCH_DIR:-}" ]; then
 fi
 GEN=$BENCH_DIR/loadgen
 DECISION_LOG=${DECISION_LOG:-}
+SHADOW=${SHADOW:-}
 if [ -z "${BIN:-}" ]; then
   cargo build --release -p scopegate >&2
   BIN=target/release/scopegate
@@ -54,9 +62,11 @@ fi
 tmp=$(mktemp -d)
 pid=
 lpid=
+spid=
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null
   [ -n "$lpid" ] && kill "$lpid" 2>/dev/null
+  [ -n "$spid" ] && kill "$spid" 2>/dev/null
   wait 2>/dev/null; rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -82,6 +92,23 @@ if [ -n "$DECISION_LOG" ]; then
   for _ in $(seq 600); do curl -fs "http://127.0.0.1:$LPORT/healthz" >/dev/null && break; sleep 0.1; done
   curl -fs "http://127.0.0.1:$LPORT/healthz" >/dev/null || { cat "$tmp/serve-log.err" >&2; exit 1; }
 fi
+SPORT=$((PORT + 2))
+if [ -n "$SHADOW" ]; then
+  python3 - "$tmp/w/manifest.json" "$tmp/candidate.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["permissions"]["sentry.api.bases.incident.IncidentPermission"]["scope_map"]["GET"] = ["org:write", "org:admin", "project:write", "project:admin"]
+json.dump(m, open(sys.argv[2], "w"))
+PY
+  shadow_args=(--shadow-manifest "$tmp/candidate.json")
+  [ "$SHADOW" = policy ] && shadow_args+=(--shadow-policy policies/sentry.toml)
+  RUST_LOG=warn taskset -c "$SERVER_CPU" "$BIN" serve --database-url "$DB" --listen "127.0.0.1:$SPORT" \
+    --manifest "$tmp/w/manifest.json" "${shadow_args[@]}" \
+    >"$tmp/serve-shadow.out" 2>"$tmp/serve-shadow.err" &
+  spid=$!
+  for _ in $(seq 600); do curl -fs "http://127.0.0.1:$SPORT/healthz" >/dev/null && break; sleep 0.1; done
+  curl -fs "http://127.0.0.1:$SPORT/healthz" >/dev/null || { cat "$tmp/serve-shadow.err" >&2; exit 1; }
+fi
 one=$(head -1 "$tmp/w/requests.jsonl")
 echo "one decision: $(curl -fs -H "Authorization: Bearer $SERVICE" -d "$one" "$BASE/v1/check")" >&2
 echo "no-op: $(curl -fs -H "Authorization: Bearer $SERVICE" -d "$one" "$BASE/v1/bench/noop")" >&2
@@ -96,6 +123,7 @@ run() { # $1: name, rest: loadgen arguments; prints the loadgen line plus server
   local name=$1; shift
   local before after line port=$PORT target=$pid
   if [ "$name" = check_log ]; then port=$LPORT; target=$lpid; fi
+  if [ "$name" = check_shadow ]; then port=$SPORT; target=$spid; fi
   before=$(cpu_ticks "$target")
   line=$(taskset -c "$CLIENT_CPU" "$GEN" --addr "127.0.0.1:$port" --token "$SERVICE" --rate "$RATE" \
     --duration "$DURATION" --warmup 1 --conns "$CONNS" "$@")
@@ -116,11 +144,18 @@ for r in $(seq "$RUNS"); do
   if [ -n "$DECISION_LOG" ]; then
     run check_log --path /v1/check --bodies "$tmp/w/requests.jsonl" >>"$tmp/results"
   fi
+  if [ -n "$SHADOW" ]; then
+    run check_shadow --path /v1/check --bodies "$tmp/w/requests.jsonl" >>"$tmp/results"
+    tail -1 "$tmp/results" >&2
+  fi
   run noop --path /v1/bench/noop --bodies "$tmp/w/requests.jsonl" >>"$tmp/results"
   run healthz --path /healthz >>"$tmp/results"
   tail -n "$([ -n "$DECISION_LOG" ] && echo 4 || echo 3)" "$tmp/results" >&2
 done
 uptime >&2
+if [ -n "$SHADOW" ]; then
+  echo "shadow ($SHADOW): $(curl -fs "http://127.0.0.1:$SPORT/metrics" | grep -E '^scopegate_shadow_(decisions|skipped)_total|^scopegate_shadow_disagreements_total' | awk '{s[$1 ~ /disagree/ ? "disagreements" : $1] += $2} END {for (k in s) printf "%s=%d ", k, s[k]}')" >&2
+fi
 if [ -n "$DECISION_LOG" ]; then
   echo "decision log: $(wc -l <"$tmp/decisions.jsonl") lines, $(du -h "$tmp/decisions.jsonl" | cut -f1); drops: $(curl -fs "http://127.0.0.1:$LPORT/metrics" | grep '^scopegate_decision_log_drops_total' | tr '\n' ' ')" >&2
 fi
@@ -136,7 +171,7 @@ print(f"fixed rate {rate:.0f} req/s, {duration:.0f} s measured per run (+1 s war
 print(f"{'target':22} {'achieved/s':>10} {'p50 µs':>8} {'p90 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} {'max µs':>8} {'server CPU µs/req':>18} {'non-200':>7}")
 med = lambda rs, k: statistics.median(r[k] for r in rs)
 cpu = {}
-for name, label in [("check", "POST /v1/check"), ("check_log", "POST /v1/check (log on)"), ("noop", "POST /v1/bench/noop"), ("healthz", "GET /healthz")]:
+for name, label in [("check", "POST /v1/check"), ("check_log", "POST /v1/check (log on)"), ("check_shadow", "POST /v1/check (shadow)"), ("noop", "POST /v1/bench/noop"), ("healthz", "GET /healthz")]:
     rs = by.get(name)
     if not rs:
         continue
@@ -148,6 +183,10 @@ if "check_log" in cpu:
     t_off, t_on = med(by["check"], "achieved_rate"), med(by["check_log"], "achieved_rate")
     print(f"decision log on / off: server CPU per /v1/check {cpu['check_log'] / cpu['check']:.3f}x "
           f"({cpu['check_log'] - cpu['check']:+.1f} µs); achieved throughput {t_on / t_off:.3f}x ({t_on:.0f} vs {t_off:.0f} req/s)")
+if "check_shadow" in cpu:
+    t_off, t_on = med(by["check"], "achieved_rate"), med(by["check_shadow"], "achieved_rate")
+    print(f"shadow on / off: server CPU per /v1/check {cpu['check_shadow'] / cpu['check']:.3f}x "
+          f"({cpu['check_shadow'] - cpu['check']:+.1f} µs); achieved throughput {t_on / t_off:.3f}x ({t_on:.0f} vs {t_off:.0f} req/s)")
 print(f"decision (parse + decide + render) = check - noop: {cpu['check'] - cpu['noop']:.1f} µs of server CPU per request; "
       f"check / noop CPU {cpu['check'] / cpu['noop']:.2f}x, check / healthz CPU {cpu['check'] / cpu['healthz']:.2f}x")
 PY

@@ -235,6 +235,8 @@ pub enum Body {
         decision: Decision,
         /// Its place in a batch.
         batch: Option<BatchPosition>,
+        /// The shadow candidate's decision, when it disagrees ([`crate::shadow`]).
+        shadow: Option<Box<ShadowDecision>>,
     },
     /// A `who-can` answer.
     WhoCan {
@@ -243,6 +245,17 @@ pub enum Body {
         /// The answer (`total` and the page's `members`).
         answer: serde_json::Value,
     },
+}
+
+/// A shadow candidate's decision that disagrees with the answer (the `shadow` field).
+#[derive(Debug)]
+pub struct ShadowDecision {
+    /// The candidate policy (names the decision's missing scopes).
+    pub policy: Arc<Policy>,
+    /// The candidate's policy version.
+    pub policy_version: Arc<str>,
+    /// The candidate's decision.
+    pub decision: Decision,
 }
 
 /// What goes through the queue.

@@ -36,6 +36,9 @@ pub struct Config {
     pub decision_manifest: Option<Manifest>,
     /// The decision log, when on.
     pub decision_log: Option<crate::decision_log::Options>,
+    /// Shadow mode, when on: the candidate policy (`None`: the live one) and manifest
+    /// (compiled against it) every `/v1/` decision is also made under ([`crate::shadow`]).
+    pub shadow: Option<(Option<Policy>, Manifest)>,
     /// How long an organization stays pending deletion.
     pub org_deletion_grace: Duration,
     /// A second address serving only `/metrics` (`serve --metrics-listen`).
@@ -120,6 +123,9 @@ impl Opened {
             AppState::new(store, config.policy)?.with_org_deletion_grace(config.org_deletion_grace);
         if let Some(manifest) = config.decision_manifest {
             state = state.with_decision_manifest(manifest);
+        }
+        if let Some((policy, manifest)) = config.shadow {
+            state = state.with_shadow(policy, manifest);
         }
         if let Some(options) = &config.decision_log {
             state =

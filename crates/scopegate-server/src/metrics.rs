@@ -168,6 +168,12 @@ struct ReasonLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShadowLabels {
+    endpoint: String,
+    direction: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -213,6 +219,9 @@ pub struct Metrics {
     log: LogCounters,
     log_drops: Family<ReasonLabels, Counter>,
     log_queue: Gauge,
+    shadow_decisions: Counter,
+    shadow_disagreements: Family<ShadowLabels, Counter>,
+    shadow_skipped: Counter,
     /// When the index last rebuilt successfully (seconds since the epoch).
     last_rebuild: Mutex<Option<f64>>,
 }
@@ -253,6 +262,9 @@ impl Metrics {
             store_errors: Family::default(),
             log: LogCounters::default(),
             log_drops: Family::default(),
+            shadow_decisions: Counter::default(),
+            shadow_disagreements: Family::default(),
+            shadow_skipped: Counter::default(),
             log_queue: Gauge::default(),
             last_rebuild: Mutex::new(None),
         };
@@ -368,6 +380,21 @@ impl Metrics {
             "Decision log entries waiting to be written",
             self.log_queue.clone(),
         );
+        r.register(
+            "shadow_decisions",
+            "Decisions also made under the shadow candidate (serve --shadow-policy / --shadow-manifest)",
+            self.shadow_decisions.clone(),
+        );
+        r.register(
+            "shadow_disagreements",
+            "Decisions the shadow candidate answers otherwise, by endpoint and direction (lost: allowed, the candidate denies; gained: denied, the candidate allows)",
+            self.shadow_disagreements.clone(),
+        );
+        r.register(
+            "shadow_skipped",
+            "Decisions not shadowed: the stored world does not build under the shadow policy",
+            self.shadow_skipped.clone(),
+        );
         self
     }
 
@@ -399,6 +426,24 @@ impl Metrics {
     pub fn v1(&self, decision: Decision) -> Decision {
         self.decision(Api::Decision, &decision);
         decision
+    }
+
+    /// Counts one shadowed decision: `disagreement` is its endpoint label and direction
+    /// when the candidate answers otherwise; `skipped` when it was not shadowed.
+    pub fn shadow(&self, disagreement: Option<(&str, &'static str)>, skipped: bool) {
+        if skipped {
+            self.shadow_skipped.inc();
+            return;
+        }
+        self.shadow_decisions.inc();
+        if let Some((endpoint, direction)) = disagreement {
+            self.shadow_disagreements
+                .get_or_create(&ShadowLabels {
+                    endpoint: endpoint.to_string(),
+                    direction,
+                })
+                .inc();
+        }
     }
 
     /// Records the size of one `/v1/check/batch` call.

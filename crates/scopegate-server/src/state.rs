@@ -53,6 +53,9 @@ pub struct Shared {
     pub policy_version: Arc<str>,
     /// The decision log, when on (`serve --decision-log`).
     pub decision_log: Option<Arc<crate::decision_log::DecisionLog>>,
+    /// The candidate every `/v1/` decision is also made under, when on
+    /// (`serve --shadow-policy` / `--shadow-manifest`; [`crate::shadow`]).
+    pub shadow: Option<Arc<crate::shadow::Shadow>>,
     /// How long a read may take ([`crate::deadline`]); [`REQUEST_TIMEOUT`] by default.
     pub request_timeout: Duration,
     /// How long an organization stays pending deletion before the background task removes
@@ -132,6 +135,7 @@ impl AppState {
             index: Arc::new(index),
             policy_version: policy_version.into(),
             decision_log: None,
+            shadow: None,
             request_timeout: REQUEST_TIMEOUT,
             org_deletion_grace: crate::deletion::DEFAULT_GRACE,
             lifecycle: Arc::default(),
@@ -148,6 +152,20 @@ impl AppState {
         let shared = Arc::make_mut(&mut self.shared);
         shared.policy_version = policy_version(&shared.policy, &manifest).into();
         shared.decision_manifest = Arc::new(manifest);
+        self
+    }
+
+    /// Shadows every `/v1/` decision ([`crate::shadow`]) with the candidate `policy` (`None`:
+    /// this state's) and `manifest` (compiled against the candidate policy). Call after
+    /// [`AppState::with_decision_manifest`] and before the index is built.
+    #[must_use]
+    pub fn with_shadow(mut self, policy: Option<Policy>, manifest: Manifest) -> AppState {
+        let shadow =
+            crate::shadow::Shadow::new(&self.policy, &self.decision_manifest, policy, manifest);
+        if let Some(policy) = shadow.world_policy() {
+            self.index.shadow_under(policy.clone());
+        }
+        Arc::make_mut(&mut self.shared).shadow = Some(Arc::new(shadow));
         self
     }
 

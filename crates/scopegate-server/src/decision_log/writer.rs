@@ -16,7 +16,7 @@ use uuid::{ContextV7, Timestamp, Uuid};
 
 use super::{
     BatchPosition, Body, Destination, Entry, LoggedBearer, LoggedCaller, Msg, Options,
-    SCHEMA_VERSION,
+    ShadowDecision, SCHEMA_VERSION,
 };
 
 /// Pending bytes written out even while the queue still holds entries.
@@ -272,6 +272,7 @@ fn to_line<'a>(policy: &'a Policy, ids: &ContextV7, entry: &'a Entry) -> Line<'a
         bearer: None,
         batch: None,
         decision: None,
+        shadow: None,
         answer: None,
     };
     if let Some(c) = &entry.context {
@@ -284,6 +285,7 @@ fn to_line<'a>(policy: &'a Policy, ids: &ContextV7, entry: &'a Entry) -> Line<'a
             bearer,
             decision,
             batch,
+            shadow,
         } => {
             line.request = Some(RequestField::Decided(RequestJson {
                 request,
@@ -293,6 +295,7 @@ fn to_line<'a>(policy: &'a Policy, ids: &ContextV7, entry: &'a Entry) -> Line<'a
             line.bearer = Some(bearer.as_ref());
             line.batch = *batch;
             line.decision = Some(DecisionJson::new(decision, policy));
+            line.shadow = shadow.as_deref().map(ShadowField::new);
         }
         Body::WhoCan { request, answer } => {
             line.request = Some(RequestField::WhoCan(request));
@@ -347,7 +350,25 @@ struct Line<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     decision: Option<DecisionJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    shadow: Option<ShadowField<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     answer: Option<&'a serde_json::Value>,
+}
+
+/// The `shadow` field: the shadow candidate's policy version and decision.
+#[derive(Serialize)]
+struct ShadowField<'a> {
+    policy_version: &'a str,
+    decision: DecisionJson<'a>,
+}
+
+impl<'a> ShadowField<'a> {
+    fn new(s: &'a ShadowDecision) -> ShadowField<'a> {
+        ShadowField {
+            policy_version: &s.policy_version,
+            decision: DecisionJson::new(&s.decision, &s.policy),
+        }
+    }
 }
 
 #[cfg(test)]

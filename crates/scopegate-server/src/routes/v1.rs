@@ -17,7 +17,9 @@
 //! Only a service token may call these routes ([`crate::auth::ServiceCaller`]). A request
 //! flows: `parse` (the core's codec) → `decide` → `render` (the core's decision writer) →
 //! `log` (when on: the owned request and decision handed to [`crate::decision_log`]'s queue;
-//! serialized and written by its writer thread).
+//! serialized and written by its writer thread). With shadow mode on ([`crate::shadow`]),
+//! every decision is also made under the candidate, after the answer is decided and without
+//! changing it.
 
 use std::time::SystemTime;
 
@@ -29,7 +31,7 @@ use axum::Router;
 use scopegate_core::{Decision, Engine, Request};
 
 use crate::auth::ServiceCaller;
-use crate::decision_log::{Api, BatchPosition, Body, Entry};
+use crate::decision_log::{Api, BatchPosition, Body, Entry, ShadowDecision};
 use crate::error::ApiError;
 use crate::index::Index;
 use crate::AppState;
@@ -65,13 +67,47 @@ fn decide(state: &AppState, index: &Index, request: &Request) -> Decision {
         .v1(Engine::new(&state.policy, &state.decision_manifest, &index.world).decide(request))
 }
 
-/// Hands `decision` of `parsed` to the decision log, when it is on.
+/// Shadow mode, when on ([`crate::shadow`]): `decision` of `request` made again under the
+/// candidate and counted; the candidate's decision when it disagrees (for the log).
+fn shadow(
+    state: &AppState,
+    index: &Index,
+    request: &Request,
+    decision: &Decision,
+) -> Option<Box<ShadowDecision>> {
+    use crate::shadow::Outcome;
+    let shadow = state.shadow.as_ref()?;
+    match shadow.decide(index, request, decision) {
+        Outcome::Agrees => {
+            state.metrics.shadow(None, false);
+            None
+        }
+        Outcome::Skipped => {
+            state.metrics.shadow(None, true);
+            None
+        }
+        Outcome::Disagrees(d) => {
+            let label = shadow.endpoint_label(&request.endpoint);
+            state
+                .metrics
+                .shadow(Some((label, d.direction.as_str())), false);
+            Some(Box::new(ShadowDecision {
+                policy: shadow.policy.clone(),
+                policy_version: shadow.policy_version.clone(),
+                decision: d.decision,
+            }))
+        }
+    }
+}
+
+/// Hands `decision` of `parsed` (and the shadow's, when it disagrees) to the decision log,
+/// when it is on.
 async fn log(
     state: &AppState,
     caller: &ServiceCaller,
     api: Api,
     parsed: parse::Parsed,
-    decision: Decision,
+    (decision, shadow): (Decision, Option<Box<ShadowDecision>>),
     batch: Option<BatchPosition>,
 ) {
     if let Some(log) = &state.decision_log {
@@ -86,6 +122,7 @@ async fn log(
                 bearer: parsed.bearer,
                 decision,
                 batch,
+                shadow,
             },
         })
         .await;
@@ -100,8 +137,17 @@ async fn check(
 ) -> Result<Response, ApiError> {
     let parsed = parse::one(&body, &state, &caller.index)?;
     let decision = decide(&state, &caller.index, &parsed.request);
+    let shadowed = shadow(&state, &caller.index, &parsed.request, &decision);
     let response = render::one(&decision, &state.policy);
-    log(&state, &caller, Api::Check, parsed, decision, None).await;
+    log(
+        &state,
+        &caller,
+        Api::Check,
+        parsed,
+        (decision, shadowed),
+        None,
+    )
+    .await;
     Ok(response)
 }
 
@@ -116,16 +162,22 @@ async fn batch(
     state.metrics.batch(size);
     let engine = Engine::new(&state.policy, &state.decision_manifest, &caller.index.world);
     if state.decision_log.is_none() {
-        let decisions = parsed
-            .iter()
-            .map(|p| state.metrics.v1(engine.decide(&p.request)));
+        let decisions = parsed.iter().map(|p| {
+            let d = state.metrics.v1(engine.decide(&p.request));
+            shadow(&state, &caller.index, &p.request, &d);
+            d
+        });
         return Ok(render::batch(decisions, &state.policy));
     }
-    let decisions: Vec<Decision> = parsed
+    let decisions: Vec<(Decision, Option<Box<ShadowDecision>>)> = parsed
         .iter()
-        .map(|p| state.metrics.v1(engine.decide(&p.request)))
+        .map(|p| {
+            let d = state.metrics.v1(engine.decide(&p.request));
+            let shadowed = shadow(&state, &caller.index, &p.request, &d);
+            (d, shadowed)
+        })
         .collect();
-    let response = render::batch(decisions.iter().copied(), &state.policy);
+    let response = render::batch(decisions.iter().map(|(d, _)| *d), &state.policy);
     for (index, (p, d)) in parsed.into_iter().zip(decisions).enumerate() {
         let at = Some(BatchPosition { index, size });
         log(&state, &caller, Api::CheckBatch, p, d, at).await;
@@ -144,7 +196,16 @@ async fn explain(
         Engine::new(&state.policy, &state.decision_manifest, &caller.index.world)
             .explain(&parsed.request);
     let decision = state.metrics.v1(decision);
+    let shadowed = shadow(&state, &caller.index, &parsed.request, &decision);
     let response = render::explained(&decision, &trace, &state.policy);
-    log(&state, &caller, Api::Explain, parsed, decision, None).await;
+    log(
+        &state,
+        &caller,
+        Api::Explain,
+        parsed,
+        (decision, shadowed),
+        None,
+    )
+    .await;
     Ok(response)
 }

@@ -32,6 +32,7 @@ mod sentry_organizations;
 mod sentry_team_details;
 mod sentry_team_edits;
 mod sentry_teams;
+mod shadow;
 mod teams_projects;
 mod tokens;
 mod v1;
@@ -272,6 +273,22 @@ impl App {
         options: &scopegate_server::decision_log::Options,
     ) -> App {
         self.state = self.state.clone().with_decision_log(options).unwrap();
+        self.router = router(self.state.clone());
+        self
+    }
+
+    /// Shadows every `/v1/` decision with `policy` (`None`: the live one) and `manifest`
+    /// (the service's own, compiled against the candidate, when `None`); the index is rebuilt
+    /// so that it holds the world under the candidate policy.
+    pub async fn with_shadow(mut self, policy: Option<Policy>, manifest: Option<&str>) -> App {
+        let under = policy
+            .clone()
+            .unwrap_or_else(|| (*self.state.policy).clone());
+        let text = manifest.unwrap_or(scopegate_server::SERVICE_MANIFEST);
+        let compiled = Manifest::load(&Source::new("shadow.toml", text), &under)
+            .unwrap_or_else(|d| panic!("the shadow manifest compiles: {d}"));
+        self.state = self.state.clone().with_shadow(policy, compiled);
+        self.state.load_index().await.unwrap();
         self.router = router(self.state.clone());
         self
     }

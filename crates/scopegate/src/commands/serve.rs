@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use scopegate_core::{Manifest, Policy};
 use scopegate_server::decision_log::{self, Destination, Mode};
 use scopegate_server::demo::Demo;
 use scopegate_server::launch;
@@ -60,6 +61,17 @@ pub struct Args {
     /// Rotated parts of the decision log kept (`FILE.1` newest … `FILE.N`); 0 keeps none.
     #[arg(long, env = "SCOPEGATE_DECISION_LOG_MAX_FILES", default_value_t = decision_log::DEFAULT_MAX_FILES)]
     pub decision_log_max_files: u32,
+    /// Shadow mode: also decide every `/v1/` request under this candidate policy, never
+    /// changing the answer; disagreements are counted in
+    /// `scopegate_shadow_disagreements_total{endpoint,direction}` and written on the
+    /// decision's log line (`shadow`). With it alone, the manifest is `--manifest`'s (or the
+    /// service's) compiled against the candidate.
+    #[arg(long, env = "SCOPEGATE_SHADOW_POLICY")]
+    pub shadow_policy: Option<PathBuf>,
+    /// Shadow mode with this candidate manifest (compiled against `--shadow-policy`, or the
+    /// policy).
+    #[arg(long, env = "SCOPEGATE_SHADOW_MANIFEST")]
+    pub shadow_manifest: Option<PathBuf>,
     /// Seconds an organization stays pending deletion after its DELETE before it is removed
     /// (`PUT … {"cancelDeletion": true}` restores it until then).
     #[arg(long, env = "SCOPEGATE_ORG_DELETION_GRACE", default_value_t = 86_400)]
@@ -98,6 +110,8 @@ impl fmt::Debug for Args {
             .field("decision_log_queue", &self.decision_log_queue)
             .field("decision_log_max_bytes", &self.decision_log_max_bytes)
             .field("decision_log_max_files", &self.decision_log_max_files)
+            .field("shadow_policy", &self.shadow_policy)
+            .field("shadow_manifest", &self.shadow_manifest)
             .field("org_deletion_grace", &self.org_deletion_grace)
             .field("demo", &self.demo)
             .field("metrics_listen", &self.metrics_listen)
@@ -109,6 +123,27 @@ impl fmt::Debug for Args {
     }
 }
 
+/// The shadow candidate of `--shadow-policy` / `--shadow-manifest`: its policy (`None`: the
+/// live one) and its manifest compiled against it.
+fn shadow(args: &Args, policy: &Policy) -> anyhow::Result<Option<(Option<Policy>, Manifest)>> {
+    if args.shadow_policy.is_none() && args.shadow_manifest.is_none() {
+        return Ok(None);
+    }
+    let candidate = args
+        .shadow_policy
+        .as_ref()
+        .map(|p| crate::load_policy(Some(p)))
+        .transpose()
+        .context("--shadow-policy")?;
+    let under = candidate.as_ref().unwrap_or(policy);
+    let manifest = match (&args.shadow_manifest, &args.manifest) {
+        (Some(path), _) | (None, Some(path)) => crate::load_manifest(path, under),
+        (None, None) => crate::service_manifest(under),
+    }
+    .context("--shadow-manifest")?;
+    Ok(Some((candidate, manifest)))
+}
+
 /// Runs `scopegate serve` until SIGINT or SIGTERM, through [`scopegate_server::launch`]:
 /// open the store → (`--demo`: seed it) → build the index → start the change feed → bind →
 /// serve.
@@ -118,6 +153,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Some(path) => Some(crate::load_manifest(path, &policy)?),
         None => None,
     };
+    let shadow = shadow(args, &policy)?;
     let decision_log = args.decision_log.clone().map(|destination| {
         let mut options = decision_log::Options::new(destination);
         options.mode = args.decision_log_mode;
@@ -143,6 +179,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         policy: policy.clone(),
         decision_manifest,
         decision_log,
+        shadow,
         org_deletion_grace: std::time::Duration::from_secs(args.org_deletion_grace),
         metrics_listen: args.metrics_listen.clone(),
         bench_noop_route: args.bench_noop_route,

@@ -17,6 +17,7 @@ mod decision_log;
 mod hostile;
 mod hygiene;
 mod policy_test;
+mod replay;
 mod serve;
 mod shutdown;
 mod world;
