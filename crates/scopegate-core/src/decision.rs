@@ -6,7 +6,7 @@ use crate::policy::Policy;
 use crate::scope::ScopeSet;
 
 /// Why a decision came out as it did. `Allowed` is the only reason with `allowed: true`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Reason {
     /// Every step passed.
     Allowed,

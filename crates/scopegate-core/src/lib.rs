@@ -6,9 +6,11 @@
 //! - [`engine`]: the decision algorithm ([`Engine`]).
 //! - [`wire`]: the JSON shapes of worlds, requests and principals.
 //! - [`codec`]: requests read from JSON and decisions written to JSON, for every caller.
+//! - [`replay`]: logged decisions decided again under a candidate policy or manifest.
 //!
 //! This crate does no IO, has no clock and no async: every input is a parameter.
 
+pub mod canonical;
 pub mod codec;
 pub mod decision;
 pub mod engine;
@@ -16,6 +18,7 @@ pub mod granular;
 pub mod manifest;
 pub mod method;
 pub mod policy;
+pub mod replay;
 pub mod request;
 pub mod scope;
 pub mod source;

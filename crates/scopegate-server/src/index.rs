@@ -52,6 +52,9 @@ pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 pub struct Index {
     /// The world, indexed for the engine.
     pub world: World,
+    /// The same world indexed under the shadow policy (`serve --shadow-policy`,
+    /// [`crate::shadow`]); `None` without one, or when the world does not build under it.
+    pub shadow_world: Option<World>,
     /// The stored tokens, each with the principal it stands for.
     tokens: Vec<IndexedToken>,
     /// Positions in `tokens` by the SHA-256 of the secret.
@@ -103,6 +106,7 @@ impl Index {
             .collect();
         Ok(Index {
             world,
+            shadow_world: None,
             tokens,
             by_hash,
             generation,
@@ -213,6 +217,8 @@ pub enum IndexError {
 pub struct LiveIndex {
     current: RwLock<Arc<Index>>,
     rebuild: tokio::sync::Mutex<u64>,
+    /// The shadow policy every rebuild also indexes the world under ([`crate::shadow`]).
+    shadow_policy: std::sync::OnceLock<Arc<Policy>>,
 }
 
 impl LiveIndex {
@@ -222,6 +228,7 @@ impl LiveIndex {
         LiveIndex {
             current: RwLock::new(Arc::new(index)),
             rebuild: tokio::sync::Mutex::new(generation),
+            shadow_policy: std::sync::OnceLock::new(),
         }
     }
 
@@ -239,13 +246,28 @@ impl LiveIndex {
             .clone()
     }
 
+    /// Every rebuild from now on also indexes the world under `policy` (the shadow policy,
+    /// [`Index::shadow_world`]); set once, before the first rebuild.
+    pub fn shadow_under(&self, policy: Arc<Policy>) {
+        let _ = self.shadow_policy.set(policy);
+    }
+
     /// Rebuilds the index from `store` and swaps it in.
     pub async fn refresh(&self, store: &dyn Store, policy: &Policy) -> Result<(), IndexError> {
         let mut generation = self.rebuild.lock().await;
         let doc = store.full_world().await?;
         let tokens = store.all_tokens().await?;
         let next = generation.saturating_add(1);
-        let index = Index::build(&doc, tokens, policy, next)?;
+        let mut index = Index::build(&doc, tokens, policy, next)?;
+        if let Some(shadow) = self.shadow_policy.get() {
+            match World::build(&doc, shadow) {
+                Ok(world) => index.shadow_world = Some(world),
+                Err(e) => tracing::error!(
+                    problems = %e.summary(LISTED_PROBLEMS),
+                    "the stored world does not build under the shadow policy: decisions over this index are not shadowed"
+                ),
+            }
+        }
         *generation = next;
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(index);
         Ok(())

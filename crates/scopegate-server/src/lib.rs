@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod routes;
+pub mod shadow;
 pub mod shutdown;
 pub mod state;
 

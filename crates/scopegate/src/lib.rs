@@ -115,6 +115,9 @@ pub enum Command {
     Matrix(commands::matrix::Args),
     /// What changes in access between two (policy, manifest) pairs; exit 1 when access is gained.
     Diff(commands::diff::Args),
+    /// Decide a decision log again under a candidate policy or manifest: what flips; exit 1
+    /// when access is lost (`--fail-on`).
+    Replay(commands::replay::Args),
     /// Run the service: the management API on SQLite or PostgreSQL.
     Serve(commands::serve::Args),
     /// Apply the database migrations without serving.
@@ -153,6 +156,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Rule(args) => commands::rule::run(&args),
         Command::Matrix(args) => commands::matrix::run(&args),
         Command::Diff(args) => commands::diff::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Migrate(args) => commands::migrate::run(&args),
         Command::Openapi(args) => commands::openapi::run(&args),
@@ -187,6 +191,15 @@ pub fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
 /// Loads a manifest compiled against `policy`.
 pub fn load_manifest(path: &Path, policy: &Policy) -> anyhow::Result<Manifest> {
     let source = read_source(path)?;
+    Manifest::load(&source, policy).map_err(|d| anyhow::anyhow!("invalid manifest:\n{d}"))
+}
+
+/// The service's own manifest (`serve`'s default decision manifest) compiled against `policy`.
+pub fn service_manifest(policy: &Policy) -> anyhow::Result<Manifest> {
+    let source = Source::new(
+        "crates/scopegate-server/manifest.toml",
+        scopegate_server::SERVICE_MANIFEST,
+    );
     Manifest::load(&source, policy).map_err(|d| anyhow::anyhow!("invalid manifest:\n{d}"))
 }
 

@@ -14,7 +14,9 @@ mod bad_input;
 mod corpora;
 mod differential;
 mod golden;
+mod patch;
 mod properties;
+mod replay;
 
 // The generators and the reference evaluator live in `scopegate-testkit`, shared with the
 // store's round-trip test.

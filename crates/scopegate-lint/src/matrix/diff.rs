@@ -40,6 +40,10 @@ pub struct Diff {
 
 type Cells = BTreeMap<(String, String), BTreeSet<String>>;
 
+/// How often a decision log saw each (endpoint, method) decided: `(logged, allowed)`
+/// (`scopegate diff --log`).
+pub type Usage = BTreeMap<(String, String), (u64, u64)>;
+
 fn allowed(m: &Matrix) -> Cells {
     let mut out: Cells = BTreeMap::new();
     for r in &m.rows {
@@ -99,6 +103,11 @@ pub fn diff(old: &Matrix, new: &Matrix) -> Diff {
 impl Diff {
     /// Text: per endpoint, each method's gains (`+`) and losses (`-`), then the counts.
     pub fn text(&self) -> String {
+        self.text_with_usage(None)
+    }
+
+    /// [`Diff::text`], each method's line followed by how often `usage` saw it decided.
+    pub fn text_with_usage(&self, usage: Option<&Usage>) -> String {
         let mut out = String::new();
         let mut current: Option<&str> = None;
         let mut i = 0;
@@ -124,11 +133,19 @@ impl Diff {
                 .filter(|d| !d.gained)
                 .map(|d| d.principal.as_str())
                 .collect();
+            let seen = usage.map(|u| {
+                let (logged, allowed) = u
+                    .get(&(c.endpoint.clone(), c.method.clone()))
+                    .copied()
+                    .unwrap_or_default();
+                format!("  [logged {logged}, {allowed} allowed]")
+            });
+            let seen = seen.as_deref().unwrap_or("");
             if !gains.is_empty() {
-                let _ = writeln!(out, "  {:<7} + {}", c.method, gains.join(", "));
+                let _ = writeln!(out, "  {:<7} + {}{seen}", c.method, gains.join(", "));
             }
             if !losses.is_empty() {
-                let _ = writeln!(out, "  {:<7} - {}", c.method, losses.join(", "));
+                let _ = writeln!(out, "  {:<7} - {}{seen}", c.method, losses.join(", "));
             }
             i += same.len().max(1);
         }

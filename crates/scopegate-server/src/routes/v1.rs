@@ -15,8 +15,13 @@
 //! an unknown endpoint, organization, project or team is a `not_found` decision.
 //!
 //! Only a service token may call these routes ([`crate::auth::ServiceCaller`]). A request
-//! flows: `parse` (the core's codec) → `decide` → `log` (when on) → `render` (the
-//! core's decision writer).
+//! flows: `parse` (the core's codec) → `decide` → `render` (the core's decision writer) →
+//! `log` (when on: the owned request and decision handed to [`crate::decision_log`]'s queue;
+//! serialized and written by its writer thread). With shadow mode on ([`crate::shadow`]),
+//! every decision is also made under the candidate, after the answer is decided and without
+//! changing it.
+
+use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -26,6 +31,7 @@ use axum::Router;
 use scopegate_core::{Decision, Engine, Request};
 
 use crate::auth::ServiceCaller;
+use crate::decision_log::{Api, BatchPosition, Body, Entry, ShadowDecision};
 use crate::error::ApiError;
 use crate::index::Index;
 use crate::AppState;
@@ -61,59 +67,145 @@ fn decide(state: &AppState, index: &Index, request: &Request) -> Decision {
         .v1(Engine::new(&state.policy, &state.decision_manifest, &index.world).decide(request))
 }
 
-/// Writes `decision` of `parsed` to the decision log, when it is on.
-fn log(state: &AppState, parsed: &parse::Parsed, decision: &Decision) {
+/// Shadow mode, when on ([`crate::shadow`]): `decision` of `request` made again under the
+/// candidate and counted; the candidate's decision when it disagrees (for the log).
+fn shadow(
+    state: &AppState,
+    index: &Index,
+    request: &Request,
+    decision: &Decision,
+) -> Option<Box<ShadowDecision>> {
+    use crate::shadow::Outcome;
+    let shadow = state.shadow.as_ref()?;
+    match shadow.decide(index, request, decision) {
+        Outcome::Agrees => {
+            state.metrics.shadow(None, false);
+            None
+        }
+        Outcome::Skipped => {
+            state.metrics.shadow(None, true);
+            None
+        }
+        Outcome::Disagrees(d) => {
+            let label = shadow.endpoint_label(&request.endpoint);
+            state
+                .metrics
+                .shadow(Some((label, d.direction.as_str())), false);
+            Some(Box::new(ShadowDecision {
+                policy: shadow.policy.clone(),
+                policy_version: shadow.policy_version.clone(),
+                decision: d.decision,
+            }))
+        }
+    }
+}
+
+/// Hands `decision` of `parsed` (and the shadow's, when it disagrees) to the decision log,
+/// when it is on.
+async fn log(
+    state: &AppState,
+    caller: &ServiceCaller,
+    api: Api,
+    parsed: parse::Parsed,
+    (decision, shadow): (Decision, Option<Box<ShadowDecision>>),
+    batch: Option<BatchPosition>,
+) {
     if let Some(log) = &state.decision_log {
-        let written = log.write(
-            &parsed.request,
-            parsed.bearer.as_ref(),
-            decision,
-            &state.policy,
-            &state.policy_version,
-        );
-        state.metrics.decision_log(written);
+        log.record(Entry {
+            at: SystemTime::now(),
+            api,
+            context: caller.context.clone(),
+            revision: crate::decision_log::revision(&caller.index),
+            policy_version: state.policy_version.clone(),
+            body: Body::Decision {
+                request: parsed.request,
+                bearer: parsed.bearer,
+                decision,
+                batch,
+                shadow,
+            },
+        })
+        .await;
     }
 }
 
 /// `POST /v1/check`.
 async fn check(
     State(state): State<AppState>,
-    ServiceCaller { index }: ServiceCaller,
+    caller: ServiceCaller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = parse::one(&body, &state, &index)?;
-    let decision = decide(&state, &index, &parsed.request);
-    log(&state, &parsed, &decision);
-    Ok(render::one(&decision, &state.policy))
+    let parsed = parse::one(&body, &state, &caller.index)?;
+    let decision = decide(&state, &caller.index, &parsed.request);
+    let shadowed = shadow(&state, &caller.index, &parsed.request, &decision);
+    let response = render::one(&decision, &state.policy);
+    log(
+        &state,
+        &caller,
+        Api::Check,
+        parsed,
+        (decision, shadowed),
+        None,
+    )
+    .await;
+    Ok(response)
 }
 
 /// `POST /v1/check/batch`: every request decided over one index snapshot.
 async fn batch(
     State(state): State<AppState>,
-    ServiceCaller { index }: ServiceCaller,
+    caller: ServiceCaller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = parse::batch(&body, &state, &index)?;
-    state.metrics.batch(parsed.len());
-    let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
-    let decisions = parsed.iter().map(|p| {
-        let decision = state.metrics.v1(engine.decide(&p.request));
-        log(&state, p, &decision);
-        decision
-    });
-    Ok(render::batch(decisions, &state.policy))
+    let parsed = parse::batch(&body, &state, &caller.index)?;
+    let size = parsed.len();
+    state.metrics.batch(size);
+    let engine = Engine::new(&state.policy, &state.decision_manifest, &caller.index.world);
+    if state.decision_log.is_none() {
+        let decisions = parsed.iter().map(|p| {
+            let d = state.metrics.v1(engine.decide(&p.request));
+            shadow(&state, &caller.index, &p.request, &d);
+            d
+        });
+        return Ok(render::batch(decisions, &state.policy));
+    }
+    let decisions: Vec<(Decision, Option<Box<ShadowDecision>>)> = parsed
+        .iter()
+        .map(|p| {
+            let d = state.metrics.v1(engine.decide(&p.request));
+            let shadowed = shadow(&state, &caller.index, &p.request, &d);
+            (d, shadowed)
+        })
+        .collect();
+    let response = render::batch(decisions.iter().map(|(d, _)| *d), &state.policy);
+    for (index, (p, d)) in parsed.into_iter().zip(decisions).enumerate() {
+        let at = Some(BatchPosition { index, size });
+        log(&state, &caller, Api::CheckBatch, p, d, at).await;
+    }
+    Ok(response)
 }
 
 /// `POST /v1/explain`.
 async fn explain(
     State(state): State<AppState>,
-    ServiceCaller { index }: ServiceCaller,
+    caller: ServiceCaller,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = parse::one(&body, &state, &index)?;
+    let parsed = parse::one(&body, &state, &caller.index)?;
     let (decision, trace) =
-        Engine::new(&state.policy, &state.decision_manifest, &index.world).explain(&parsed.request);
+        Engine::new(&state.policy, &state.decision_manifest, &caller.index.world)
+            .explain(&parsed.request);
     let decision = state.metrics.v1(decision);
-    log(&state, &parsed, &decision);
-    Ok(render::explained(&decision, &trace, &state.policy))
+    let shadowed = shadow(&state, &caller.index, &parsed.request, &decision);
+    let response = render::explained(&decision, &trace, &state.policy);
+    log(
+        &state,
+        &caller,
+        Api::Explain,
+        parsed,
+        (decision, shadowed),
+        None,
+    )
+    .await;
+    Ok(response)
 }

@@ -3,9 +3,11 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use anyhow::Context;
+use scopegate_core::replay::{read_line, Line};
 use scopegate_core::{Manifest, Policy};
 use scopegate_lint::matrix::compute;
-use scopegate_lint::matrix::diff::diff;
+use scopegate_lint::matrix::diff::{diff, Usage};
 
 use crate::{load_policy, read_source, ExitStatus};
 
@@ -34,6 +36,50 @@ pub struct Args {
     /// The output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
+    /// Decision log files (`serve --decision-log`, rotated parts included, as `replay`
+    /// reads them): each change is weighted by how many logged decisions (and how many
+    /// allowed ones) its endpoint and method had. The log's requests are read under OLD's
+    /// policy.
+    #[arg(long, value_name = "LOG", num_args = 1..)]
+    pub log: Vec<PathBuf>,
+}
+
+/// How often the decision log files `logs` saw each endpoint method decided; unreadable
+/// lines are reported on stderr (`FILE:LINE`) and skipped.
+fn usage(logs: &[PathBuf], policy: &Policy) -> anyhow::Result<(Usage, u64)> {
+    use std::io::BufRead;
+    let mut usage = Usage::new();
+    let mut read = 0;
+    for path in super::replay::files::expand(logs)? {
+        let file = std::fs::File::open(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut buf = Vec::new();
+        let mut number = 0u64;
+        loop {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            number += 1;
+            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match read_line(line, policy) {
+                Ok(Line::Decision(d)) => {
+                    read += 1;
+                    let key = (d.request.endpoint, d.request.method.as_str().to_string());
+                    let slot = usage.entry(key).or_default();
+                    slot.0 += 1;
+                    slot.1 += u64::from(d.allowed);
+                }
+                Ok(Line::Other) => {}
+                Err(e) => eprintln!("{}:{number}: skipped: {e}", path.display()),
+            }
+        }
+    }
+    Ok((usage, read))
 }
 
 /// One side as given: its policy and manifest files, when present.
@@ -77,6 +123,34 @@ fn load(
     Ok((policy, manifest))
 }
 
+/// The diff's JSON with each change's `logged` and `logged_allowed` counts, and
+/// `logged_decisions`, the decisions read.
+fn weighted_json(
+    d: &scopegate_lint::matrix::diff::Diff,
+    usage: &Usage,
+    read: u64,
+) -> anyhow::Result<String> {
+    let mut value = serde_json::to_value(d)?;
+    if let Some(changes) = value.get_mut("changes").and_then(|c| c.as_array_mut()) {
+        for (change, c) in changes.iter_mut().zip(&d.changes) {
+            let (logged, allowed) = usage
+                .get(&(c.endpoint.clone(), c.method.clone()))
+                .copied()
+                .unwrap_or_default();
+            if let Some(obj) = change.as_object_mut() {
+                obj.insert("logged".into(), logged.into());
+                obj.insert("logged_allowed".into(), allowed.into());
+            }
+        }
+    }
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert("logged_decisions".into(), read.into());
+    }
+    let mut text = serde_json::to_string_pretty(&value)?;
+    text.push('\n');
+    Ok(text)
+}
+
 /// Runs `scopegate diff`.
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let old = classify(&args.old, "OLD")?;
@@ -94,9 +168,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let before = compute(&op, &om).map_err(anyhow::Error::msg)?;
     let after = compute(&np, &nm).map_err(anyhow::Error::msg)?;
     let d = diff(&before, &after);
-    let text = match args.format {
-        FormatArg::Text => d.text(),
-        FormatArg::Json => d.json(),
+    let usage = if args.log.is_empty() {
+        None
+    } else {
+        Some(usage(&args.log, &op)?)
+    };
+    let text = match (args.format, &usage) {
+        (FormatArg::Text, None) => d.text(),
+        (FormatArg::Json, None) => d.json(),
+        (FormatArg::Text, Some((usage, read))) => {
+            let mut text = d.text_with_usage(Some(usage));
+            text.push_str(&format!(
+                "weighted by {read} logged decisions (per endpoint and method)\n"
+            ));
+            text
+        }
+        (FormatArg::Json, Some((usage, read))) => weighted_json(&d, usage, *read)?,
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(if d.gained > 0 {

@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod openapi;
 pub mod org;
 pub mod policy;
+pub mod replay;
 pub mod rule;
 pub mod serve;
 pub mod test;

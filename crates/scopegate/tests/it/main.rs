@@ -13,9 +13,11 @@
 
 mod completions;
 mod crash;
+mod decision_log;
 mod hostile;
 mod hygiene;
 mod policy_test;
+mod replay;
 mod serve;
 mod shutdown;
 mod world;

@@ -1,14 +1,19 @@
 //! `GET /v1/who-can`: the members whose session (SSO done, no superuser or staff mode)
-//! would be allowed, by member id, with each one's grant path; paged.
+//! would be allowed, by member id, with each one's grant path; paged. Each answer goes to the
+//! decision log when it is on: the question, the total and the page's members.
+
+use std::time::SystemTime;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
 use scopegate_core::codec::GrantCodes;
 use scopegate_core::{Engine, Method, Principal, Request, Superuser};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::bad;
 use crate::auth::ServiceCaller;
+use crate::decision_log::{Api, Body, Entry};
 use crate::error::ApiError;
 use crate::paging::Paging;
 use crate::AppState;
@@ -40,7 +45,7 @@ struct Allowed {
 /// `GET /v1/who-can`.
 pub(super) async fn who_can(
     State(state): State<AppState>,
-    ServiceCaller { index }: ServiceCaller,
+    caller: ServiceCaller,
     // `cursor` and `per_page`; links absolute as Sentry's (the Paging extractor).
     paging: Paging,
     query: Result<Query<WhoCanQuery>, axum::extract::rejection::QueryRejection>,
@@ -63,10 +68,11 @@ pub(super) async fn who_can(
         project: q.project,
         team: q.team,
     };
+    let index = &caller.index;
     let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
     let mut allowed = Vec::new();
-    if let Some((org, _)) = index.world.org_by_slug(&organization) {
-        for m in index.world.members().iter().filter(|m| m.org == org) {
+    if let Some(org) = index.world.org_by_slug(&organization) {
+        for m in index.world.members_of(org) {
             let Some(user) = m.user else { continue };
             request.principal = Principal::Session {
                 user,
@@ -90,11 +96,32 @@ pub(super) async fn who_can(
         }
     }
     allowed.sort_by_key(|a| a.member.parse::<u64>().unwrap_or(u64::MAX));
+    let total = allowed.len();
     let page = paging.store_page();
     let items: Vec<Allowed> = allowed
         .into_iter()
         .skip(page.offset as usize)
         .take(page.limit as usize)
         .collect();
+    if let Some(log) = &state.decision_log {
+        log.record(Entry {
+            at: SystemTime::now(),
+            api: Api::WhoCan,
+            context: caller.context.clone(),
+            revision: crate::decision_log::revision(index),
+            policy_version: state.policy_version.clone(),
+            body: Body::WhoCan {
+                request: json!({
+                    "endpoint": request.endpoint,
+                    "method": request.method.as_str(),
+                    "organization": request.organization,
+                    "project": request.project,
+                    "team": request.team,
+                }),
+                answer: json!({"total": total, "offset": page.offset, "members": items}),
+            },
+        })
+        .await;
+    }
     Ok(paging.respond(items))
 }
