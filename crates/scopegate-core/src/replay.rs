@@ -110,7 +110,7 @@ impl Missing {
             None => false,
             Some(slug) => match world.org_by_slug(slug) {
                 None => true,
-                Some((_, org)) => {
+                Some(org) => {
                     request
                         .project
                         .as_deref()
