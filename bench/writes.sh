@@ -25,7 +25,7 @@
 #     `at_least_revision` check (timed); without, polled until the second server's decision
 #     changes;
 #   * the server's RSS (VmRSS, VmHWM) at the end.
-# A write slower than MAX_MS ends the single-write rounds; when the largest organization's
+# A write slower than MAX_MS ends the single-write rounds (kinds after it have fewer samples); when the largest organization's
 # invite acceptance took longer than CONCURRENT_MAX_MS, the concurrent load is skipped (32
 # clients queued behind multi-second writes would run for many minutes) and said so.
 #
@@ -93,7 +93,8 @@ for kv in sys.argv[2:]:
 print(json.dumps(d))
 PY
 }
-rss() { awk '/^(VmRSS|VmHWM)/ {printf "%s=%d ", $1, $2}' "/proc/$1/status"; }
+# rss PID: `rss_mb=N peak_mb=N` (VmRSS and VmHWM), for record.
+rss() { awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} END {printf "rss_mb=%d peak_mb=%d", r / 1024, h / 1024}' "/proc/$1/status"; }
 
 # serve URL PORT: starts a server, waits for /readyz; sets $spid and $ready_ms.
 serve() {
@@ -152,7 +153,7 @@ for size in $SIZES; do
     note "$backend: starting the server"
     serve "$DB" "$PORT"
     main_pid=$spid
-    record "{}" "${ctx[@]}" phase=start "ready_ms=$ready_ms" "rss=\"$(rss "$main_pid")\""
+    record "{}" "${ctx[@]}" phase=start "ready_ms=$ready_ms" $(rss "$main_pid")
     note "$backend: ready in $ready_ms ms; $(rss "$main_pid")"
 
     # Accept the invites (writes); the largest organization's first.
@@ -204,7 +205,7 @@ for size in $SIZES; do
       record "$line" "${ctx[@]}" phase=replica
       stop "$second"
     fi
-    record "{}" "${ctx[@]}" phase=end "rss=\"$(rss "$main_pid")\""
+    record "{}" "${ctx[@]}" phase=end $(rss "$main_pid")
     stop "$main_pid"
     uptime >&2
   done

@@ -14,6 +14,13 @@ def fmt(v):
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
+def mem(rs):
+    """`RSS MB (peak MB)` of the first record of `rs`."""
+    if not rs or "rss_mb" not in rs[0]:
+        return "–"
+    return f"{rs[0]['rss_mb']:,} MB (peak {rs[0]['peak_mb']:,})"
+
+
 def main(path):
     rows = [json.loads(l) for l in open(path) if l.strip()]
     for r in rows:
@@ -34,7 +41,7 @@ def main(path):
         acc_s = (f"n={len(acc)}, median {acc[len(acc)//2]:,}, max {acc[-1]:,}" if acc else "–")
         print(f"| {size} | {backend} | {fmt(imp[0]['ms']/1000 if imp else None)} s "
               f"| {fmt(start[0]['ready_ms']/1000 if start else None)} s "
-              f"| {start[0].get('rss','') if start else ''} / {end[0].get('rss','') if end else ''} | {acc_s} |")
+              f"| {mem(start)} / {mem(end)} | {acc_s} |")
 
     print("\n| world | backend | organization (members) | write | n | p50 ms | p90 ms | p99 ms | max ms | statuses |")
     print("|---|---|---|---|---:|---:|---:|---:|---:|---|")

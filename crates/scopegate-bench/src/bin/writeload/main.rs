@@ -13,7 +13,7 @@
 //!
 //! - `single`: one writer, one write at a time, round-robin over the kinds (rename, invite,
 //!   team create, org token create, granular PUT of 10 members); one JSON line per kind with
-//!   latency percentiles. A round in which a write took longer than `--max-ms` is the last.
+//!   latency percentiles. A write that took longer than `--max-ms` is the last.
 //! - `concurrent`: `--clients` writers at once, each on its own organization and keep-alive
 //!   connection, closed loop (next write when the last is answered), cycling over the kinds;
 //!   plus a fixed-rate `/v1/check` load (latency from each request's intended start, no
@@ -211,15 +211,13 @@ fn single(a: &Args) -> anyhow::Result<bool> {
     let mut statuses: Vec<HashMap<u16, u64>> = vec![HashMap::new(); KINDS.len()];
     let (mut ok, mut reported, mut stopped) = (true, 0u32, false);
     let mut n = 0u64;
-    for round in 0..warmup + samples {
-        let mut slow = false;
+    'rounds: for round in 0..warmup + samples {
         for (k, kind) in KINDS.iter().enumerate() {
             n += 1;
             let (method, path, body) = w.request(kind, n, nonce);
             let start = std::time::Instant::now();
             let answer = client.send(method, &path, Some(&w.token), Some(&body), &[])?;
             let took = start.elapsed();
-            slow |= took > max;
             if !(200..300).contains(&answer.status) {
                 ok = false;
                 report_unexpected(&format!("{kind} {method} {path}"), &answer, &mut reported);
@@ -232,10 +230,10 @@ fn single(a: &Args) -> anyhow::Result<bool> {
                     .entry(answer.status)
                     .or_default() += 1;
             }
-        }
-        if slow {
-            stopped = round + 1 < warmup + samples;
-            break;
+            if took > max {
+                stopped = true;
+                break 'rounds;
+            }
         }
     }
     for ((kind, t), s) in KINDS.iter().zip(&mut times).zip(&statuses) {
