@@ -292,7 +292,7 @@ impl LiveIndex {
             loop {
                 let notified = async {
                     match feed.as_mut() {
-                        Some(f) => f.next().await,
+                        Some(f) => f.next().await.map(|_| ()),
                         None => std::future::pending().await,
                     }
                 };
