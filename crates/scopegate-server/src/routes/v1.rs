@@ -20,6 +20,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -75,25 +76,48 @@ fn log(state: &AppState, parsed: &parse::Parsed, decision: &Decision) {
     }
 }
 
+/// The larger of two requested revisions.
+fn largest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a.max(b)
+}
+
 /// `POST /v1/check`.
 async fn check(
     State(state): State<AppState>,
     ServiceCaller { index }: ServiceCaller,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = parse::one(&body, &state, &index)?;
+    let read = parse::one(&body, &state)?;
+    let wanted = largest(
+        crate::revision::from_headers(&headers)?,
+        read.at_least_revision,
+    );
+    let index = crate::revision::at_least(&state, index, wanted).await?;
+    let parsed = parse::resolve(read, &state, &index);
     let decision = decide(&state, &index, &parsed.request);
     log(&state, &parsed, &decision);
-    Ok(render::one(&decision, &state.policy))
+    Ok(render::one(&decision, &state.policy, index.revision))
 }
 
 /// `POST /v1/check/batch`: every request decided over one index snapshot.
 async fn batch(
     State(state): State<AppState>,
     ServiceCaller { index }: ServiceCaller,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = parse::batch(&body, &state, &index)?;
+    let read = parse::batch(&body, &state)?;
+    let wanted = largest(
+        crate::revision::from_headers(&headers)?,
+        read.max_revision(),
+    );
+    let index = crate::revision::at_least(&state, index, wanted).await?;
+    let parsed: Vec<parse::Parsed> = read
+        .requests
+        .into_iter()
+        .map(|r| parse::resolve(r, &state, &index))
+        .collect();
     state.metrics.batch(parsed.len());
     let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
     let decisions = parsed.iter().map(|p| {
@@ -101,19 +125,31 @@ async fn batch(
         log(&state, p, &decision);
         decision
     });
-    Ok(render::batch(decisions, &state.policy))
+    Ok(render::batch(decisions, &state.policy, index.revision))
 }
 
 /// `POST /v1/explain`.
 async fn explain(
     State(state): State<AppState>,
     ServiceCaller { index }: ServiceCaller,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = parse::one(&body, &state, &index)?;
+    let read = parse::one(&body, &state)?;
+    let wanted = largest(
+        crate::revision::from_headers(&headers)?,
+        read.at_least_revision,
+    );
+    let index = crate::revision::at_least(&state, index, wanted).await?;
+    let parsed = parse::resolve(read, &state, &index);
     let (decision, trace) =
         Engine::new(&state.policy, &state.decision_manifest, &index.world).explain(&parsed.request);
     let decision = state.metrics.v1(decision);
     log(&state, &parsed, &decision);
-    Ok(render::explained(&decision, &trace, &state.policy))
+    Ok(render::explained(
+        &decision,
+        &trace,
+        &state.policy,
+        index.revision,
+    ))
 }

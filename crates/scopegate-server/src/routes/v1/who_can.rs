@@ -21,6 +21,7 @@ pub(super) struct WhoCanQuery {
     method: Option<String>,
     project: Option<String>,
     team: Option<String>,
+    at_least_revision: Option<String>,
 }
 
 /// One member who would be allowed.
@@ -41,11 +42,19 @@ struct Allowed {
 pub(super) async fn who_can(
     State(state): State<AppState>,
     ServiceCaller { index }: ServiceCaller,
+    headers: axum::http::HeaderMap,
     // `cursor` and `per_page`; links absolute as Sentry's (the Paging extractor).
     paging: Paging,
     query: Result<Query<WhoCanQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let from_query = q
+        .at_least_revision
+        .as_deref()
+        .map(|t| crate::revision::parse("at_least_revision", t))
+        .transpose()?;
+    let wanted = from_query.max(crate::revision::from_headers(&headers)?);
+    let index = crate::revision::at_least(&state, index, wanted).await?;
     let required = |v: Option<String>, name: &str| v.ok_or_else(|| bad(name, "missing"));
     let organization = required(q.organization, "organization")?;
     let endpoint = required(q.endpoint, "endpoint")?;
@@ -96,5 +105,7 @@ pub(super) async fn who_can(
         .skip(page.offset as usize)
         .take(page.limit as usize)
         .collect();
-    Ok(paging.respond(items))
+    let mut response = paging.respond(items);
+    crate::revision::set_header(&mut response, index.revision);
+    Ok(response)
 }
