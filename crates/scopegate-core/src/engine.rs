@@ -20,7 +20,7 @@ use crate::method::Method;
 use crate::policy::Policy;
 use crate::request::{Principal, Request, Superuser};
 use crate::scope::ScopeSet;
-use crate::world::{Member, Org, OrgIdx, Project, TeamIdx, World};
+use crate::world::{Member, Org, Project, TeamIdx, World};
 
 mod guard;
 
@@ -297,7 +297,7 @@ impl<'a> Engine<'a> {
         };
         let project = match self.lookup_project(
             request,
-            org.map(|(_, o)| o),
+            org,
             classes().any(|c| c.object == ObjectKind::Project),
         ) {
             Ok(p) => p,
@@ -307,7 +307,7 @@ impl<'a> Engine<'a> {
             }
         };
         let team = match (request.team.as_deref(), org) {
-            (Some(slug), Some((_, o))) => match self.world.team_by_slug(o, slug) {
+            (Some(slug), Some(o)) => match self.world.team_by_slug(o, slug) {
                 Some((idx, _)) => Some(idx),
                 None => {
                     t.step("objects", false, || {
@@ -341,7 +341,7 @@ impl<'a> Engine<'a> {
         // 5. Object check per class.
         let mut grant_path: Option<GrantPath> = None;
         for class in classes() {
-            match self.check_class(class, method, &access, org.map(|(_, o)| o), project, team) {
+            match self.check_class(class, method, &access, org, project, team) {
                 ClassOutcome::Pass(path) => {
                     t.step("object_check", true, || {
                         format!(
@@ -382,12 +382,10 @@ impl<'a> Engine<'a> {
 
         // 6. Granular guard.
         let granular = match (endpoint.granular, org) {
-            (Some(kind), Some((_, o))) => {
-                match self.granular(kind, principal, method, o, &access, t) {
-                    Some(g) => Some(g),
-                    None => return Decision::deny(Reason::GranularAccessDenied),
-                }
-            }
+            (Some(kind), Some(o)) => match self.granular(kind, principal, method, o, &access, t) {
+                Some(g) => Some(g),
+                None => return Decision::deny(Reason::GranularAccessDenied),
+            },
             _ => None,
         };
 
@@ -419,7 +417,7 @@ impl<'a> Engine<'a> {
         &self,
         principal: &Principal,
         method: Method,
-        org: Option<(OrgIdx, &'a Org)>,
+        org: Option<&'a Org>,
         t: &mut T,
     ) -> Result<Access<'a>, Reason> {
         let all = self.policy.scopes.all();
@@ -432,7 +430,7 @@ impl<'a> Engine<'a> {
             superuser_read_only_unsafe: false,
             user_backed: false,
         };
-        let org_slug = org.map(|(_, o)| o.slug.as_str());
+        let org_slug = org.map(|o| o.slug.as_str());
         match principal {
             Principal::Anonymous => return Err(Reason::Unauthenticated),
             Principal::System => {
@@ -471,8 +469,8 @@ impl<'a> Engine<'a> {
                     .world
                     .integration(*integration)
                     .ok_or(Reason::Unauthenticated)?;
-                if let Some((idx, o)) = org {
-                    if !it.installed_on.contains(&idx) {
+                if let Some(o) = org {
+                    if !it.installed_on.contains(&o.id) {
                         t.step("access", false, || {
                             format!("integration {integration} is not installed on `{}`", o.slug)
                         });
@@ -503,8 +501,8 @@ impl<'a> Engine<'a> {
                 }
                 access.global_path = GrantPath::Superuser;
                 let active_superuser = *superuser != Superuser::None;
-                if let Some((idx, o)) = org {
-                    access.member = self.world.member(idx, *user);
+                if let Some(o) = org {
+                    access.member = self.world.member(o, *user);
                     if let Some(m) = access.member {
                         if !active_superuser {
                             if o.require_sso && !(*sso_ok && m.sso_linked) {
@@ -541,8 +539,8 @@ impl<'a> Engine<'a> {
             Principal::UserToken { user, scopes, .. } => {
                 access.user_backed = true;
                 access.bound = *scopes;
-                if let Some((idx, o)) = org {
-                    access.member = self.world.member(idx, *user);
+                if let Some(o) = org {
+                    access.member = self.world.member(o, *user);
                     if let Some(m) = access.member {
                         let has_2fa = self.world.user(*user).is_some_and(|u| u.has_2fa);
                         if o.require_2fa && !has_2fa {

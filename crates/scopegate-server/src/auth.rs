@@ -293,23 +293,21 @@ pub async fn authorize(
             Principal::OrgToken {
                 scopes, creator, ..
             },
-            Some((idx, _)),
+            Some(o),
         ) => match creator {
             None => (*scopes, None),
             // Bounded by what the creator holds here (nothing once she has left).
             Some(c) => (
                 world
-                    .member(idx, *c)
+                    .member(o, *c)
                     .map_or(ScopeSet::EMPTY, |m| m.scopes.intersection(*scopes)),
                 None,
             ),
         },
-        (Principal::UserToken { user, scopes, .. }, Some((idx, _))) => {
-            match world.member(idx, *user) {
-                Some(m) => (m.scopes.intersection(*scopes), i64::try_from(m.id).ok()),
-                None => (ScopeSet::EMPTY, None),
-            }
-        }
+        (Principal::UserToken { user, scopes, .. }, Some(o)) => match world.member(o, *user) {
+            Some(m) => (m.scopes.intersection(*scopes), i64::try_from(m.id).ok()),
+            None => (ScopeSet::EMPTY, None),
+        },
         _ => (ScopeSet::EMPTY, None),
     };
     let actor = match (&user, &token) {

@@ -215,7 +215,7 @@ impl Index {
     /// Whether `other` holds the same world and tokens (the full resynchronization's check
     /// of the incrementally kept index; generations and revisions aside).
     pub fn same_as(&self, other: &Index) -> bool {
-        compat::same_world(&self.world, &other.world) && self.tokens.same_tokens(&other.tokens)
+        self.world == other.world && self.tokens.same_tokens(&other.tokens)
     }
 
     /// The stored token whose secret is `secret`.
@@ -320,7 +320,6 @@ pub use live::Resynced;
 pub use live::{LiveIndex, CATCH_UP_INTERVAL, RESYNC_INTERVAL};
 pub use sync::{rebuild, write_caught_up, SyncObserver, REVISION_HEADER};
 
-mod compat;
 mod live;
 mod sync;
 

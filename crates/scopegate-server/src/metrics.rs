@@ -366,7 +366,7 @@ impl Metrics {
         self.index_revision
             .set(i64::try_from(index.revision).unwrap_or(i64::MAX));
         self.index_members
-            .set(i64::try_from(index.world.members().len()).unwrap_or(i64::MAX));
+            .set(i64::try_from(index.world.member_count()).unwrap_or(i64::MAX));
         self.index_tokens
             .set(i64::try_from(index.token_count()).unwrap_or(i64::MAX));
         let last = *self

@@ -4,10 +4,10 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use scopegate_core::world::WorldPatch;
 use scopegate_core::Policy;
 use scopegate_store::{CatchUp, Store};
 
-use super::compat::{self, WorldPatch};
 use super::{Index, IndexError};
 
 /// How often the sync loop asks the store for its revision (one single-row read) and
@@ -149,15 +149,12 @@ impl LiveIndex {
                     users,
                     integrations,
                 };
-                match compat::patched(&current.world, &patch, policy) {
-                    Some(world) => {
-                        let world = world.map_err(IndexError::World)?;
-                        let tokens = current.tokens.patched(&touched, tokens, policy);
-                        Index::of(world, tokens, 0, revision)
-                    }
-                    // The core cannot patch: everything, from a snapshot at least as new.
-                    None => full_index(store.catch_up(0).await?, policy)?,
-                }
+                let world = current
+                    .world
+                    .patched(&patch, policy)
+                    .map_err(IndexError::World)?;
+                let tokens = current.tokens.patched(&touched, tokens, policy);
+                Index::of(world, tokens, 0, revision)
             }
         };
         Ok(self.swap(&mut generation, next).revision)

@@ -78,13 +78,13 @@ impl TeamAccess {
             team_roles: false,
             teams: Vec::new(),
         };
-        let Some((idx, o)) = world.org_by_slug(&org.slug) else {
+        let Some(o) = world.org_by_slug(&org.slug) else {
             return access;
         };
         access.team_roles = o.team_roles;
         let member = user
             .and_then(|u| u64::try_from(u).ok())
-            .and_then(|u| world.member(idx, u));
+            .and_then(|u| world.member(o, u));
         if let Some(m) = member {
             access.role_scopes = m.scopes;
             access.org_role = Some(m.role);
@@ -93,7 +93,7 @@ impl TeamAccess {
                 .teams
                 .iter()
                 .filter_map(|(t, s)| {
-                    let id = i64::try_from(world.team(*t)?.id).ok()?;
+                    let id = i64::try_from(o.team(*t)?.id).ok()?;
                     Some((id, s.intersection(bound)))
                 })
                 .collect();

@@ -340,7 +340,7 @@ async fn metrics_count_a_known_mix_of_api_and_v1_calls() {
     let revision = app.store.revision().await.unwrap() as f64;
     assert!(revision > 0.0);
     assert_eq!(total(&m, "scopegate_index_revision", &[]), revision);
-    let members = app.state.index.current().world.members().len() as f64;
+    let members = app.state.index.current().world.member_count() as f64;
     assert!(members > 0.0);
     assert_eq!(total(&m, "scopegate_index_members", &[]), members);
     let pool_max = total(&m, "scopegate_db_pool_max_connections", &[]);

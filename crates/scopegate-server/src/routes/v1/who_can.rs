@@ -74,8 +74,8 @@ pub(super) async fn who_can(
     };
     let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
     let mut allowed = Vec::new();
-    if let Some((org, _)) = index.world.org_by_slug(&organization) {
-        for m in index.world.members().iter().filter(|m| m.org == org) {
+    if let Some(org) = index.world.org_by_slug(&organization) {
+        for m in index.world.members_of(org) {
             let Some(user) = m.user else { continue };
             request.principal = Principal::Session {
                 user,
