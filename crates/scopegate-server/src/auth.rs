@@ -201,6 +201,28 @@ async fn service_caller(state: &AppState, parts: &Parts) -> Result<ServiceCaller
     Ok(ServiceCaller { index })
 }
 
+/// The index snapshot a management call is authorized from: never older than the store. One
+/// single-row read of the store's revision; a catch-up ([`crate::index::LiveIndex::catch_up_to`])
+/// only when the index is behind it (a write by another replica or process not yet
+/// caught up by the sync loop). A management call thus never authorizes from a state older
+/// than one it could have read itself (a revoked token, a removed member).
+pub async fn index_at_store_revision(state: &AppState) -> Result<Arc<Index>, ApiError> {
+    let revision = state.store.revision().await?;
+    let current = state.index.current();
+    if current.generation > 0 && current.revision >= revision {
+        return Ok(current);
+    }
+    state
+        .index
+        .catch_up_to(&*state.store, &state.policy, revision)
+        .await
+        .map_err(|e| match e {
+            crate::index::IndexError::Store(e) => ApiError::from(e),
+            crate::index::IndexError::World(e) => ApiError::from(e),
+        })?;
+    Ok(state.index.current())
+}
+
 /// The route layer that authorizes every API request with the engine.
 #[instrument(skip_all, fields(endpoint))]
 pub async fn authorize(

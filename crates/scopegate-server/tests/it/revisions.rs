@@ -323,3 +323,41 @@ async fn a_second_replica_never_answers_older_than_the_revision_named() {
     drop(b);
     drop(a);
 }
+
+/// The management API's snapshot is never older than the store: a token made by another
+/// process (straight to the store, no sync loop running) is in the index the next
+/// management call authorizes from, and a revoked one is gone.
+#[tokio::test]
+async fn the_management_snapshot_is_never_older_than_the_store() {
+    use scopegate_server::auth::index_at_store_revision;
+    use scopegate_store::{Actor, NewToken, TokenKind};
+
+    let app = app().await;
+    let before = app.state.index.current();
+    let new = NewToken {
+        kind: TokenKind::User,
+        user_id: Some(1),
+        organization_id: None,
+        name: None,
+        scopes: vec!["org:read".into()],
+    };
+    let (token, secret) = app
+        .store
+        .create_token(&new, &Actor::system())
+        .await
+        .unwrap();
+    assert!(app.state.index.current().token(secret.expose()).is_none());
+    let index = index_at_store_revision(&app.state).await.unwrap();
+    assert_eq!(index.revision, app.store.revision().await.unwrap());
+    assert!(index.revision > before.revision);
+    assert_eq!(index.token(secret.expose()).unwrap().token.id, token.id);
+    // At the store's revision already: the same snapshot, nothing read but the revision.
+    let again = index_at_store_revision(&app.state).await.unwrap();
+    assert_eq!(again.generation, index.generation);
+    app.store
+        .delete_token(token.id, &Actor::system())
+        .await
+        .unwrap();
+    let index = index_at_store_revision(&app.state).await.unwrap();
+    assert!(index.token(secret.expose()).is_none());
+}
