@@ -225,11 +225,11 @@ impl IntoResponse for ApiError {
         if let ApiError::Behind { at, .. } = &self {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
-                HeaderValue::from(crate::revision::BEHIND_RETRY_AFTER_SECS),
+                HeaderValue::from(BEHIND_RETRY_AFTER_SECS),
             );
             response
                 .headers_mut()
-                .insert(crate::index::REVISION_HEADER, HeaderValue::from(*at));
+                .insert(REVISION_HEADER, HeaderValue::from(*at));
         }
         if matches!(self, ApiError::Unavailable(_)) {
             response
@@ -239,6 +239,15 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The response header naming the revision of the store a response reflects: after a
+/// write, the revision the index reached (at least the write's); on `/v1/`, the revision
+/// the decision was made at ([`crate::revision`]).
+pub const REVISION_HEADER: &str = "x-scopegate-revision";
+
+/// The `Retry-After` (seconds) of a `/v1/` request whose revision the index did not reach
+/// in time ([`ApiError::Behind`]).
+pub const BEHIND_RETRY_AFTER_SECS: u32 = 1;
 
 /// A response extension: the request failed in the store (`kind`: `unavailable` or
 /// `database`). Set by [`ApiError`]'s response, counted by [`crate::metrics::count`].

@@ -316,9 +316,10 @@ pub enum IndexError {
     World(WorldErrors),
 }
 
+pub use crate::error::REVISION_HEADER;
 pub use live::Resynced;
 pub use live::{LiveIndex, CATCH_UP_INTERVAL, RESYNC_INTERVAL};
-pub use sync::{rebuild, write_caught_up, SyncObserver, REVISION_HEADER};
+pub use sync::{rebuild, write_caught_up, SyncObserver};
 
 mod live;
 mod sync;

@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::error::ApiError;
-use crate::index::{Index, REVISION_HEADER};
+use crate::error::{ApiError, REVISION_HEADER};
+use crate::index::Index;
 use crate::AppState;
 
 /// How long a request naming `at_least_revision` waits by default.
@@ -28,9 +28,6 @@ pub const DEFAULT_REVISION_WAIT: Duration = Duration::from_secs(2);
 
 /// The request header naming the revision a decision must be made at or after.
 pub const AT_LEAST_REVISION_HEADER: &str = "x-scopegate-at-least-revision";
-
-/// The `Retry-After` (seconds) of a request whose revision the index did not reach in time.
-pub const BEHIND_RETRY_AFTER_SECS: u32 = 1;
 
 /// A revision as a request names it: a non-negative integer; anything else is 400 naming
 /// `field`.

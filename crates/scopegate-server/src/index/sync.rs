@@ -15,6 +15,7 @@ use scopegate_store::{Store, StoreError};
 
 use super::live::Resynced;
 use super::{IndexError, LiveIndex, CATCH_UP_INTERVAL};
+use crate::error::REVISION_HEADER;
 use crate::metrics::Trigger;
 use crate::AppState;
 
@@ -140,11 +141,6 @@ impl SyncObserver for crate::metrics::Metrics {
         self.record_divergence();
     }
 }
-
-/// The response header naming the revision of the store a response reflects: after a
-/// write, the revision the index reached (at least the write's); on `/v1/`, the revision
-/// the decision was made at.
-pub const REVISION_HEADER: &str = "x-scopegate-revision";
 
 /// The middleware that catches the index up after every mutating request, before the
 /// response leaves: the next decision on this replica sees the write, and the response
