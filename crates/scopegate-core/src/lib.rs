@@ -9,6 +9,7 @@
 //!
 //! This crate does no IO, has no clock and no async: every input is a parameter.
 
+pub mod canonical;
 pub mod codec;
 pub mod decision;
 pub mod engine;

@@ -19,7 +19,6 @@ use scopegate_store::{redact_url, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::decision_log::DecisionLog;
 use crate::index::{IndexError, LiveIndex};
 use crate::shutdown::Outcome;
 use crate::state::{AppState, StateError};
@@ -33,10 +32,10 @@ pub struct Config {
     pub listen: String,
     /// The policy.
     pub policy: Policy,
-    /// The manifest `/v1/` decides with and its text (the service's own by default).
-    pub decision_manifest: Option<(Manifest, String)>,
+    /// The manifest `/v1/` decides with (the service's own by default).
+    pub decision_manifest: Option<Manifest>,
     /// The decision log, when on.
-    pub decision_log: Option<DecisionLog>,
+    pub decision_log: Option<crate::decision_log::Options>,
     /// How long an organization stays pending deletion.
     pub org_deletion_grace: Duration,
     /// A second address serving only `/metrics` (`serve --metrics-listen`).
@@ -71,6 +70,15 @@ pub enum LaunchError {
     /// The decision index could not be built.
     #[error("cannot build the decision index")]
     Index(#[source] IndexError),
+    /// The decision log's destination could not be opened.
+    #[error("cannot open the decision log `{destination}`")]
+    DecisionLog {
+        /// The destination.
+        destination: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The listener could not be bound.
     #[error("cannot listen on `{listen}`")]
     Bind {
@@ -122,11 +130,20 @@ impl Opened {
             .with_org_deletion_grace(config.org_deletion_grace)
             .with_revision_wait(config.revision_wait)
             .with_resync_interval(resync);
-        if let Some((manifest, text)) = config.decision_manifest {
-            state = state.with_decision_manifest(manifest, &text);
+        if let Some(manifest) = config.decision_manifest {
+            state = state.with_decision_manifest(manifest);
         }
-        if let Some(log) = config.decision_log {
-            state = state.with_decision_log(log);
+        if let Some(options) = &config.decision_log {
+            state =
+                state
+                    .with_decision_log(options)
+                    .map_err(|source| LaunchError::DecisionLog {
+                        destination: match &options.destination {
+                            crate::decision_log::Destination::Stdout => "stdout".into(),
+                            crate::decision_log::Destination::File(p) => p.display().to_string(),
+                        },
+                        source,
+                    })?;
         }
         if config.bench_noop_route {
             state = state.with_bench_noop_route();

@@ -23,10 +23,15 @@
 //! - Requests: the [`count`] middleware (every route, the fallback included).
 //! - Decisions: `/api/` in [`crate::auth::authorize`], `/v1/` in the decision handlers
 //!   ([`Metrics::v1`]); `who-can` enumerations are not decisions and count only as requests.
+//!   The store reads of `/api/` authorization when the index cannot answer
+//!   ([`Metrics::auth_fallback`]), in `authorize`.
 //! - Index rebuilds: [`crate::index::rebuild`], which every rebuild goes through.
 //! - Store errors: the responses of store failures carry a [`crate::error::StoreFailure`] extension
 //!   ([`crate::error::ApiError`]) that [`count`] reads; failed rebuilds count as rebuilds
 //!   with `outcome="error"`.
+//! - Decision log: lines written, rotations and write errors by its writer thread, full-queue
+//!   drops by [`crate::decision_log::DecisionLog::record`] (shared [`LogCounters`]); the
+//!   queue length read when scraped.
 //! - Pool use, index size and age: read when scraped.
 
 use std::sync::atomic::AtomicU64;
@@ -65,6 +70,32 @@ impl Api {
         match self {
             Api::Management => "api",
             Api::Decision => "v1",
+        }
+    }
+}
+
+/// Why the management API's authorization ([`crate::auth::authorize`]) read the store
+/// instead of the decision index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFallback {
+    /// The index does not know the presented secret (a token created by another process
+    /// since the last sync, or no token at all): looked up in the store.
+    Token,
+    /// Such a token's user (or creator) is not in the index either: the organization and
+    /// the user exported from the store.
+    UnsyncedUser,
+    /// The details routes of an organization the index does not know: one pending deletion
+    /// (which the index leaves out), or none at all (the store tells). The organization is
+    /// exported from the store.
+    UnindexedOrganization,
+}
+
+impl AuthFallback {
+    fn label(self) -> &'static str {
+        match self {
+            AuthFallback::Token => "token",
+            AuthFallback::UnsyncedUser => "unsynced_user",
+            AuthFallback::UnindexedOrganization => "unindexed_organization",
         }
     }
 }
@@ -126,8 +157,18 @@ struct RebuildLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FallbackLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -140,12 +181,28 @@ fn latency_buckets() -> impl Iterator<Item = f64> {
     exponential_buckets(0.000_25, 2.5, 12)
 }
 
+/// The counters the log updates (clones of [`Metrics`]' own, [`Metrics::decision_log_counters`]).
+#[derive(Debug, Clone, Default)]
+pub struct LogCounters {
+    /// Lines written.
+    pub writes: Counter,
+    /// Entries dropped because the queue was full (drop mode).
+    pub drops_queue_full: Counter,
+    /// Lines lost because the write failed.
+    pub drops_write_error: Counter,
+    /// Entries lost because the writer had stopped.
+    pub drops_closed: Counter,
+    /// File rotations.
+    pub rotations: Counter,
+}
+
 /// Every metric of the service, in one registry.
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     decisions: Family<DecisionLabels, Counter>,
+    auth_fallbacks: Family<FallbackLabels, Counter>,
     batch_size: Histogram,
     rebuilds: Family<RebuildLabels, Counter>,
     rebuild_duration: Histogram,
@@ -158,8 +215,9 @@ pub struct Metrics {
     pool: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     store_errors: Family<KindLabels, Counter>,
-    log_writes: Counter,
-    log_drops: Counter,
+    log: LogCounters,
+    log_drops: Family<ReasonLabels, Counter>,
+    log_queue: Gauge,
     /// When the index last rebuilt successfully (seconds since the epoch).
     last_rebuild: Mutex<Option<f64>>,
 }
@@ -184,6 +242,7 @@ impl Metrics {
             requests: Family::default(),
             request_duration: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
             decisions: Family::default(),
+            auth_fallbacks: Family::default(),
             batch_size: Histogram::new([
                 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0,
             ]),
@@ -198,11 +257,20 @@ impl Metrics {
             pool: Family::default(),
             pool_max: Gauge::default(),
             store_errors: Family::default(),
-            log_writes: Counter::default(),
-            log_drops: Counter::default(),
+            log: LogCounters::default(),
+            log_drops: Family::default(),
+            log_queue: Gauge::default(),
             last_rebuild: Mutex::new(None),
         };
-        m.register()
+        // The log's drop counters are the family's, one per reason, all exposed from start.
+        let drop = |reason| m.log_drops.get_or_create(&ReasonLabels { reason }).clone();
+        let log = LogCounters {
+            drops_queue_full: drop("queue_full"),
+            drops_write_error: drop("write_error"),
+            drops_closed: drop("writer_stopped"),
+            ..m.log.clone()
+        };
+        Metrics { log, ..m }.register()
     }
 
     fn register(mut self) -> Metrics {
@@ -222,6 +290,11 @@ impl Metrics {
             "decisions",
             "Engine decisions by API (api: /api/, v1: /v1/), reason and grant path (none when denied)",
             self.decisions.clone(),
+        );
+        r.register(
+            "auth_store_fallbacks",
+            "Management API authorizations that read the store instead of the decision index, by reason (token: a secret the index does not know; unsynced_user: its user not in the index either; unindexed_organization: the details routes of an organization the index does not know, such as one pending deletion)",
+            self.auth_fallbacks.clone(),
         );
         r.register(
             "v1_batch_size",
@@ -290,12 +363,22 @@ impl Metrics {
         r.register(
             "decision_log_writes",
             "Decision log lines written",
-            self.log_writes.clone(),
+            self.log.writes.clone(),
         );
         r.register(
             "decision_log_drops",
-            "Decision log lines lost (the write failed)",
+            "Decision log entries lost, by reason (queue_full: the queue was full in drop mode; write_error: the write failed; writer_stopped)",
             self.log_drops.clone(),
+        );
+        r.register(
+            "decision_log_rotations",
+            "Decision log file rotations",
+            self.log.rotations.clone(),
+        );
+        r.register(
+            "decision_log_queue_length",
+            "Decision log entries waiting to be written",
+            self.log_queue.clone(),
         );
         self
     }
@@ -314,6 +397,16 @@ impl Metrics {
         self.decisions.get_or_create(&labels).inc();
     }
 
+    /// Counts one store read of the management API's authorization, by why the index
+    /// could not answer.
+    pub fn auth_fallback(&self, why: AuthFallback) {
+        self.auth_fallbacks
+            .get_or_create(&FallbackLabels {
+                reason: why.label(),
+            })
+            .inc();
+    }
+
     /// Counts one `/v1/` decision and returns it.
     pub fn v1(&self, decision: Decision) -> Decision {
         self.decision(Api::Decision, &decision);
@@ -325,13 +418,9 @@ impl Metrics {
         self.batch_size.observe(size as f64);
     }
 
-    /// Counts one decision log line: written, or lost.
-    pub fn decision_log(&self, written: bool) {
-        if written {
-            self.log_writes.inc();
-        } else {
-            self.log_drops.inc();
-        }
+    /// The counters a decision log updates ([`crate::decision_log::DecisionLog::start`]).
+    pub fn decision_log_counters(&self) -> LogCounters {
+        self.log.clone()
     }
 
     fn request(&self, route: String, method: &Method, status: u16, seconds: f64) {
@@ -369,6 +458,9 @@ impl Metrics {
             .set(i64::try_from(index.world.member_count()).unwrap_or(i64::MAX));
         self.index_tokens
             .set(i64::try_from(index.token_count()).unwrap_or(i64::MAX));
+        let queued = state.decision_log.as_ref().map_or(0, |l| l.queued());
+        self.log_queue
+            .set(i64::try_from(queued).unwrap_or(i64::MAX));
         let last = *self
             .last_rebuild
             .lock()

@@ -10,7 +10,7 @@
 //!    probe interval), then stops accepting on every listener;
 //! 3. lets in-flight requests finish, for at most [`Options::grace`]; past it, the
 //!    connections still open are dropped and [`Outcome::GraceExceeded`] is returned;
-//! 4. flushes the decision log to the disk.
+//! 4. flushes the decision log: every queued entry written, the file synced to the disk.
 
 use std::future::{Future, IntoFuture};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -127,7 +127,7 @@ pub async fn run(
         }
     };
     if let Some(log) = &state.decision_log {
-        if let Err(e) = log.flush() {
+        if let Err(e) = log.flush().await {
             tracing::error!(error = %e, "cannot flush the decision log");
         }
     }

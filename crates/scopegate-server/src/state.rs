@@ -48,8 +48,8 @@ pub struct Shared {
     /// The application's manifest the decision API decides with (`serve --manifest`; the
     /// service's own manifest by default).
     pub decision_manifest: Arc<Manifest>,
-    /// The policy version written to the decision log: a hash of the policy and the
-    /// decision manifest.
+    /// The policy version written to the decision log ([`policy_version`]: a hash of the
+    /// canonical form of the policy and the decision manifest).
     pub policy_version: Arc<str>,
     /// The decision log, when on (`serve --decision-log`).
     pub decision_log: Option<Arc<crate::decision_log::DecisionLog>>,
@@ -125,7 +125,7 @@ impl AppState {
             .to_json()
             .map_err(|e| StateError::OpenApi(e.to_string()))?;
         let index = crate::index::LiveIndex::new(crate::index::Index::empty(&policy)?);
-        let policy_version = policy_version(&policy, SERVICE_MANIFEST);
+        let policy_version = policy_version(&policy, &manifest);
         let manifest = Arc::new(manifest);
         let shared = Shared {
             openapi: Arc::new(openapi),
@@ -150,12 +150,11 @@ impl AppState {
         })
     }
 
-    /// Decides `/v1/` requests with `manifest` (compiled against this state's policy;
-    /// `text` is its source, hashed into the policy version).
+    /// Decides `/v1/` requests with `manifest` (compiled against this state's policy).
     #[must_use]
-    pub fn with_decision_manifest(mut self, manifest: Manifest, text: &str) -> AppState {
+    pub fn with_decision_manifest(mut self, manifest: Manifest) -> AppState {
         let shared = Arc::make_mut(&mut self.shared);
-        shared.policy_version = policy_version(&shared.policy, text).into();
+        shared.policy_version = policy_version(&shared.policy, &manifest).into();
         shared.decision_manifest = Arc::new(manifest);
         self
     }
@@ -167,11 +166,20 @@ impl AppState {
         self
     }
 
-    /// Writes every `/v1/` decision to `log`.
-    #[must_use]
-    pub fn with_decision_log(mut self, log: crate::decision_log::DecisionLog) -> AppState {
+    /// Logs every `/v1/` decision and `who-can` answer as `options` say: opens the
+    /// destination and starts the log's writer ([`crate::decision_log`]), counting into this
+    /// state's metrics. Fails when the destination cannot be opened.
+    pub fn with_decision_log(
+        mut self,
+        options: &crate::decision_log::Options,
+    ) -> std::io::Result<AppState> {
+        let log = crate::decision_log::DecisionLog::start(
+            options,
+            self.policy.clone(),
+            self.metrics.decision_log_counters(),
+        )?;
         Arc::make_mut(&mut self.shared).decision_log = Some(Arc::new(log));
-        self
+        Ok(self)
     }
 
     /// Bench only: also mounts `POST /v1/bench/noop` ([`crate::routes::bench_noop`]).
@@ -224,10 +232,12 @@ impl AppState {
     }
 }
 
-/// A short hash of the policy and the decision manifest's text.
-fn policy_version(policy: &Policy, manifest_text: &str) -> String {
-    let text = format!("{policy:?}\n{manifest_text}");
-    let mut hash = scopegate_store::hash_secret(&text);
-    hash.truncate(16);
-    hash
+/// The policy version: the first 16 hex digits of the SHA-256 of the compact JSON of
+/// [`scopegate_core::canonical::canonical`] (the policy and `manifest` as decisions read them,
+/// whatever their format, order, comments or names).
+pub fn policy_version(policy: &Policy, manifest: &Manifest) -> String {
+    use sha2::Digest;
+    let canonical = scopegate_core::canonical::canonical(policy, manifest).to_string();
+    let digest = sha2::Sha256::digest(canonical.as_bytes());
+    hex::encode(digest.get(..8).unwrap_or_default())
 }

@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-/// About this many entries per bucket when the bucket count is chosen.
-const PER_BUCKET: usize = 64;
 /// At most this many buckets.
 const MAX_BUCKETS: usize = 1 << 16;
 /// A bucket is found from the key's high bits after this multiplication (Fibonacci hashing),
@@ -31,9 +29,11 @@ fn bucket_of(key: u64, bits: u32) -> usize {
     (key.wrapping_mul(SPREAD) >> 32) as usize & ((1usize << bits) - 1)
 }
 
-/// The bucket count's `log2` for about `n` entries.
+/// The bucket count's `log2` for about `n` entries: about `√n` buckets of `√n` entries, so
+/// that an edit copies about `√n` bucket pointers (each a reference count touched) and
+/// `√n` entries per changed key (1,024 buckets of about 1,000 entries for a million).
 fn bits_for(n: usize) -> u32 {
-    (n / PER_BUCKET)
+    (n.isqrt())
         .clamp(1, MAX_BUCKETS)
         .next_power_of_two()
         .trailing_zeros()
@@ -76,12 +76,14 @@ impl<V> Buckets<V> {
 }
 
 impl<V: Clone> Buckets<V> {
-    /// An editable copy sharing every bucket with `self` until it is changed.
+    /// An editable copy sharing every bucket with `self` until it is changed (the bucket
+    /// array is copied on the first change).
     pub(crate) fn edit(&self) -> BucketsMut<V> {
         BucketsMut {
             bits: self.bits,
             len: self.len,
-            buckets: self.buckets.to_vec(),
+            base: self.buckets.clone(),
+            buckets: None,
         }
     }
 }
@@ -102,13 +104,16 @@ impl<V: PartialEq> PartialEq for Buckets<V> {
     }
 }
 
-/// A [`Buckets`] being edited: the bucket array is owned, each bucket is copied the first
-/// time it changes ([`Arc::make_mut`]).
+/// A [`Buckets`] being edited: the bucket array is copied on the first change, each bucket
+/// the first time it changes ([`Arc::make_mut`]).
 #[derive(Debug)]
 pub(crate) struct BucketsMut<V> {
     bits: u32,
     len: usize,
-    buckets: Vec<Arc<FxHashMap<u64, V>>>,
+    /// The array edited from (or the one built).
+    base: Arc<[Arc<FxHashMap<u64, V>>]>,
+    /// The copy being changed, once something changed.
+    buckets: Option<Vec<Arc<FxHashMap<u64, V>>>>,
 }
 
 impl<V: Clone> BucketsMut<V> {
@@ -119,14 +124,21 @@ impl<V: Clone> BucketsMut<V> {
         BucketsMut {
             bits,
             len: 0,
-            buckets: vec![empty; 1 << bits],
+            base: Arc::from([]),
+            buckets: Some(vec![empty; 1 << bits]),
         }
+    }
+
+    /// The bucket of `key`, for a change.
+    fn bucket_mut(&mut self, key: u64) -> Option<&mut Arc<FxHashMap<u64, V>>> {
+        let base = &self.base;
+        let buckets = self.buckets.get_or_insert_with(|| base.to_vec());
+        buckets.get_mut(bucket_of(key, self.bits))
     }
 
     /// Sets `key` to `value`; the previous value, if any.
     pub(crate) fn insert(&mut self, key: u64, value: V) -> Option<V> {
-        let bucket = self.buckets.get_mut(bucket_of(key, self.bits))?;
-        let old = Arc::make_mut(bucket).insert(key, value);
+        let old = Arc::make_mut(self.bucket_mut(key)?).insert(key, value);
         if old.is_none() {
             self.len += 1;
         }
@@ -135,11 +147,14 @@ impl<V: Clone> BucketsMut<V> {
 
     /// Removes `key`; its value, if any.
     pub(crate) fn remove(&mut self, key: u64) -> Option<V> {
-        let bucket = self.buckets.get_mut(bucket_of(key, self.bits))?;
-        if !bucket.contains_key(&key) {
+        let bucket = match &self.buckets {
+            Some(b) => b.get(bucket_of(key, self.bits)),
+            None => self.base.get(bucket_of(key, self.bits)),
+        };
+        if !bucket.is_some_and(|b| b.contains_key(&key)) {
             return None;
         }
-        let old = Arc::make_mut(bucket).remove(&key);
+        let old = Arc::make_mut(self.bucket_mut(key)?).remove(&key);
         if old.is_some() {
             self.len -= 1;
         }
@@ -150,9 +165,13 @@ impl<V: Clone> BucketsMut<V> {
     /// then patched for a long time), its entries are spread over more buckets, so that a
     /// bucket stays small and a change stays cheap.
     pub(crate) fn finish(self) -> Buckets<V> {
+        let buckets: Arc<[_]> = match self.buckets {
+            Some(b) => Arc::from(b),
+            None => self.base,
+        };
         if bits_for(self.len) > self.bits + 2 {
             let mut grown = BucketsMut::with_capacity(self.len);
-            for bucket in &self.buckets {
+            for bucket in buckets.iter() {
                 for (k, v) in bucket.iter() {
                     grown.insert(*k, v.clone());
                 }
@@ -162,7 +181,7 @@ impl<V: Clone> BucketsMut<V> {
         Buckets {
             bits: self.bits,
             len: self.len,
-            buckets: Arc::from(self.buckets),
+            buckets,
         }
     }
 }
@@ -179,7 +198,7 @@ mod tests {
         }
         let a = m.finish();
         assert_eq!(a.len(), 10_000);
-        assert!(a.buckets.len() > 64, "{} buckets", a.buckets.len());
+        assert!(a.buckets.len() >= 64, "{} buckets", a.buckets.len());
         let mut e = a.edit();
         assert_eq!(e.insert(7, 0), Some(14));
         assert_eq!(e.remove(8), Some(16));
@@ -196,6 +215,11 @@ mod tests {
             .count();
         assert!(shared + 2 >= a.buckets.len(), "only two buckets copied");
         assert_ne!(a, b);
+        let untouched = b.edit().finish();
+        assert!(
+            Arc::ptr_eq(&untouched.buckets, &b.buckets),
+            "no change, no copy"
+        );
         let mut back = b.edit();
         back.insert(7, 14);
         back.insert(8, 16);

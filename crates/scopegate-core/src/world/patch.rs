@@ -189,6 +189,7 @@ impl World {
         let exists = |id: u64| kept(id) || org_at.contains_key(&id);
         let integrations = match &patch.integrations {
             Some(list) => Arc::new(integrations(list, exists, policy, &mut err)),
+            None if patch.removed_orgs.iter().all(|o| exists(*o)) => self.integrations.clone(),
             None => {
                 // An organization dropped for good must not keep an integration installed.
                 let mut installed: Vec<(u64, u64)> = self

@@ -14,6 +14,7 @@ mod bad_input;
 mod corpora;
 mod differential;
 mod golden;
+mod patch;
 mod properties;
 
 // The generators and the reference evaluator live in `scopegate-testkit`, shared with the

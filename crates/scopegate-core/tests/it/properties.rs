@@ -259,3 +259,28 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `World::team_by_id` finds every team of the document in its own organization, by
+    /// its id, and no team in an organization it does not belong to.
+    #[test]
+    fn team_by_id_finds_each_team_in_its_organization_only(world in gen::world()) {
+        let policy = Policy::sentry();
+        let w = World::build(&world, &policy).expect("generated world builds");
+        for team in &world.teams {
+            for org in &world.organizations {
+                let o = w.org_by_slug(&org.slug).expect("every organization is indexed");
+                let found = w.team_by_id(o, team.id);
+                if org.id == team.organization {
+                    let t = found.expect("a team is found by id in its organization");
+                    prop_assert_eq!(t.id, team.id);
+                    prop_assert_eq!(&t.slug, &team.slug);
+                } else {
+                    prop_assert!(found.is_none(), "team {} found in organization {}", team.id, org.id);
+                }
+            }
+        }
+    }
+}

@@ -168,7 +168,7 @@ pub async fn write_caught_up(State(state): State<AppState>, req: Request, next: 
                     .insert(REVISION_HEADER, HeaderValue::from(revision));
             }
             Err(e) => {
-                tracing::error!(error = %e, "cannot catch the decision index up after a write");
+                tracing::error!(error = %e, "cannot rebuild the decision index after a write");
             }
         }
     }

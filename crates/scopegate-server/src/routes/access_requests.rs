@@ -74,10 +74,9 @@ fn can_resolve(access: &TeamAccess, team: &Team) -> bool {
 async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(slug): Path<String>,
 ) -> Result<AppJson<Vec<AccessRequestOut>>, ApiError> {
-    let org = super::org(&state, &slug).await?;
-    let access = TeamAccess::of(&state, &caller, &org);
+    let org = caller.require_org()?;
+    let access = TeamAccess::of(&state, &caller);
     let every = access.has_scope("org:write");
     let mut out = Vec::new();
     for r in state.store.access_requests(org.id).await? {
@@ -137,10 +136,10 @@ fn is_approved(body: &serde_json::Value) -> Result<bool, ApiError> {
 async fn resolve(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
     AppJson(body): AppJson<serde_json::Value>,
 ) -> Result<StatusCode, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let id = super::parse_id(&id)?;
     let request = state
         .store
@@ -148,7 +147,7 @@ async fn resolve(
         .await
         .map_err(super::missing("The requested resource does not exist"))?;
     let team = state.store.team(org.id, request.team_id).await?;
-    let access = TeamAccess::of(&state, &caller, &org);
+    let access = TeamAccess::of(&state, &caller);
     if !can_resolve(&access, &team) {
         return Err(ApiError::Forbidden(
             "You do not have permission to perform this action.".into(),

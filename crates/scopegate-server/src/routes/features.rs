@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::put;
 use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,6 @@ pub fn check_feature(name: &str) -> Result<(), String> {
 async fn set(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(slug): Path<String>,
     AppJson(body): AppJson<FeaturesBody>,
 ) -> Result<AppJson<FeaturesOut>, ApiError> {
     if !caller.user.as_ref().is_some_and(|u| u.is_superuser) {
@@ -69,7 +68,7 @@ async fn set(
     for name in body.features.keys() {
         check_feature(name).map_err(ApiError::BadRequest)?;
     }
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let (enable, disable): (Vec<_>, Vec<_>) = body.features.iter().partition(|(_, on)| **on);
     let enable: Vec<String> = enable.into_iter().map(|(k, _)| k.clone()).collect();
     let disable: Vec<String> = disable.into_iter().map(|(k, _)| k.clone()).collect();

@@ -240,7 +240,7 @@ pub async fn details(
     Path((slug, member)): Path<(String, String)>,
 ) -> Result<AppJson<MemberOut>, ApiError> {
     let org = super::org(&state, &slug).await?;
-    let member = member_or_me(&state, &org, &member, &caller).await?;
+    let member = member_or_me(&state, org.id, &member, &caller).await?;
     respond(&state, &org, member).await
 }
 
@@ -271,7 +271,7 @@ pub async fn edit(
         return Err(ApiError::BadRequest("Only a user may edit members.".into()));
     };
     let org = super::org(&state, &slug).await?;
-    let member = member_or_me(&state, &org, &member, &caller).await?;
+    let member = member_or_me(&state, org.id, &member, &caller).await?;
     let allowed = allowed_roles(&state, &caller, &org, false);
 
     // The serializer: every field error at once.
@@ -450,7 +450,7 @@ pub async fn remove(
     Path((slug, member)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let org = super::org(&state, &slug).await?;
-    let member = member_or_me(&state, &org, &member, &caller).await?;
+    let member = member_or_me(&state, org.id, &member, &caller).await?;
     let (Some(acting), Some(user)) = (caller.member_id, caller.user.as_ref()) else {
         return Err(ApiError::BadRequest(ERR_INSUFFICIENT_ROLE.into()));
     };

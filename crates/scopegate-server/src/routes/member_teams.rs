@@ -22,13 +22,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use scopegate_store::{Member, Organization, Team};
+use scopegate_store::{Member, Team};
 use serde::Serialize;
 
 use super::members::TeamRoleBody;
 use super::team_access::{team_by_id_or_slug, TeamAccess, ERR_INSUFFICIENT_ROLE};
 use super::teams::TeamOut;
-use crate::auth::Caller;
+use crate::auth::{Caller, CallerOrg};
 use crate::boundary::AppJson;
 use crate::error::ApiError;
 use crate::AppState;
@@ -57,7 +57,7 @@ pub struct MemberTeamOut {
 async fn member(
     state: &AppState,
     caller: &Caller,
-    org: &Organization,
+    org: &CallerOrg,
     raw: &str,
 ) -> Result<Member, ApiError> {
     let id = if raw == "me" {
@@ -74,14 +74,14 @@ async fn member(
         .map_err(super::missing(NOT_FOUND))
 }
 
-/// The organization, member and team of the URL.
-async fn resolve(
+/// The organization (as `authorize` resolved it), member and team of the URL.
+async fn resolve<'c>(
     state: &AppState,
-    caller: &Caller,
-    (slug, member_raw, team_raw): &(String, String, String),
-) -> Result<(Organization, Member, Team), ApiError> {
-    let org = super::org(state, slug).await?;
-    let m = member(state, caller, &org, member_raw).await?;
+    caller: &'c Caller,
+    (_, member_raw, team_raw): &(String, String, String),
+) -> Result<(&'c CallerOrg, Member, Team), ApiError> {
+    let org = caller.require_org()?;
+    let m = member(state, caller, org, member_raw).await?;
     let team = team_by_id_or_slug(state, org.id, team_raw, NOT_FOUND).await?;
     Ok((org, m, team))
 }
@@ -101,15 +101,24 @@ async fn membership(
         .map(|m| m.role))
 }
 
-/// The team as returned after a join or a leave, with `isMember` for the caller.
+/// The team as returned after a join or a leave, with `isMember` for the caller read from
+/// the store: the answer shows the handler's own write, which the index snapshot the
+/// request was decided over predates.
 async fn team_out(
     state: &AppState,
     caller: &Caller,
-    org: &Organization,
+    org: &CallerOrg,
     team: Team,
 ) -> Result<TeamOut, ApiError> {
-    let access = TeamAccess::load(state, caller, org).await?;
-    let is_member = access.has_team_membership(&team);
+    let is_member = match caller.member_id {
+        Some(own) => state
+            .store
+            .member_teams(org.id, own)
+            .await?
+            .iter()
+            .any(|t| t.team_id == team.id),
+        None => false,
+    };
     Ok(TeamOut::new(team, is_member))
 }
 
@@ -143,7 +152,7 @@ async fn join(
     if membership(&state, &team, &m).await?.is_some() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let access = TeamAccess::of(&state, &caller, &org);
+    let access = TeamAccess::of(&state, &caller);
     if !(access.global || access.can_admin_team(&team)) {
         let requester = (m.user_id != Some(user.id)).then_some(user.id);
         state
@@ -161,7 +170,7 @@ async fn join(
     {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let out = team_out(&state, &caller, &org, team).await?;
+    let out = team_out(&state, &caller, org, team).await?;
     Ok((StatusCode::CREATED, AppJson(out)).into_response())
 }
 
@@ -225,7 +234,7 @@ async fn set_role(
             body.team_role
         )));
     };
-    let access = TeamAccess::of(&state, &caller, &org);
+    let access = TeamAccess::of(&state, &caller);
     if !access.team_roles {
         // Sentry ignores `teamRole` without the team-roles feature.
         return Ok(AppJson(MemberTeamOut {
@@ -271,7 +280,7 @@ async fn leave(
     Path(path): Path<(String, String, String)>,
 ) -> Result<AppJson<TeamOut>, ApiError> {
     let (org, m, team) = resolve(&state, &caller, &path).await?;
-    let access = TeamAccess::of(&state, &caller, &org);
+    let access = TeamAccess::of(&state, &caller);
     let own = caller
         .user
         .as_ref()
@@ -287,5 +296,5 @@ async fn leave(
         .store
         .remove_team_member(org.id, team.id, m.id, &caller.actor)
         .await?;
-    Ok(AppJson(team_out(&state, &caller, &org, team).await?))
+    Ok(AppJson(team_out(&state, &caller, org, team).await?))
 }

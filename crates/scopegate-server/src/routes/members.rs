@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use scopegate_store::{Member, MemberTeam, Organization, TeamMembership};
+use scopegate_store::{Member, MemberTeam, TeamMembership};
 use serde::{Deserialize, Serialize};
 
 use super::member_details::{details, edit, remove};
@@ -120,19 +120,20 @@ pub(crate) fn now() -> i64 {
 
 async fn list(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    Extension(caller): Extension<Caller>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let members = state.store.members(org.id, paging.store_page()).await?;
     let out: Vec<MemberOut> = members.into_iter().map(Into::into).collect();
     Ok(paging.respond(out))
 }
 
-async fn target(state: &AppState, org: &Organization, raw: &str) -> Result<Member, ApiError> {
+/// The member of organization `org` (an id) named by a path segment.
+async fn target(state: &AppState, org: i64, raw: &str) -> Result<Member, ApiError> {
     state
         .store
-        .member(org.id, parse_id(raw)?)
+        .member(org, parse_id(raw)?)
         .await
         .map_err(missing("The requested resource does not exist"))
 }
@@ -141,7 +142,7 @@ async fn target(state: &AppState, org: &Organization, raw: &str) -> Result<Membe
 /// (Sentry's `OrganizationMemberEndpoint._get_member`); 404 otherwise.
 pub(crate) async fn member_or_me(
     state: &AppState,
-    org: &Organization,
+    org: i64,
     raw: &str,
     caller: &Caller,
 ) -> Result<Member, ApiError> {
@@ -153,7 +154,7 @@ pub(crate) async fn member_or_me(
         .ok_or_else(|| ApiError::NotFound("The requested resource does not exist".into()))?;
     state
         .store
-        .member(org.id, id)
+        .member(org, id)
         .await
         .map_err(missing("The requested resource does not exist"))
 }
@@ -161,12 +162,12 @@ pub(crate) async fn member_or_me(
 async fn accept(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, member)): Path<(String, String)>,
+    Path((_, member)): Path<(String, String)>,
 ) -> Result<AppJson<MemberOut>, ApiError> {
     let user = caller.require_user()?;
     let gone = || ApiError::NotFound("The invite does not exist or is not for you.".into());
-    let org = state.store.org_by_slug(&slug).await.map_err(|_| gone())?;
-    let invite = target(&state, &org, &member).await.map_err(|_| gone())?;
+    let org = caller.org.as_ref().ok_or_else(gone)?;
+    let invite = target(&state, org.id, &member).await.map_err(|_| gone())?;
     // INVARIANT: an invite is accepted only by the user it was sent to, before it expires.
     let for_caller = invite
         .email

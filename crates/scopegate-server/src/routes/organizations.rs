@@ -428,10 +428,10 @@ impl From<AuditEntry> for AuditOut {
 
 async fn audit_log(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    Extension(caller): Extension<Caller>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let entries = state.store.audit_log(org.id, paging.store_page()).await?;
     let out: Vec<AuditOut> = entries.into_iter().map(Into::into).collect();
     Ok(paging.respond(out))

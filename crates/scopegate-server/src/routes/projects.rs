@@ -68,11 +68,11 @@ impl From<Project> for ProjectOut {
 async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, team)): Path<(String, String)>,
+    Path((_, team)): Path<(String, String)>,
     AppJson(body): AppJson<CreateBody>,
 ) -> Result<Response, ApiError> {
     let (project_slug, name) = body.resolve()?;
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
     let project = state
         .store
@@ -84,9 +84,10 @@ async fn create(
 
 async fn team_projects(
     State(state): State<AppState>,
-    Path((slug, team)): Path<(String, String)>,
+    Extension(caller): Extension<Caller>,
+    Path((_, team)): Path<(String, String)>,
 ) -> Result<AppJson<Vec<ProjectOut>>, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
     let all = Page {
         offset: 0,
@@ -104,10 +105,10 @@ async fn team_projects(
 
 async fn list(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    Extension(caller): Extension<Caller>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let projects = state.store.projects(org.id, paging.store_page()).await?;
     let out: Vec<ProjectOut> = projects.into_iter().map(Into::into).collect();
     Ok(paging.respond(out))
@@ -115,9 +116,10 @@ async fn list(
 
 async fn details(
     State(state): State<AppState>,
-    Path((slug, project)): Path<(String, String)>,
+    Extension(caller): Extension<Caller>,
+    Path((_, project)): Path<(String, String)>,
 ) -> Result<AppJson<ProjectOut>, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     Ok(AppJson(
         state.store.project_by_slug(org.id, &project).await?.into(),
     ))
@@ -126,9 +128,9 @@ async fn details(
 async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, project)): Path<(String, String)>,
+    Path((_, project)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let project = state.store.project_by_slug(org.id, &project).await?;
     state
         .store
@@ -147,9 +149,9 @@ const NOT_FOUND: &str = "The requested resource does not exist";
 async fn add_team(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, project, team)): Path<(String, String, String)>,
+    Path((_, project, team)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let project = state.store.project_by_slug(org.id, &project).await?;
     let team = team_by_id_or_slug(&state, org.id, &team, TEAM_NOT_FOUND).await?;
     state
@@ -166,12 +168,12 @@ async fn add_team(
 async fn remove_team(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, project, team)): Path<(String, String, String)>,
+    Path((_, project, team)): Path<(String, String, String)>,
 ) -> Result<AppJson<ProjectOut>, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let project = state.store.project_by_slug(org.id, &project).await?;
     let team = team_by_id_or_slug(&state, org.id, &team, TEAM_NOT_FOUND).await?;
-    let access = TeamAccess::of(&state, &caller, &org);
+    let access = TeamAccess::of(&state, &caller);
     if !access.has_team_scope(&team, "project:write") {
         return Err(ApiError::Forbidden(
             "You do not have permission to perform this action.".into(),

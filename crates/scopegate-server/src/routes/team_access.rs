@@ -3,12 +3,12 @@
 //! project-team links): org-level scopes, team membership, team reach and team-role scopes,
 //! all bounded by the calling token (docs/sentry-model.md §3.7).
 //!
-//! It is read from the very world the engine decided over ([`Caller::world`]), so the
-//! handler and the engine agree on memberships and team-role scopes; only an answer that
-//! shows the handler's own write reads the store again ([`TeamAccess::load`]).
+//! It is read from the very index snapshot the engine decided over ([`Caller::index`], in
+//! the organization it resolved, [`Caller::org`]), so the handler and the engine agree on
+//! memberships and team-role scopes, and nothing is read from the store.
 
-use scopegate_core::{Principal, ScopeSet, World};
-use scopegate_store::{Organization, Team};
+use scopegate_core::{Principal, ScopeSet};
+use scopegate_store::Team;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -39,31 +39,10 @@ pub struct TeamAccess {
 }
 
 impl TeamAccess {
-    /// The caller's access in `org` as the engine saw it: read from the world `authorize`
-    /// built for this request ([`Caller::world`]), no store read.
-    pub fn of(state: &AppState, caller: &Caller, org: &Organization) -> TeamAccess {
-        TeamAccess::from_world(state, caller, org, &caller.world)
-    }
-
-    /// The caller's access in `org` read afresh from the store: for a handler that answers
-    /// with the state after its own write (`isMember` after a join or a leave).
-    pub async fn load(
-        state: &AppState,
-        caller: &Caller,
-        org: &Organization,
-    ) -> Result<TeamAccess, ApiError> {
-        let user = caller.user.as_ref().map(|u| u.id);
-        let doc = state.store.world(Some(&org.slug), user).await?;
-        let world = World::build(&doc, &state.policy).map_err(ApiError::from)?;
-        Ok(TeamAccess::from_world(state, caller, org, &world))
-    }
-
-    fn from_world(
-        state: &AppState,
-        caller: &Caller,
-        org: &Organization,
-        world: &World,
-    ) -> TeamAccess {
+    /// The caller's access in the URL's organization as the engine saw it: read from the
+    /// index snapshot `authorize` decided over ([`Caller::index`]), no store read. No access
+    /// (empty) when the URL names no organization.
+    pub fn of(state: &AppState, caller: &Caller) -> TeamAccess {
         let user = caller.user.as_ref().map(|u| u.id);
         let bound = match &caller.principal {
             Principal::UserToken { scopes, .. } | Principal::OrgToken { scopes, .. } => *scopes,
@@ -78,7 +57,12 @@ impl TeamAccess {
             team_roles: false,
             teams: Vec::new(),
         };
-        let Some(o) = world.org_by_slug(&org.slug) else {
+        let world = caller.world();
+        let Some(o) = caller
+            .org
+            .as_ref()
+            .and_then(|org| world.org_by_id(u64::try_from(org.id).ok()?))
+        else {
             return access;
         };
         access.team_roles = o.team_roles;

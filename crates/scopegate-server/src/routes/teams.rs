@@ -70,11 +70,10 @@ const SLUG_ERROR: &str = "Enter a valid slug consisting of lowercase letters, nu
 async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(slug): Path<String>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
-    let org = super::org(&state, &slug).await?;
-    let access = TeamAccess::of(&state, &caller, &org);
+    let org = caller.require_org()?;
+    let access = TeamAccess::of(&state, &caller);
     let teams = state.store.teams(org.id, paging.store_page()).await?;
     let out: Vec<TeamOut> = teams
         .into_iter()
@@ -122,11 +121,10 @@ impl CreateBody {
 async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(slug): Path<String>,
     AppJson(body): AppJson<CreateBody>,
 ) -> Result<Response, ApiError> {
     let (team_slug, name) = body.resolve()?;
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let team = state
         .store
         .create_team(org.id, &team_slug, &name, &caller.actor)
@@ -138,11 +136,11 @@ async fn create(
 async fn details(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, team)): Path<(String, String)>,
+    Path((_, team)): Path<(String, String)>,
 ) -> Result<AppJson<TeamOut>, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
-    let on = TeamAccess::of(&state, &caller, &org).has_team_membership(&team);
+    let on = TeamAccess::of(&state, &caller).has_team_membership(&team);
     Ok(AppJson(TeamOut::new(team, on)))
 }
 
@@ -161,10 +159,10 @@ pub struct UpdateTeamBody {
 async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, team)): Path<(String, String)>,
+    Path((_, team)): Path<(String, String)>,
     AppJson(body): AppJson<UpdateTeamBody>,
 ) -> Result<AppJson<TeamOut>, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
     let name = body
         .name
@@ -201,16 +199,16 @@ async fn update(
             scopegate_store::StoreError::Conflict => taken(body.slug.as_deref().unwrap_or("")),
             other => other.into(),
         })?;
-    let on = TeamAccess::of(&state, &caller, &org).has_team_membership(&updated);
+    let on = TeamAccess::of(&state, &caller).has_team_membership(&updated);
     Ok(AppJson(TeamOut::new(updated, on)))
 }
 
 async fn remove(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, team)): Path<(String, String)>,
+    Path((_, team)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
     state
         .store
@@ -221,9 +219,10 @@ async fn remove(
 
 async fn members(
     State(state): State<AppState>,
-    Path((slug, team)): Path<(String, String)>,
+    Extension(caller): Extension<Caller>,
+    Path((_, team)): Path<(String, String)>,
 ) -> Result<AppJson<Vec<TeamMembershipOut>>, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let team = team_by_id_or_slug(&state, org.id, &team, NOT_FOUND).await?;
     let members = state.store.team_members(team.id).await?;
     Ok(AppJson(members.into_iter().map(Into::into).collect()))

@@ -242,10 +242,10 @@ async fn delete_user(
 
 async fn list_org(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    Extension(caller): Extension<Caller>,
     paging: Paging,
 ) -> Result<Response, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let tokens = state.store.org_tokens(org.id, paging.store_page()).await?;
     let out: Vec<TokenOut> = tokens.into_iter().map(Into::into).collect();
     Ok(paging.respond(out))
@@ -254,7 +254,6 @@ async fn list_org(
 async fn create_org(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(slug): Path<String>,
     AppJson(body): AppJson<CreateToken>,
 ) -> Result<Response, ApiError> {
     if body.organization.is_some() {
@@ -288,7 +287,7 @@ async fn create_org(
         },
         (None, _) => None,
     };
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let new = NewToken {
         kind: TokenKind::Org,
         user_id: creator,
@@ -305,9 +304,9 @@ async fn create_org(
 async fn delete_org(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((slug, id)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let org = super::org(&state, &slug).await?;
+    let org = caller.require_org()?;
     let gone = || ApiError::NotFound("The requested resource does not exist".into());
     let token = state
         .store

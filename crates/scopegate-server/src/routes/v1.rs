@@ -15,8 +15,11 @@
 //! an unknown endpoint, organization, project or team is a `not_found` decision.
 //!
 //! Only a service token may call these routes ([`crate::auth::ServiceCaller`]). A request
-//! flows: `parse` (the core's codec) → `decide` → `log` (when on) → `render` (the
-//! core's decision writer).
+//! flows: `parse` (the core's codec) → `decide` → `render` (the core's decision writer) →
+//! `log` (when on: the owned request and decision handed to [`crate::decision_log`]'s queue;
+//! serialized and written by its writer thread).
+
+use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -27,6 +30,7 @@ use axum::Router;
 use scopegate_core::{Decision, Engine, Request};
 
 use crate::auth::ServiceCaller;
+use crate::decision_log::{Api, BatchPosition, Body, Entry};
 use crate::error::ApiError;
 use crate::index::Index;
 use crate::AppState;
@@ -62,17 +66,30 @@ fn decide(state: &AppState, index: &Index, request: &Request) -> Decision {
         .v1(Engine::new(&state.policy, &state.decision_manifest, &index.world).decide(request))
 }
 
-/// Writes `decision` of `parsed` to the decision log, when it is on.
-fn log(state: &AppState, parsed: &parse::Parsed, decision: &Decision) {
+/// Hands `decision` of `parsed` to the decision log, when it is on.
+async fn log(
+    state: &AppState,
+    caller: &ServiceCaller,
+    api: Api,
+    parsed: parse::Parsed,
+    decision: Decision,
+    batch: Option<BatchPosition>,
+) {
     if let Some(log) = &state.decision_log {
-        let written = log.write(
-            &parsed.request,
-            parsed.bearer.as_ref(),
-            decision,
-            &state.policy,
-            &state.policy_version,
-        );
-        state.metrics.decision_log(written);
+        log.record(Entry {
+            at: SystemTime::now(),
+            api,
+            context: caller.context.clone(),
+            revision: crate::decision_log::revision(&caller.index),
+            policy_version: state.policy_version.clone(),
+            body: Body::Decision {
+                request: parsed.request,
+                bearer: parsed.bearer,
+                decision,
+                batch,
+            },
+        })
+        .await;
     }
 }
 
@@ -81,10 +98,20 @@ fn largest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     a.max(b)
 }
 
+/// `caller`'s index, once at the revision asked for ([`crate::revision::at_least`]).
+async fn at_least(
+    state: &AppState,
+    caller: &mut ServiceCaller,
+    wanted: Option<u64>,
+) -> Result<(), ApiError> {
+    caller.index = crate::revision::at_least(state, caller.index.clone(), wanted).await?;
+    Ok(())
+}
+
 /// `POST /v1/check`.
 async fn check(
     State(state): State<AppState>,
-    ServiceCaller { index }: ServiceCaller,
+    mut caller: ServiceCaller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -93,17 +120,18 @@ async fn check(
         crate::revision::from_headers(&headers)?,
         read.at_least_revision,
     );
-    let index = crate::revision::at_least(&state, index, wanted).await?;
-    let parsed = parse::resolve(read, &state, &index);
-    let decision = decide(&state, &index, &parsed.request);
-    log(&state, &parsed, &decision);
-    Ok(render::one(&decision, &state.policy, index.revision))
+    at_least(&state, &mut caller, wanted).await?;
+    let parsed = parse::resolve(read, &state, &caller.index);
+    let decision = decide(&state, &caller.index, &parsed.request);
+    let response = render::one(&decision, &state.policy, caller.index.revision);
+    log(&state, &caller, Api::Check, parsed, decision, None).await;
+    Ok(response)
 }
 
 /// `POST /v1/check/batch`: every request decided over one index snapshot.
 async fn batch(
     State(state): State<AppState>,
-    ServiceCaller { index }: ServiceCaller,
+    mut caller: ServiceCaller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -112,26 +140,38 @@ async fn batch(
         crate::revision::from_headers(&headers)?,
         read.max_revision(),
     );
-    let index = crate::revision::at_least(&state, index, wanted).await?;
+    at_least(&state, &mut caller, wanted).await?;
     let parsed: Vec<parse::Parsed> = read
         .requests
         .into_iter()
-        .map(|r| parse::resolve(r, &state, &index))
+        .map(|r| parse::resolve(r, &state, &caller.index))
         .collect();
-    state.metrics.batch(parsed.len());
-    let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
-    let decisions = parsed.iter().map(|p| {
-        let decision = state.metrics.v1(engine.decide(&p.request));
-        log(&state, p, &decision);
-        decision
-    });
-    Ok(render::batch(decisions, &state.policy, index.revision))
+    let revision = caller.index.revision;
+    let size = parsed.len();
+    state.metrics.batch(size);
+    let engine = Engine::new(&state.policy, &state.decision_manifest, &caller.index.world);
+    if state.decision_log.is_none() {
+        let decisions = parsed
+            .iter()
+            .map(|p| state.metrics.v1(engine.decide(&p.request)));
+        return Ok(render::batch(decisions, &state.policy, revision));
+    }
+    let decisions: Vec<Decision> = parsed
+        .iter()
+        .map(|p| state.metrics.v1(engine.decide(&p.request)))
+        .collect();
+    let response = render::batch(decisions.iter().copied(), &state.policy, revision);
+    for (index, (p, d)) in parsed.into_iter().zip(decisions).enumerate() {
+        let at = Some(BatchPosition { index, size });
+        log(&state, &caller, Api::CheckBatch, p, d, at).await;
+    }
+    Ok(response)
 }
 
 /// `POST /v1/explain`.
 async fn explain(
     State(state): State<AppState>,
-    ServiceCaller { index }: ServiceCaller,
+    mut caller: ServiceCaller,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -140,16 +180,13 @@ async fn explain(
         crate::revision::from_headers(&headers)?,
         read.at_least_revision,
     );
-    let index = crate::revision::at_least(&state, index, wanted).await?;
-    let parsed = parse::resolve(read, &state, &index);
+    at_least(&state, &mut caller, wanted).await?;
+    let parsed = parse::resolve(read, &state, &caller.index);
     let (decision, trace) =
-        Engine::new(&state.policy, &state.decision_manifest, &index.world).explain(&parsed.request);
+        Engine::new(&state.policy, &state.decision_manifest, &caller.index.world)
+            .explain(&parsed.request);
     let decision = state.metrics.v1(decision);
-    log(&state, &parsed, &decision);
-    Ok(render::explained(
-        &decision,
-        &trace,
-        &state.policy,
-        index.revision,
-    ))
+    let response = render::explained(&decision, &trace, &state.policy, caller.index.revision);
+    log(&state, &caller, Api::Explain, parsed, decision, None).await;
+    Ok(response)
 }

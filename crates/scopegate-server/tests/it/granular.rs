@@ -851,10 +851,7 @@ async fn the_enforcement_matrix_holds_over_http() {
     let mut app = app().await;
     let policy = Policy::sentry();
     let manifest = Manifest::load(&Source::new("replay.toml", REPLAY_MANIFEST), &policy).unwrap();
-    app.state = app
-        .state
-        .clone()
-        .with_decision_manifest(manifest, REPLAY_MANIFEST);
+    app.state = app.state.clone().with_decision_manifest(manifest);
     app.router = scopegate_server::router(app.state.clone());
     let app = &app;
     let (_, owner) = member(app, "owner").await;

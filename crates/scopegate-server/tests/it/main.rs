@@ -13,6 +13,7 @@
 mod access;
 mod access_requests;
 mod boundary;
+mod decision_log;
 mod durability;
 mod errors;
 mod granular;
@@ -22,6 +23,7 @@ mod integrations;
 mod manifest;
 mod members;
 mod metrics;
+mod mgmt_index;
 mod org_tokens;
 mod organizations;
 mod revisions;
@@ -64,7 +66,33 @@ pub struct App {
     pub tokens: HashMap<&'static str, String>,
     /// The PostgreSQL database to drop after a passing test.
     pub postgres_url: Option<String>,
+    /// What the store held after the last `/api/` request ([`App::send`]).
+    pub seen: Seen,
     _dir: tempfile::TempDir,
+}
+
+/// The store's contents as the decision index reads them: the whole world and the tokens.
+type Contents = (WorldDoc, Vec<scopegate_store::Token>);
+
+/// What the store held when last compared ([`App::send`]); `None`: unknown, the next
+/// `/api/` request rebuilds the index first.
+#[derive(Clone, Default)]
+pub struct Seen(Arc<tokio::sync::Mutex<Option<Contents>>>);
+
+impl Seen {
+    /// What `store` holds now (`None` when it cannot be read, e.g. during an outage a test
+    /// makes on purpose).
+    async fn read(store: &dyn Store) -> Option<Contents> {
+        Some((
+            store.full_world().await.ok()?,
+            store.all_tokens().await.ok()?,
+        ))
+    }
+
+    /// Remembers what `store` holds now, after its index was built from it.
+    pub async fn of(store: &dyn Store) -> Seen {
+        Seen(Arc::new(tokio::sync::Mutex::new(Seen::read(store).await)))
+    }
 }
 
 impl Drop for App {
@@ -176,11 +204,12 @@ pub async fn imported_app_on(
         .unwrap_or_else(|d| panic!("the manifest compiles: {d}\n{manifest}"));
     let state = AppState::new(store.clone(), policy)
         .unwrap()
-        .with_decision_manifest(compiled, manifest);
+        .with_decision_manifest(compiled);
     state.load_index().await.unwrap();
     App {
         state: state.clone(),
         router: router(state),
+        seen: Seen::of(&*store).await,
         store,
         tokens,
         postgres_url: url.starts_with("postgres").then(|| url.to_string()),
@@ -224,6 +253,7 @@ async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
     App {
         state: state.clone(),
         router: router(state),
+        seen: Seen::of(&*store).await,
         store,
         tokens,
         postgres_url: None,
@@ -235,11 +265,32 @@ impl App {
     /// The same service with the decision log on (a file in its temporary directory,
     /// [`App::decision_log`]): every `/v1/` request then takes the field-by-field parsing
     /// path instead of the typed fast path.
-    pub fn with_decision_log(mut self) -> App {
-        let log = scopegate_server::decision_log::DecisionLog::open(&self.decision_log()).unwrap();
-        self.state = self.state.clone().with_decision_log(log);
+    pub fn with_decision_log(self) -> App {
+        let options = scopegate_server::decision_log::Options::new(
+            scopegate_server::decision_log::Destination::File(self.decision_log()),
+        );
+        self.with_decision_log_options(&options)
+    }
+
+    /// The same service with the decision log kept as `options` say.
+    pub fn with_decision_log_options(
+        mut self,
+        options: &scopegate_server::decision_log::Options,
+    ) -> App {
+        self.state = self.state.clone().with_decision_log(options).unwrap();
         self.router = router(self.state.clone());
         self
+    }
+
+    /// Waits until every decision made so far is in the decision log's file.
+    pub async fn flush_log(&self) {
+        self.state
+            .decision_log
+            .as_ref()
+            .expect("the decision log is on")
+            .flush()
+            .await
+            .unwrap();
     }
 
     /// The decision log's path ([`App::with_decision_log`]).
@@ -249,6 +300,16 @@ impl App {
 
     /// Sends a request as `who` (a key of `tokens`, a raw `Bearer` secret, or `""` for none).
     pub async fn call(&self, method: &str, uri: &str, who: &str, body: Option<&str>) -> Resp {
+        self.send(self.request(method, uri, who, body)).await
+    }
+
+    /// [`App::call`] with the decision index as it is ([`App::send_as_is`]).
+    pub async fn call_as_is(&self, method: &str, uri: &str, who: &str, body: Option<&str>) -> Resp {
+        self.send_as_is(self.request(method, uri, who, body)).await
+    }
+
+    /// A request as `who` ([`App::call`]).
+    fn request(&self, method: &str, uri: &str, who: &str, body: Option<&str>) -> Request<Body> {
         let mut req = Request::builder().method(method).uri(uri);
         if !who.is_empty() {
             let secret = self
@@ -258,18 +319,43 @@ impl App {
                 .unwrap_or_else(|| who.to_string());
             req = req.header(header::AUTHORIZATION, format!("Bearer {secret}"));
         }
-        let req = match body {
+        match body {
             Some(b) => req
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         }
-        .unwrap();
-        self.send(req).await
+        .unwrap()
     }
 
-    /// Sends a prepared request.
+    /// Sends a prepared request. A management (`/api/`) request first finds the decision
+    /// index up to date with the store: when the store changed since the previous one
+    /// other than through the API (a test seeding rows directly, as another process would,
+    /// which the service learns from its sync loop), the index is rebuilt before it is sent.
+    /// [`App::send_as_is`] skips that.
     pub async fn send(&self, req: Request<Body>) -> Resp {
+        if !req.uri().path().starts_with("/api/") {
+            return self.send_as_is(req).await;
+        }
+        let mut seen = self.seen.0.lock().await;
+        let now = Seen::read(&*self.store).await;
+        if now.is_some() && *seen != now {
+            // A failed rebuild keeps the previous index, as in the service.
+            let _ = self
+                .state
+                .index
+                .refresh(&*self.store, &self.state.policy)
+                .await;
+        }
+        drop(seen);
+        let r = self.send_as_is(req).await;
+        seen = self.seen.0.lock().await;
+        *seen = Seen::read(&*self.store).await;
+        r
+    }
+
+    /// Sends a prepared request with the decision index as it is.
+    pub async fn send_as_is(&self, req: Request<Body>) -> Resp {
         let response = self.router.clone().oneshot(req).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

@@ -18,7 +18,7 @@ fn request(app: &App, who: &str, endpoint: &str, method: &str) -> Value {
 
 /// One sample line.
 #[derive(Debug)]
-struct Sample {
+pub(crate) struct Sample {
     name: String,
     labels: BTreeMap<String, String>,
     value: f64,
@@ -133,7 +133,7 @@ fn parse(text: &str) -> Vec<Sample> {
 }
 
 /// Scrapes `/metrics` and parses it.
-async fn scrape(app: &App) -> (String, Vec<Sample>) {
+pub(crate) async fn scrape(app: &App) -> (String, Vec<Sample>) {
     let r = app.call("GET", "/metrics", "", None).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.headers["content-type"]
@@ -158,7 +158,7 @@ fn find<'a>(m: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Vec<&'a Sam
 }
 
 /// The sum of the values of the samples `find` returns.
-fn total(m: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn total(m: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     find(m, name, labels).iter().map(|s| s.value).sum()
 }
 
@@ -400,6 +400,7 @@ async fn the_change_feed_rebuild_and_its_lag_are_counted_on_postgres() {
         store: a.store.clone(),
         tokens: a.tokens.clone(),
         postgres_url: None,
+        seen: crate::Seen::of(&*a.store).await,
         _dir: tempfile::tempdir().unwrap(),
     };
     let r = a
@@ -432,18 +433,13 @@ async fn the_change_feed_rebuild_and_its_lag_are_counted_on_postgres() {
 }
 
 /// Decision log lines written are counted; a line that cannot be written (the log on
-/// `/dev/full`) is counted as dropped, and the decision is still answered.
+/// `/dev/full`) is counted as dropped (`write_error`), and the decision is still answered.
 #[tokio::test]
 async fn decision_log_writes_and_drops_are_counted() {
-    use scopegate_server::decision_log::DecisionLog;
-    let mut app = app().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("decisions.log");
-    let state = app
-        .state
-        .clone()
-        .with_decision_log(DecisionLog::open(&path).unwrap());
-    app.router = scopegate_server::router(state);
+    use scopegate_server::decision_log::{Destination, Options};
+    let app = app().await;
+    let path = app.decision_log();
+    let app = app.with_decision_log();
     let q = request(&app, "owner", "OrganizationDetailsEndpoint", "PUT");
     for _ in 0..2 {
         let r = app
@@ -461,6 +457,7 @@ async fn decision_log_writes_and_drops_are_counted() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
+    app.flush_log().await;
     let (text, m) = scrape(&app).await;
     assert_eq!(
         total(&m, "scopegate_decision_log_writes_total", &[]),
@@ -475,19 +472,20 @@ async fn decision_log_writes_and_drops_are_counted() {
         eprintln!("skipped the drop half: no /dev/full");
         return;
     }
-    let state = app
-        .state
-        .clone()
-        .with_decision_log(DecisionLog::open(full).unwrap());
-    app.router = scopegate_server::router(state);
+    let app = app.with_decision_log_options(&Options::new(Destination::File(full.into())));
     let r = app
         .call("POST", "/v1/check", "service", Some(&q.to_string()))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["allowed"], true);
+    app.flush_log().await;
     let (text, m) = scrape(&app).await;
     assert_eq!(
-        total(&m, "scopegate_decision_log_drops_total", &[]),
+        total(
+            &m,
+            "scopegate_decision_log_drops_total",
+            &[("reason", "write_error")]
+        ),
         1.0,
         "{text}"
     );

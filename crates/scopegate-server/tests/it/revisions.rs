@@ -282,6 +282,7 @@ async fn a_second_replica_never_answers_older_than_the_revision_named() {
         store: a.store.clone(),
         tokens: a.tokens.clone(),
         postgres_url: None,
+        seen: crate::Seen::of(&*a.store).await,
         _dir: tempfile::tempdir().unwrap(),
     };
     let alice = member_id(&a, "alice@demo.invalid").await;

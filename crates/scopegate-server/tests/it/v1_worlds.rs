@@ -360,6 +360,7 @@ async fn one_world(
     }
     if logged {
         // One line per decision of check, batch and explain: that path did decide them.
+        app.flush_log().await;
         let lines = std::fs::read_to_string(app.decision_log())
             .unwrap()
             .lines()

@@ -4,12 +4,25 @@ use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use scopegate_server::decision_log::DecisionLog;
+use scopegate_server::decision_log::{self, Destination, Mode};
 use scopegate_server::demo::Demo;
 use scopegate_server::launch;
 use scopegate_store::{redact_url, Store, DEFAULT_DATABASE_URL};
 
-use crate::{outln, ExitStatus};
+use crate::ExitStatus;
+
+/// `writeln!` to stdout, or to stderr when `$err` (the decision log is on stdout).
+macro_rules! say {
+    ($err:expr) => { say!($err, "") };
+    ($err:expr, $($arg:tt)*) => {{
+        use std::io::Write as _;
+        if $err {
+            writeln!(std::io::stderr(), $($arg)*)
+        } else {
+            writeln!(std::io::stdout(), $($arg)*)
+        }
+    }};
+}
 
 /// Arguments of `scopegate serve`.
 #[derive(clap::Args)]
@@ -27,10 +40,26 @@ pub struct Args {
     /// service's own manifest by default.
     #[arg(long, env = "SCOPEGATE_MANIFEST")]
     pub manifest: Option<PathBuf>,
-    /// Append one JSON line per `/v1/` decision to this file (bearer secrets are replaced
-    /// by the token's id and prefix).
-    #[arg(long, env = "SCOPEGATE_DECISION_LOG")]
-    pub decision_log: Option<PathBuf>,
+    /// Log every `/v1/` decision and who-can answer, one JSON object per line
+    /// (docs/decision-log.md): `stdout`, or a file (appended to, rotated by size). No secret
+    /// is logged: a bearer principal is its resolved principal plus the token's id and prefix.
+    #[arg(long, env = "SCOPEGATE_DECISION_LOG", value_name = "stdout|FILE")]
+    pub decision_log: Option<Destination>,
+    /// When the decision log's queue is full: `drop` the entry (counted in
+    /// `scopegate_decision_log_drops_total`; decisions never wait) or `block` until there is room.
+    #[arg(long, env = "SCOPEGATE_DECISION_LOG_MODE", default_value_t = Mode::Drop)]
+    pub decision_log_mode: Mode,
+    /// The decision log's queue, in entries.
+    #[arg(long, env = "SCOPEGATE_DECISION_LOG_QUEUE", default_value_t = decision_log::DEFAULT_QUEUE,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub decision_log_queue: u32,
+    /// Rotate the decision log file before a line would take it past this many bytes.
+    #[arg(long, env = "SCOPEGATE_DECISION_LOG_MAX_BYTES", default_value_t = decision_log::DEFAULT_MAX_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub decision_log_max_bytes: u64,
+    /// Rotated parts of the decision log kept (`FILE.1` newest … `FILE.N`); 0 keeps none.
+    #[arg(long, env = "SCOPEGATE_DECISION_LOG_MAX_FILES", default_value_t = decision_log::DEFAULT_MAX_FILES)]
+    pub decision_log_max_files: u32,
     /// Seconds an organization stays pending deletion after its DELETE before it is removed
     /// (`PUT … {"cancelDeletion": true}` restores it until then).
     #[arg(long, env = "SCOPEGATE_ORG_DELETION_GRACE", default_value_t = 86_400)]
@@ -74,6 +103,10 @@ impl fmt::Debug for Args {
             .field("policy", &self.policy)
             .field("manifest", &self.manifest)
             .field("decision_log", &self.decision_log)
+            .field("decision_log_mode", &self.decision_log_mode)
+            .field("decision_log_queue", &self.decision_log_queue)
+            .field("decision_log_max_bytes", &self.decision_log_max_bytes)
+            .field("decision_log_max_files", &self.decision_log_max_files)
             .field("org_deletion_grace", &self.org_deletion_grace)
             .field("demo", &self.demo)
             .field("metrics_listen", &self.metrics_listen)
@@ -104,19 +137,27 @@ fn seconds(text: &str) -> Result<std::time::Duration, String> {
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let policy = crate::load_policy(args.policy.as_ref())?;
     let decision_manifest = match &args.manifest {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read `{}`", path.display()))?;
-            Some((crate::load_manifest(path, &policy)?, text))
-        }
+        Some(path) => Some(crate::load_manifest(path, &policy)?),
         None => None,
     };
-    let decision_log = match &args.decision_log {
-        Some(path) => Some(
-            DecisionLog::open(path).with_context(|| format!("cannot open `{}`", path.display()))?,
-        ),
-        None => None,
-    };
+    let decision_log = args.decision_log.clone().map(|destination| {
+        let mut options = decision_log::Options::new(destination);
+        options.mode = args.decision_log_mode;
+        options.queue = usize::try_from(args.decision_log_queue).unwrap_or(usize::MAX);
+        options.max_bytes = args.decision_log_max_bytes;
+        options.max_files = args.decision_log_max_files;
+        options
+    });
+    if let Some(decision_log::Destination::File(path)) = &args.decision_log {
+        // Refused before anything starts (the server opens it again to write).
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the decision log `{}`", path.display()))?;
+    }
+    // With the decision log on stdout, stdout holds only its lines: the rest goes to stderr.
+    let to_stderr = args.decision_log == Some(Destination::Stdout);
     scopegate_server::logging::init(args.log_format);
     let config = launch::Config {
         database_url: args.database_url.clone(),
@@ -133,22 +174,25 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     super::migrate::runtime()?.block_on(async {
         let opened = launch::open(config).await?;
         let seeded = if args.demo {
-            demo_seed(&**opened.store(), &policy).await?
+            demo_seed(&**opened.store(), &policy, to_stderr).await?
         } else {
             None
         };
         let started = opened.start().await?;
         let addr = started.addr();
         if let Some(demo) = &seeded {
-            print_demo(demo, &format!("http://{addr}"))?;
+            print_demo(demo, &format!("http://{addr}"), to_stderr)?;
         }
         let reduced = started.reduced_tokens();
         if reduced > 0 {
-            outln!("reduced the scopes of {reduced} org auth token(s) to the policy's")?;
+            say!(
+                to_stderr,
+                "reduced the scopes of {reduced} org auth token(s) to the policy's"
+            )?;
         }
-        outln!("listening on http://{addr}")?;
+        say!(to_stderr, "listening on http://{addr}")?;
         if let Some(m) = started.metrics_addr() {
-            outln!("metrics on http://{m}/metrics")?;
+            say!(to_stderr, "metrics on http://{m}/metrics")?;
         }
         let outcome = started
             .serve(
@@ -171,24 +215,36 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
 async fn demo_seed(
     store: &dyn Store,
     policy: &scopegate_core::Policy,
+    to_stderr: bool,
 ) -> anyhow::Result<Option<Demo>> {
     if !store.is_empty().await? {
-        outln!("the database is not empty: no demo organization created")?;
+        say!(
+            to_stderr,
+            "the database is not empty: no demo organization created"
+        )?;
         return Ok(None);
     }
     Ok(Some(scopegate_server::demo::seed(store, policy).await?))
 }
 
 /// Prints the demo's tokens and a few requests to try against `base`.
-fn print_demo(demo: &Demo, base: &str) -> anyhow::Result<()> {
-    outln!(
+fn print_demo(demo: &Demo, base: &str, to_stderr: bool) -> anyhow::Result<()> {
+    say!(
+        to_stderr,
         "Demo organization `{}` created. Tokens (shown once):",
         demo.org
     )?;
     for a in &demo.accounts {
-        outln!("  {:<8} {:<22} {}", a.role, a.email, a.token.expose())?;
+        say!(
+            to_stderr,
+            "  {:<8} {:<22} {}",
+            a.role,
+            a.email,
+            a.token.expose()
+        )?;
     }
-    outln!(
+    say!(
+        to_stderr,
         "  {:<8} {:<22} {}",
         "org-ci",
         "(org auth token)",
@@ -199,21 +255,33 @@ fn print_demo(demo: &Demo, base: &str) -> anyhow::Result<()> {
         _ => return Ok(()),
     };
     let org = &demo.org;
-    outln!()?;
-    outln!("Try:")?;
-    outln!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/")?;
-    outln!("  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/")?;
-    outln!("  # a member (alice) may not rename the organization: 403")?;
-    outln!(
+    say!(to_stderr)?;
+    say!(to_stderr, "Try:")?;
+    say!(
+        to_stderr,
+        "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/"
+    )?;
+    say!(
+        to_stderr,
+        "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/members/"
+    )?;
+    say!(
+        to_stderr,
+        "  # a member (alice) may not rename the organization: 403"
+    )?;
+    say!(
+        to_stderr,
         "  curl -X PUT -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"name\": \"Mine\"}}' {base}/api/0/organizations/{org}/"
     )?;
-    outln!("  # ...nor mint a token above her role: 400")?;
-    outln!(
+    say!(to_stderr, "  # ...nor mint a token above her role: 400")?;
+    say!(
+        to_stderr,
         "  curl -X POST -H 'Authorization: Bearer {member}' -H 'Content-Type: application/json' -d '{{\"scopes\": [\"org:write\"], \"organization\": \"{org}\"}}' {base}/api/0/api-tokens/"
     )?;
-    outln!(
+    say!(
+        to_stderr,
         "  curl -H 'Authorization: Bearer {owner}' {base}/api/0/organizations/{org}/audit-logs/"
     )?;
-    outln!()?;
+    say!(to_stderr)?;
     Ok(())
 }

@@ -13,6 +13,7 @@
 
 mod completions;
 mod crash;
+mod decision_log;
 mod hostile;
 mod hygiene;
 mod policy_test;

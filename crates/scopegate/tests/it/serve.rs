@@ -288,8 +288,13 @@ fn service_token_manifest_and_decision_log() {
     );
     let (status, answer) = http(&addr, "POST", "/v1/check", None, Some(body));
     assert_eq!(status, 401, "{answer}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // SIGTERM: the decision log is flushed before the process exits.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
     let logged = std::fs::read_to_string(&log).unwrap();
     assert_eq!(logged.lines().count(), 1, "{logged}");
     assert!(logged.contains("\"policy_version\""), "{logged}");

@@ -75,7 +75,6 @@ pub(super) fn resolve(read: WireRequest<'_>, state: &AppState, index: &Index) ->
 /// What the decision log writes for a bearer principal: the token's id and prefix.
 fn logged(token: Option<&IndexedToken>) -> LoggedBearer {
     LoggedBearer {
-        kind: "bearer",
         token_id: token.map(|t| t.token.id.to_string()),
         token_prefix: token.map(|t| t.token.prefix.clone()),
     }

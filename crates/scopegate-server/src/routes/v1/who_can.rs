@@ -1,14 +1,19 @@
 //! `GET /v1/who-can`: the members whose session (SSO done, no superuser or staff mode)
-//! would be allowed, by member id, with each one's grant path; paged.
+//! would be allowed, by member id, with each one's grant path; paged. Each answer goes to the
+//! decision log when it is on: the question, the total and the page's members.
+
+use std::time::SystemTime;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
 use scopegate_core::codec::GrantCodes;
 use scopegate_core::{Engine, Method, Principal, Request, Superuser};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::bad;
 use crate::auth::ServiceCaller;
+use crate::decision_log::{Api, Body, Entry};
 use crate::error::ApiError;
 use crate::paging::Paging;
 use crate::AppState;
@@ -41,7 +46,7 @@ struct Allowed {
 /// `GET /v1/who-can`.
 pub(super) async fn who_can(
     State(state): State<AppState>,
-    ServiceCaller { index }: ServiceCaller,
+    mut caller: ServiceCaller,
     headers: axum::http::HeaderMap,
     // `cursor` and `per_page`; links absolute as Sentry's (the Paging extractor).
     paging: Paging,
@@ -54,7 +59,7 @@ pub(super) async fn who_can(
         .map(|t| crate::revision::parse("at_least_revision", t))
         .transpose()?;
     let wanted = from_query.max(crate::revision::from_headers(&headers)?);
-    let index = crate::revision::at_least(&state, index, wanted).await?;
+    caller.index = crate::revision::at_least(&state, caller.index.clone(), wanted).await?;
     let required = |v: Option<String>, name: &str| v.ok_or_else(|| bad(name, "missing"));
     let organization = required(q.organization, "organization")?;
     let endpoint = required(q.endpoint, "endpoint")?;
@@ -72,6 +77,7 @@ pub(super) async fn who_can(
         project: q.project,
         team: q.team,
     };
+    let index = &caller.index;
     let engine = Engine::new(&state.policy, &state.decision_manifest, &index.world);
     let mut allowed = Vec::new();
     if let Some(org) = index.world.org_by_slug(&organization) {
@@ -99,12 +105,33 @@ pub(super) async fn who_can(
         }
     }
     allowed.sort_by_key(|a| a.member.parse::<u64>().unwrap_or(u64::MAX));
+    let total = allowed.len();
     let page = paging.store_page();
     let items: Vec<Allowed> = allowed
         .into_iter()
         .skip(page.offset as usize)
         .take(page.limit as usize)
         .collect();
+    if let Some(log) = &state.decision_log {
+        log.record(Entry {
+            at: SystemTime::now(),
+            api: Api::WhoCan,
+            context: caller.context.clone(),
+            revision: crate::decision_log::revision(index),
+            policy_version: state.policy_version.clone(),
+            body: Body::WhoCan {
+                request: json!({
+                    "endpoint": request.endpoint,
+                    "method": request.method.as_str(),
+                    "organization": request.organization,
+                    "project": request.project,
+                    "team": request.team,
+                }),
+                answer: json!({"total": total, "offset": page.offset, "members": items}),
+            },
+        })
+        .await;
+    }
     let mut response = paging.respond(items);
     crate::revision::set_header(&mut response, index.revision);
     Ok(response)
