@@ -14,8 +14,8 @@ pub mod read;
 pub mod write;
 
 pub use read::{
-    read_batch, read_request, Options, ReadError, ReadErrorKind, WirePrincipal, WireRequest,
-    MAX_BATCH,
+    read_batch, read_batch_at, read_request, Options, ReadError, ReadErrorKind, WireBatch,
+    WirePrincipal, WireRequest, MAX_BATCH,
 };
 pub use write::{write_batch, write_decision, DecisionJson, GrantCodes, RequestJson};
 
@@ -164,13 +164,60 @@ mod tests {
     #[test]
     fn a_bearer_principal_is_left_to_the_caller() {
         let text = r#"{"principal": {"kind": "bearer", "token": "s\u0065cret"}, "endpoint": "E", "method": "GET"}"#;
-        let r = read_request(text.as_bytes(), &Policy::sentry(), Options { bearer: true }).unwrap();
+        let r = read_request(
+            text.as_bytes(),
+            &Policy::sentry(),
+            Options {
+                bearer: true,
+                revision: false,
+            },
+        )
+        .unwrap();
         assert_eq!(r.principal, WirePrincipal::Bearer("secret".into()));
         let resolved = r.resolve(|s| {
             assert_eq!(s, "secret");
             Principal::System
         });
         assert_eq!(resolved.principal, Principal::System);
+    }
+
+    #[test]
+    fn at_least_revision_is_read_only_when_asked_for() {
+        let policy = Policy::sentry();
+        let opts = Options {
+            bearer: false,
+            revision: true,
+        };
+        let one = |text: &str, options| {
+            read_request(text.as_bytes(), &policy, options).map(|r| r.at_least_revision)
+        };
+        let base = r#""principal": {"kind": "anonymous"}, "endpoint": "E", "method": "GET""#;
+        let r = one(&format!("{{{base}, \"at_least_revision\": 42}}"), opts).unwrap();
+        assert_eq!(r, Some(42));
+        let r = one(&format!("{{{base}, \"at_least_revision\": null}}"), opts).unwrap();
+        assert_eq!(r, None);
+        for bad in ["-1", "\"7\"", "1.5"] {
+            let e = one(&format!("{{{base}, \"at_least_revision\": {bad}}}"), opts).unwrap_err();
+            assert_eq!(e.field, "at_least_revision", "{bad}: {e}");
+        }
+        let text = format!("{{{base}, \"at_least_revision\": 1}}");
+        let e = one(&text, Options::default()).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.message.as_str()),
+            ("at_least_revision", "unknown field")
+        );
+
+        let batch = format!(
+            "{{\"at_least_revision\": 3, \"requests\": [{{{base}}}, {{{base}, \"at_least_revision\": 9}}]}}"
+        );
+        let b = read_batch_at(batch.as_bytes(), &policy, opts).unwrap();
+        assert_eq!((b.at_least_revision, b.max_revision()), (Some(3), Some(9)));
+        let batch = format!("{{\"requests\": [{{{base}}}], \"at_least_revision\": -3}}");
+        let e = read_batch_at(batch.as_bytes(), &policy, opts).unwrap_err();
+        assert_eq!(e.field, "at_least_revision", "{e}");
+        let batch = format!("[{{{base}}}, {{{base}, \"at_least_revision\": \"x\"}}]");
+        let e = read_batch_at(batch.as_bytes(), &policy, opts).unwrap_err();
+        assert_eq!(e.field, "requests[1].at_least_revision", "{e}");
     }
 
     #[test]

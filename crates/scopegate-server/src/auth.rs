@@ -313,6 +313,35 @@ async fn service_caller(state: &AppState, parts: &Parts) -> Result<ServiceCaller
     Ok(ServiceCaller { index, context })
 }
 
+/// The index snapshot a management call is authorized from: never older than the store. One
+/// single-row read of the store's revision; a catch-up ([`crate::index::LiveIndex::catch_up_to`])
+/// only when the index is behind it (a write by another replica or process not yet
+/// caught up by the sync loop). A management call thus never authorizes from a state older
+/// than one it could have read itself (a revoked token, a removed member) — unless the
+/// stored world no longer builds, when the last good index stays (logged).
+pub async fn index_at_store_revision(state: &AppState) -> Result<Arc<Index>, ApiError> {
+    let revision = state.store.revision().await?;
+    let current = state.index.current();
+    if current.generation > 0 && current.revision >= revision {
+        return Ok(current);
+    }
+    match state
+        .index
+        .catch_up_to(&*state.store, &state.policy, revision)
+        .await
+    {
+        Ok(_) => Ok(state.index.current()),
+        Err(crate::index::IndexError::Store(e)) => Err(ApiError::from(e)),
+        // A stored world that does not build (a role the policy dropped) is not transient:
+        // the last good index stays, as it does for `/v1/`, and the failure is logged with
+        // every problem.
+        Err(e @ crate::index::IndexError::World(_)) => {
+            tracing::error!(error = %e, "cannot rebuild the decision index; authorizing from the last good one");
+            Ok(state.index.current())
+        }
+    }
+}
+
 /// The route layer that authorizes every API request with the engine.
 #[instrument(skip_all, fields(endpoint))]
 pub async fn authorize(
@@ -352,8 +381,9 @@ pub async fn authorize(
         return Err(ApiError::NotFound(denial_detail(Reason::NotFound).into()));
     }
     let organization = param("organization_id_or_slug");
-    // One snapshot for the whole request: the token, the engine's world and the handler's.
-    let index = state.index.current();
+    // One snapshot for the whole request: the token, the engine's world and the handler's;
+    // never older than the store (a write by another replica or process is caught up first).
+    let index = index_at_store_revision(&state).await?;
     let Credential {
         principal,
         user,

@@ -53,9 +53,9 @@ pub const DEFAULT_MAX_FILES: u32 = 5;
 
 /// The revision of the world a decision over `index` was made at (the `revision` field).
 ///
-/// The one accessor the log reads: today the index's generation on this replica.
+/// The one accessor the log reads: the store revision the index is at.
 pub fn revision(index: &Index) -> u64 {
-    index.generation
+    index.revision
 }
 
 /// Where lines go.

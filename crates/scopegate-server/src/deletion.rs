@@ -32,7 +32,7 @@ pub async fn purge_due(state: &AppState) -> Result<Vec<i64>, StoreError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let removed = state.store.purge_orgs_due(now).await?;
     if !removed.is_empty() {
-        if let Err(e) = state.index.refresh(&*state.store, &state.policy).await {
+        if let Err(e) = state.index.catch_up(&*state.store, &state.policy).await {
             tracing::error!(error = %e, "cannot rebuild the decision index");
         }
         tracing::info!(organizations = ?removed, "removed organizations pending deletion");

@@ -66,6 +66,21 @@ pub enum ApiError {
     /// cut short, see [`crate::deadline`]).
     #[error("{0}")]
     Timeout(String),
+    /// 503 with `Retry-After: 1`: the index did not reach the revision a `/v1/` request
+    /// named within the wait ([`crate::revision`]); the detail names both revisions.
+    #[error(
+        "The decision index has not reached revision {wanted} within {} ms (index at revision \
+         {at}); retry",
+        waited.as_millis()
+    )]
+    Behind {
+        /// The revision asked for.
+        wanted: u64,
+        /// The revision the index is at.
+        at: u64,
+        /// How long the request waited.
+        waited: std::time::Duration,
+    },
     /// 503 with `Retry-After`: the store cannot serve now (full, I/O error, write lock busy
     /// past its timeout, unreachable). Nothing was written; the cause is logged, never shown.
     #[error("store unavailable: {0}")]
@@ -121,7 +136,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Behind { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -207,6 +222,15 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        if let ApiError::Behind { at, .. } = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(BEHIND_RETRY_AFTER_SECS),
+            );
+            response
+                .headers_mut()
+                .insert(REVISION_HEADER, HeaderValue::from(*at));
+        }
         if matches!(self, ApiError::Unavailable(_)) {
             response
                 .headers_mut()
@@ -215,6 +239,15 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The response header naming the revision of the store a response reflects: after a
+/// write, the revision the index reached (at least the write's); on `/v1/`, the revision
+/// the decision was made at ([`crate::revision`]).
+pub const REVISION_HEADER: &str = "x-scopegate-revision";
+
+/// The `Retry-After` (seconds) of a `/v1/` request whose revision the index did not reach
+/// in time ([`ApiError::Behind`]).
+pub const BEHIND_RETRY_AFTER_SECS: u32 = 1;
 
 /// A response extension: the request failed in the store (`kind`: `unavailable` or
 /// `database`). Set by [`ApiError`]'s response, counted by [`crate::metrics::count`].

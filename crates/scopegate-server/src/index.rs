@@ -4,48 +4,45 @@
 //!
 //! - **Decisions never wait on the database.** [`LiveIndex::current`] is a read lock held
 //!   for one `Arc` clone; the index it returns is immutable.
-//! - **Writes on this replica are reflected before the next decision.** The [`refresh`]
-//!   middleware wraps every mutating API request: after the handler returns (its
-//!   transaction committed) with a 2xx or 5xx, and before the response is sent, the index
-//!   is rebuilt from the store and swapped.
-//! - **Writes on other replicas are reflected within one second** on PostgreSQL: triggers
-//!   notify `scopegate_changes` at commit and [`LiveIndex::spawn_sync`] rebuilds on each
-//!   notification (debounced, at most one rebuild in flight), with a periodic full
-//!   resynchronization as a safety net (and as the only sync on SQLite, where writes from
-//!   other processes, e.g. `scopegate token create`, are rare).
-//! - **Rebuilds are serialized.** A rebuild reads the store after taking the rebuild lock,
-//!   so an index swapped later never reflects less than one swapped earlier.
+//! - **Every index is at a revision of the store** ([`Index::revision`]): it holds every
+//!   write committed up to it and none after (one snapshot read, `Store::catch_up`).
+//! - **A write touches only what it changed.** The store records what each write touched
+//!   (organizations, users, tokens, integrations); [`LiveIndex::catch_up_to`] reads only
+//!   those parts, from one snapshot, and patches the current index into the next one.
+//! - **Writes on this replica are reflected before their response** ([`write_caught_up`]):
+//!   after a mutating request's handler returns (its transaction committed) with a 2xx or
+//!   5xx, the index catches up to the store's revision and the response carries it
+//!   (`X-Scopegate-Revision`); concurrent writes share one catch-up.
+//! - **Other replicas follow** on PostgreSQL through the change feed (each committed write
+//!   notifies `scopegate_changes` with its revision) and a short poll of the store's
+//!   revision ([`CATCH_UP_INTERVAL`]); a periodic full resynchronization, built aside and
+//!   compared ([`LiveIndex::resync`]), is the safety net: a difference from the
+//!   incrementally kept index is a bug, counted and logged at error.
+//! - **Swaps are serialized and never go back.** A catch-up runs under the rebuild lock
+//!   and reads the store after taking it, so an index swapped later never reflects less
+//!   than one swapped earlier; waiters for a revision are woken on each swap
+//!   ([`LiveIndex::wait_for`]).
 //! - **A secret is verified once per index per worker thread.** [`Index::token`] hashes a
 //!   presented secret (SHA-256) and looks the hash up; a secret that matched is remembered
 //!   in a small per-thread cache ([`SecretCache`]) tied to the index it matched in, so that
 //!   the next request presenting it skips the hash. A cached secret is compared with the
 //!   presented one in constant time; the cache holds only secrets that matched a stored
 //!   token, is bounded, and is dropped as soon as a newer index is read on that thread:
-//!   a revoked token stops working at the first request after the rebuild that drops it.
+//!   a revoked token stops working at the first request after the swap that drops it.
 
 use std::cell::RefCell;
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
-use axum::response::Response;
 use scopegate_core::world::WorldErrors;
 use scopegate_core::{Policy, Principal, ScopeSet, World, WorldDoc};
-use scopegate_store::{Store, StoreError, Token, TokenKind};
+use scopegate_store::{StoreError, Token, TokenKind, Touched};
 use subtle::ConstantTimeEq;
 
 use crate::error::LISTED_PROBLEMS;
-use crate::metrics::Trigger;
-use crate::AppState;
-
-/// How often the whole index is rebuilt from the store regardless of notifications.
-pub const RESYNC_INTERVAL: Duration = Duration::from_secs(5);
 
 /// One immutable snapshot of the stored world.
 #[derive(Debug)]
@@ -55,12 +52,13 @@ pub struct Index {
     /// The same world indexed under the shadow policy (`serve --shadow-policy`,
     /// [`crate::shadow`]); `None` without one, or when the world does not build under it.
     pub shadow_world: Option<World>,
-    /// The stored tokens, each with the principal it stands for.
-    tokens: Vec<IndexedToken>,
-    /// Positions in `tokens` by the SHA-256 of the secret.
-    by_hash: HashMap<String, u32>,
-    /// Increases with every rebuild on this replica.
+    /// The stored tokens, shared with the next index unless a change touched them.
+    tokens: Arc<TokenTable>,
+    /// Increases with every swap on this replica.
     pub generation: u64,
+    /// The store's revision this index is at: it holds every write committed up to it and
+    /// none after (0: nothing read yet, or a store never written).
+    pub revision: u64,
     /// Unique among every index of this process (the key of the per-thread secret cache).
     id: u64,
 }
@@ -75,6 +73,102 @@ pub struct IndexedToken {
     pub principal: Option<Principal>,
 }
 
+/// The stored tokens of an index, by id, by the SHA-256 of the secret and by organization.
+#[derive(Debug, Clone, Default)]
+struct TokenTable {
+    by_id: HashMap<i64, Arc<IndexedToken>>,
+    by_hash: HashMap<String, i64>,
+    by_org: HashMap<i64, BTreeSet<i64>>,
+}
+
+impl TokenTable {
+    fn new(tokens: Vec<Token>, policy: &Policy) -> TokenTable {
+        let mut table = TokenTable::default();
+        for token in tokens {
+            table.insert(token, policy);
+        }
+        table
+    }
+
+    fn insert(&mut self, token: Token, policy: &Policy) {
+        let id = token.id;
+        self.by_hash.insert(token.hash.clone(), id);
+        if let Some(org) = token.organization_id {
+            self.by_org.entry(org).or_default().insert(id);
+        }
+        self.by_id.insert(
+            id,
+            Arc::new(IndexedToken {
+                principal: token_principal(&token, policy),
+                token,
+            }),
+        );
+    }
+
+    fn remove(&mut self, id: i64) {
+        let Some(gone) = self.by_id.remove(&id) else {
+            return;
+        };
+        if self.by_hash.get(&gone.token.hash) == Some(&id) {
+            self.by_hash.remove(&gone.token.hash);
+        }
+        if let Some(org) = gone.token.organization_id {
+            if let Some(ids) = self.by_org.get_mut(&org) {
+                ids.remove(&id);
+                if ids.is_empty() {
+                    self.by_org.remove(&org);
+                }
+            }
+        }
+    }
+
+    /// This table with the tokens `touched` names (and those of the organizations it names)
+    /// replaced by `fresh`, the ones of them that still exist; `self` is shared when nothing
+    /// changes.
+    fn patched(
+        self: &Arc<Self>,
+        touched: &Touched,
+        fresh: Vec<Token>,
+        policy: &Policy,
+    ) -> Arc<TokenTable> {
+        let stale: BTreeSet<i64> = touched
+            .tokens
+            .iter()
+            .copied()
+            .filter(|id| self.by_id.contains_key(id))
+            .chain(
+                touched
+                    .orgs
+                    .iter()
+                    .filter_map(|o| self.by_org.get(o))
+                    .flatten()
+                    .copied(),
+            )
+            .collect();
+        if stale.is_empty() && fresh.is_empty() {
+            return self.clone();
+        }
+        let mut next = TokenTable::clone(self);
+        for id in stale {
+            next.remove(id);
+        }
+        for token in fresh {
+            next.remove(token.id);
+            next.insert(token, policy);
+        }
+        Arc::new(next)
+    }
+
+    /// Whether both hold the same stored tokens.
+    fn same_tokens(&self, other: &TokenTable) -> bool {
+        self.by_id.len() == other.by_id.len()
+            && self
+                .by_id
+                .iter()
+                .all(|(id, t)| other.by_id.get(id).is_some_and(|o| o.token == t.token))
+    }
+}
+
 /// The source of [`Index`] ids.
 static NEXT_INDEX_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -84,61 +178,75 @@ impl Index {
         Index::build(&WorldDoc::default(), Vec::new(), policy, 0)
     }
 
-    /// Builds an index from an exported world and the stored tokens.
+    /// Builds an index from an exported world and the stored tokens (at revision 0).
     pub fn build(
         doc: &WorldDoc,
         tokens: Vec<Token>,
         policy: &Policy,
         generation: u64,
     ) -> Result<Index, IndexError> {
+        Index::build_at(doc, tokens, policy, generation, 0)
+    }
+
+    /// Builds an index from a world and the stored tokens read at `revision`.
+    pub fn build_at(
+        doc: &WorldDoc,
+        tokens: Vec<Token>,
+        policy: &Policy,
+        generation: u64,
+        revision: u64,
+    ) -> Result<Index, IndexError> {
         let world = World::build(doc, policy).map_err(IndexError::World)?;
-        let tokens: Vec<IndexedToken> = tokens
-            .into_iter()
-            .map(|token| IndexedToken {
-                principal: token_principal(&token, policy),
-                token,
-            })
-            .collect();
-        let by_hash = tokens
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| Some((t.token.hash.clone(), u32::try_from(i).ok()?)))
-            .collect();
-        Ok(Index {
+        Ok(Index::of(
+            world,
+            Arc::new(TokenTable::new(tokens, policy)),
+            generation,
+            revision,
+        ))
+    }
+
+    fn of(world: World, tokens: Arc<TokenTable>, generation: u64, revision: u64) -> Index {
+        Index {
             world,
             shadow_world: None,
             tokens,
-            by_hash,
             generation,
+            revision,
             id: NEXT_INDEX_ID.fetch_add(1, Ordering::Relaxed),
-        })
+        }
+    }
+
+    /// Whether `other` holds the same world and tokens (the full resynchronization's check
+    /// of the incrementally kept index; generations and revisions aside).
+    pub fn same_as(&self, other: &Index) -> bool {
+        self.world == other.world && self.tokens.same_tokens(&other.tokens)
     }
 
     /// The stored token whose secret is `secret`.
     pub fn token(&self, secret: &str) -> Option<&IndexedToken> {
-        let slot = SECRETS.with(|cache| {
+        let id = SECRETS.with(|cache| {
             let mut cache = cache.borrow_mut();
-            if let Some(slot) = cache.get(self.id, secret.as_bytes()) {
-                return Some(slot);
+            if let Some(id) = cache.get(self.id, secret.as_bytes()) {
+                return Some(id);
             }
-            let slot = self.slot_by_hash(secret)?;
-            cache.insert(self.id, secret.as_bytes(), slot);
-            Some(slot)
+            let id = self.id_by_hash(secret)?;
+            cache.insert(self.id, secret.as_bytes(), id);
+            Some(id)
         })?;
-        self.tokens.get(usize::try_from(slot).ok()?)
+        self.tokens.by_id.get(&id).map(|t| &**t)
     }
 
-    /// The position of the token whose secret is `secret`, by its SHA-256 (uncached).
-    fn slot_by_hash(&self, secret: &str) -> Option<u32> {
+    /// The id of the token whose secret is `secret`, by its SHA-256 (uncached).
+    fn id_by_hash(&self, secret: &str) -> Option<i64> {
         let hash = scopegate_store::hash_secret(secret);
-        let slot = *self.by_hash.get(&hash)?;
-        let stored = self.tokens.get(usize::try_from(slot).ok()?)?;
-        scopegate_store::token::hashes_match(&stored.token.hash, &hash).then_some(slot)
+        let id = *self.tokens.by_hash.get(&hash)?;
+        let stored = self.tokens.by_id.get(&id)?;
+        scopegate_store::token::hashes_match(&stored.token.hash, &hash).then_some(id)
     }
 
     /// The number of stored tokens.
     pub fn token_count(&self) -> usize {
-        self.tokens.len()
+        self.tokens.by_id.len()
     }
 }
 
@@ -150,14 +258,14 @@ thread_local! {
 }
 
 /// Secrets that matched a stored token of one index, on one thread: the presented bytes
-/// (compared in constant time) and the token's position. Keyed by a randomly keyed hash of
+/// (compared in constant time) and the token's id. Keyed by a randomly keyed hash of
 /// the secret, so that lookup time says nothing usable about the cached secrets.
 #[derive(Default)]
 pub struct SecretCache {
     /// The [`Index`] id the entries belong to.
     index: u64,
     hasher: RandomState,
-    entries: HashMap<u64, (Box<[u8]>, u32)>,
+    entries: HashMap<u64, (Box<[u8]>, i64)>,
 }
 
 impl std::fmt::Debug for SecretCache {
@@ -171,22 +279,22 @@ impl std::fmt::Debug for SecretCache {
 }
 
 impl SecretCache {
-    /// The token position remembered for `secret` in index `index`.
-    fn get(&mut self, index: u64, secret: &[u8]) -> Option<u32> {
+    /// The token id remembered for `secret` in index `index`.
+    fn get(&mut self, index: u64, secret: &[u8]) -> Option<i64> {
         if self.index != index {
             // A newer (or another) index: nothing remembered holds any more.
             self.index = index;
             self.entries.clear();
             return None;
         }
-        let (cached, slot) = self.entries.get(&self.hasher.hash_one(secret))?;
+        let (cached, id) = self.entries.get(&self.hasher.hash_one(secret))?;
         // INVARIANT: secrets are compared in constant time (their length is public: every
         // secret of a kind has the same length).
-        (cached.len() == secret.len() && bool::from(cached.ct_eq(secret))).then_some(*slot)
+        (cached.len() == secret.len() && bool::from(cached.ct_eq(secret))).then_some(*id)
     }
 
-    /// Remembers that `secret` matched the token at `slot` of index `index`.
-    fn insert(&mut self, index: u64, secret: &[u8], slot: u32) {
+    /// Remembers that `secret` matched the token `id` of index `index`.
+    fn insert(&mut self, index: u64, secret: &[u8], id: i64) {
         if self.index != index {
             self.index = index;
             self.entries.clear();
@@ -195,7 +303,7 @@ impl SecretCache {
             self.entries.clear();
         }
         self.entries
-            .insert(self.hasher.hash_one(secret), (secret.into(), slot));
+            .insert(self.hasher.hash_one(secret), (secret.into(), id));
     }
 }
 
@@ -212,190 +320,13 @@ pub enum IndexError {
     World(WorldErrors),
 }
 
-/// The current index, swapped whole on every rebuild.
-#[derive(Debug)]
-pub struct LiveIndex {
-    current: RwLock<Arc<Index>>,
-    rebuild: tokio::sync::Mutex<u64>,
-    /// The shadow policy every rebuild also indexes the world under ([`crate::shadow`]).
-    shadow_policy: std::sync::OnceLock<Arc<Policy>>,
-}
+pub use crate::error::REVISION_HEADER;
+pub use live::Resynced;
+pub use live::{LiveIndex, CATCH_UP_INTERVAL, RESYNC_INTERVAL};
+pub use sync::{rebuild, write_caught_up, SyncObserver};
 
-impl LiveIndex {
-    /// A live index starting from `index`.
-    pub fn new(index: Index) -> LiveIndex {
-        let generation = index.generation;
-        LiveIndex {
-            current: RwLock::new(Arc::new(index)),
-            rebuild: tokio::sync::Mutex::new(generation),
-            shadow_policy: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// Whether an index was built from the store (the one [`LiveIndex::new`] starts from
-    /// is not): `/readyz` is false until then.
-    pub fn is_built(&self) -> bool {
-        self.current().generation > 0
-    }
-
-    /// The current snapshot.
-    pub fn current(&self) -> Arc<Index> {
-        self.current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Every rebuild from now on also indexes the world under `policy` (the shadow policy,
-    /// [`Index::shadow_world`]); set once, before the first rebuild.
-    pub fn shadow_under(&self, policy: Arc<Policy>) {
-        let _ = self.shadow_policy.set(policy);
-    }
-
-    /// Rebuilds the index from `store` and swaps it in.
-    pub async fn refresh(&self, store: &dyn Store, policy: &Policy) -> Result<(), IndexError> {
-        let mut generation = self.rebuild.lock().await;
-        let doc = store.full_world().await?;
-        let tokens = store.all_tokens().await?;
-        let next = generation.saturating_add(1);
-        let mut index = Index::build(&doc, tokens, policy, next)?;
-        if let Some(shadow) = self.shadow_policy.get() {
-            match World::build(&doc, shadow) {
-                Ok(world) => index.shadow_world = Some(world),
-                Err(e) => tracing::error!(
-                    problems = %e.summary(LISTED_PROBLEMS),
-                    "the stored world does not build under the shadow policy: decisions over this index are not shadowed"
-                ),
-            }
-        }
-        *generation = next;
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(index);
-        Ok(())
-    }
-
-    /// Keeps the index current with changes committed by other processes: rebuilds on every
-    /// notification of the store's change feed and every [`RESYNC_INTERVAL`]. Runs until the
-    /// runtime stops.
-    pub fn spawn_sync(state: &AppState) -> tokio::task::JoinHandle<()> {
-        LiveIndex::spawn_sync_with(
-            state.index.clone(),
-            state.store.clone(),
-            state.policy.clone(),
-            RESYNC_INTERVAL,
-            state.metrics.clone(),
-        )
-    }
-
-    /// The sync loop of [`LiveIndex::spawn_sync`] over any index, store and policy, with the
-    /// resynchronization period `every`, reporting to `observer` (an embedded read-only
-    /// replica, `scopegate-tower`'s `Replica`, uses it to tell a stale index). Runs until the
-    /// runtime stops.
-    pub fn spawn_sync_with(
-        index: Arc<LiveIndex>,
-        store: Arc<dyn Store>,
-        policy: Arc<Policy>,
-        every: Duration,
-        observer: Arc<dyn SyncObserver>,
-    ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut feed = match store.change_feed().await {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::warn!(error = %e, "no change feed; periodic resync only");
-                    observer.feed(Some(&e));
-                    None
-                }
-            };
-            if feed.is_some() {
-                observer.feed(None);
-            }
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                let notified = async {
-                    match feed.as_mut() {
-                        Some(f) => f.next().await,
-                        None => std::future::pending().await,
-                    }
-                };
-                let trigger = tokio::select! {
-                    r = notified => {
-                        if let Err(e) = r {
-                            tracing::warn!(error = %e, "change feed interrupted; resyncing");
-                            observer.feed(Some(&e));
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        } else {
-                            observer.feed(None);
-                        }
-                        Trigger::ChangeFeed(std::time::Instant::now())
-                    }
-                    _ = tick.tick() => Trigger::Resync,
-                };
-                let start = std::time::Instant::now();
-                let result = index.refresh(&*store, &policy).await;
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, "cannot rebuild the decision index");
-                }
-                observer.rebuilt(trigger, start.elapsed(), result.as_ref().err());
-            }
-        })
-    }
-}
-
-/// What the sync loop ([`LiveIndex::spawn_sync_with`]) reports, for whoever needs to know
-/// how fresh the index is. The service ignores it (`()`).
-pub trait SyncObserver: Send + Sync + 'static {
-    /// The change feed delivered a notification or was opened (`None`), or failed
-    /// (`Some`: notifications may have been missed; the loop goes on with a resync).
-    fn feed(&self, error: Option<&StoreError>);
-    /// A rebuild for `trigger` that took `took` succeeded (`None`) or failed (`Some`; the
-    /// previous index stays).
-    fn rebuilt(&self, trigger: Trigger, took: Duration, error: Option<&IndexError>);
-}
-
-impl SyncObserver for () {
-    fn feed(&self, _: Option<&StoreError>) {}
-    fn rebuilt(&self, _: Trigger, _: Duration, _: Option<&IndexError>) {}
-}
-
-/// The service's sync loop counts and times its rebuilds in `/metrics`.
-impl SyncObserver for crate::metrics::Metrics {
-    fn feed(&self, _: Option<&StoreError>) {}
-    fn rebuilt(&self, trigger: Trigger, took: Duration, error: Option<&IndexError>) {
-        self.record_rebuild(trigger, took, error.is_none());
-    }
-}
-
-/// The middleware that rebuilds the index after every mutating request, before the
-/// response leaves: the next decision on this replica sees the write.
-pub async fn refresh(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mutating = !matches!(
-        *req.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    );
-    let response = next.run(req).await;
-    // A 4xx wrote nothing (denied before the handler, or input rejected before any write):
-    // no rebuild, so that denied requests cannot make the service rebuild at will. A 5xx
-    // may follow a partial write: rebuild.
-    let status = response.status();
-    if mutating && (status.is_success() || status.is_server_error()) {
-        if let Err(e) = rebuild(&state, Trigger::Write).await {
-            tracing::error!(error = %e, "cannot rebuild the decision index after a write");
-        }
-    }
-    response
-}
-
-/// Rebuilds the decision index ([`LiveIndex::refresh`]), counting and timing
-/// the rebuild by `trigger`, and the change-feed lag of a notified one.
-pub async fn rebuild(state: &AppState, trigger: Trigger) -> Result<(), IndexError> {
-    let start = Instant::now();
-    let result = state.index.refresh(&*state.store, &state.policy).await;
-    state
-        .metrics
-        .record_rebuild(trigger, start.elapsed(), result.is_ok());
-    result
-}
+mod live;
+mod sync;
 
 /// The principal a stored user or org token stands for; `None` for a service token (it is
 /// no principal of any organization) and for a malformed row.

@@ -45,6 +45,11 @@ pub struct Config {
     pub metrics_listen: Option<String>,
     /// Bench only: mount `POST /v1/bench/noop` (`serve --bench-noop-route`).
     pub bench_noop_route: bool,
+    /// How long a `/v1/` request naming `at_least_revision` waits (`serve --revision-wait`).
+    pub revision_wait: Duration,
+    /// How often the index is fully resynchronized (`serve --resync-interval`; a zero
+    /// interval is taken as [`crate::index::RESYNC_INTERVAL`]).
+    pub resync_interval: Duration,
 }
 
 /// A step of start-up failed.
@@ -119,8 +124,15 @@ impl Opened {
     /// binds the listener.
     pub async fn start(self) -> Result<Started, LaunchError> {
         let Opened { store, config } = self;
-        let mut state =
-            AppState::new(store, config.policy)?.with_org_deletion_grace(config.org_deletion_grace);
+        let resync = if config.resync_interval.is_zero() {
+            crate::index::RESYNC_INTERVAL
+        } else {
+            config.resync_interval
+        };
+        let mut state = AppState::new(store, config.policy)?
+            .with_org_deletion_grace(config.org_deletion_grace)
+            .with_revision_wait(config.revision_wait)
+            .with_resync_interval(resync);
         if let Some(manifest) = config.decision_manifest {
             state = state.with_decision_manifest(manifest);
         }

@@ -30,6 +30,7 @@ pub mod logging;
 pub mod metrics;
 pub mod openapi;
 pub mod paging;
+pub mod revision;
 pub mod routes;
 pub mod shadow;
 pub mod shutdown;
@@ -56,7 +57,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            index::refresh,
+            index::write_caught_up,
         ));
     // Only a service token may call `/v1/`: every handler there takes `auth::ServiceCaller`.
     let mut v1 = routes::v1::router();
@@ -64,7 +65,13 @@ pub fn router(state: AppState) -> Router {
         // Bench only (`serve --bench-noop-route`): bench/http.sh's denominator.
         v1 = v1.merge(routes::bench_noop::router());
     }
-    let v1 = v1.layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT));
+    let v1 = v1
+        .layer(DefaultBodyLimit::max(routes::v1::V1_BODY_LIMIT))
+        // Every `/v1/` response names the revision it reflects.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            revision::stamp,
+        ));
     let app = Router::new()
         .merge(api)
         .merge(v1)

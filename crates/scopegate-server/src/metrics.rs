@@ -112,6 +112,9 @@ pub enum Trigger {
     ChangeFeed(Instant),
     /// The periodic full resynchronization.
     Resync,
+    /// The sync loop's short poll of the store's revision (a catch-up when behind; counted
+    /// only as the index's freshness, not as a rebuild).
+    Poll,
 }
 
 impl Trigger {
@@ -121,6 +124,7 @@ impl Trigger {
             Trigger::Write => "write",
             Trigger::ChangeFeed(_) => "change_feed",
             Trigger::Resync => "resync",
+            Trigger::Poll => "poll",
         }
     }
 }
@@ -210,6 +214,7 @@ pub struct Metrics {
     rebuild_duration: Histogram,
     feed_lag: Histogram,
     index_revision: Gauge,
+    index_divergence: Counter,
     index_members: Gauge,
     index_tokens: Gauge,
     index_age: Gauge<f64, AtomicU64>,
@@ -254,6 +259,7 @@ impl Metrics {
             rebuild_duration: Histogram::new(latency_buckets()),
             feed_lag: Histogram::new(latency_buckets()),
             index_revision: Gauge::default(),
+            index_divergence: Counter::default(),
             index_members: Gauge::default(),
             index_tokens: Gauge::default(),
             index_age: Gauge::default(),
@@ -326,8 +332,14 @@ impl Metrics {
         );
         r.register(
             "index_revision",
-            "The revision (generation) of the decision index being served",
+            "The store revision the decision index being served is at",
             self.index_revision.clone(),
+        );
+        r.register(
+            "index_divergence",
+            "Full resynchronizations that found the incrementally kept index different from \
+             one built from scratch at the same revision (a bug)",
+            self.index_divergence.clone(),
         );
         r.register(
             "index_members",
@@ -486,7 +498,7 @@ impl Metrics {
         self.pool_max.set(i64::from(pool.max));
         let index = state.index.current();
         self.index_revision
-            .set(i64::try_from(index.generation).unwrap_or(i64::MAX));
+            .set(i64::try_from(index.revision).unwrap_or(i64::MAX));
         self.index_members
             .set(i64::try_from(index.world.member_count()).unwrap_or(i64::MAX));
         self.index_tokens
@@ -559,6 +571,15 @@ impl Metrics {
     /// Counts and times one rebuild of the decision index by `trigger` (that took `took`),
     /// and the change-feed lag of a notified one that succeeded.
     pub fn record_rebuild(&self, trigger: Trigger, took: std::time::Duration, ok: bool) {
+        if trigger == Trigger::Poll {
+            if ok {
+                *self
+                    .last_rebuild
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(epoch_seconds());
+            }
+            return;
+        }
         self.rebuild_duration.observe(took.as_secs_f64());
         self.rebuilds
             .get_or_create(&RebuildLabels {
@@ -575,6 +596,13 @@ impl Metrics {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(epoch_seconds());
         }
+    }
+}
+
+impl Metrics {
+    /// Counts one divergence of the incrementally kept index from a full rebuild.
+    pub fn record_divergence(&self) {
+        self.index_divergence.inc();
     }
 }
 

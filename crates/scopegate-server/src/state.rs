@@ -63,6 +63,12 @@ pub struct Shared {
     pub org_deletion_grace: std::time::Duration,
     /// Whether the service is shutting down ([`crate::shutdown`]; `/readyz` reads it).
     pub lifecycle: Arc<crate::shutdown::Lifecycle>,
+    /// How long a `/v1/` request naming `at_least_revision` waits for the index to reach
+    /// it before 503 ([`crate::revision`]; `serve --revision-wait`, 2 s by default).
+    pub revision_wait: Duration,
+    /// How often the whole index is rebuilt aside and compared with the incrementally kept
+    /// one ([`crate::index::RESYNC_INTERVAL`] unless set; `serve --resync-interval`).
+    pub resync_interval: Duration,
     /// Bench only: mount `POST /v1/bench/noop` ([`crate::routes::bench_noop`];
     /// `serve --bench-noop-route`).
     pub bench_noop_route: bool,
@@ -140,6 +146,8 @@ impl AppState {
             org_deletion_grace: crate::deletion::DEFAULT_GRACE,
             lifecycle: Arc::default(),
             bench_noop_route: false,
+            revision_wait: crate::revision::DEFAULT_REVISION_WAIT,
+            resync_interval: crate::index::RESYNC_INTERVAL,
         };
         Ok(AppState {
             shared: Arc::new(shared),
@@ -196,6 +204,20 @@ impl AppState {
     #[must_use]
     pub fn with_bench_noop_route(mut self) -> AppState {
         Arc::make_mut(&mut self.shared).bench_noop_route = true;
+        self
+    }
+
+    /// Waits up to `wait` for the index to reach a requested `at_least_revision`.
+    #[must_use]
+    pub fn with_revision_wait(mut self, wait: Duration) -> AppState {
+        Arc::make_mut(&mut self.shared).revision_wait = wait;
+        self
+    }
+
+    /// Resynchronizes the whole index every `every` (the sync loop).
+    #[must_use]
+    pub fn with_resync_interval(mut self, every: Duration) -> AppState {
+        Arc::make_mut(&mut self.shared).resync_interval = every;
         self
     }
 

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use scopegate_core::{Policy, WorldDoc};
 
+mod changes;
 mod error;
 pub mod import;
 mod postgres;
@@ -33,6 +34,7 @@ mod sqlite;
 pub mod token;
 mod types;
 
+pub use changes::{CatchUp, Touched, CHANGE_RETENTION_ROWS, CHANGE_RETENTION_SECS};
 pub use error::{Result, StoreError, Unknown};
 pub use import::ImportSummary;
 pub use postgres::{PostgresStore, CHANGE_CHANNEL};
@@ -425,9 +427,16 @@ pub trait Store: Send + Sync + fmt::Debug {
     ) -> Result<ImportSummary>;
     /// Every stored token (hashes only), by id.
     async fn all_tokens(&self) -> Result<Vec<Token>>;
+    /// The revision of the last committed write (0 before any): every write transaction
+    /// that changes what the index reads bumps it as it commits (see [`Touched`]).
+    async fn revision(&self) -> Result<u64>;
+    /// From one snapshot: what changed after revision `after` ([`CatchUp::Partial`]), or
+    /// everything ([`CatchUp::Full`]) when `after` is 0, ahead of the store, older than the
+    /// change log reaches, or when a change since touched everything (an import).
+    async fn catch_up(&self, after: u64) -> Result<CatchUp>;
     /// A feed of changes committed by any process sharing this database (PostgreSQL:
-    /// `LISTEN scopegate_changes`, fed by triggers); `None` where the backend has no such
-    /// feed (SQLite: single-replica).
+    /// `LISTEN scopegate_changes`, notified by every committed write); `None` where the
+    /// backend has no such feed (SQLite: single-replica).
     async fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>>;
     /// The connection pool's use now (for the service's metrics).
     fn pool_stats(&self) -> PoolStats;
@@ -447,9 +456,10 @@ pub struct PoolStats {
 /// Notifications of committed changes ([`Store::change_feed`]).
 #[async_trait]
 pub trait ChangeFeed: Send {
-    /// Waits for the next notification. After an error (a lost connection), notifications
-    /// may have been missed: resynchronize.
-    async fn next(&mut self) -> Result<()>;
+    /// Waits for the next notification and returns the revision it announces (`None` when
+    /// the payload names none). After an error (a lost connection), notifications may have
+    /// been missed: catch up.
+    async fn next(&mut self) -> Result<Option<u64>>;
 }
 
 /// Opens the database at `url` (`sqlite:` or `postgres://`), creating a SQLite file if

@@ -111,6 +111,24 @@ impl Dialect for PostgresStore {
         Ok(Some(Box::new(PgFeed(listener))))
     }
 
+    /// `pg_notify` on [`CHANGE_CHANNEL`] with the revision and what it touched.
+    async fn announce(
+        tx: &mut sqlx::Transaction<'_, Postgres>,
+        revision: i64,
+        touched: &crate::Touched,
+    ) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANGE_CHANNEL)
+            .bind(crate::changes::notify_payload(revision, touched))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    fn id_set(param: usize) -> String {
+        format!("(SELECT value::bigint FROM jsonb_array_elements_text(${param}::jsonb))")
+    }
+
     /// Makes the reads of `tx` one snapshot (its first statement): READ COMMITTED, the
     /// default, would give each statement its own.
     async fn read_snapshot(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
@@ -146,16 +164,17 @@ const SEQUENCED: [&str; 6] = [
     "integrations",
 ];
 
-/// The channel the change triggers notify (migration `…_change_feed.sql`).
+/// The channel every committed change is announced on (payload
+/// `{"revision":N,"orgs":[…],…}`, migration `…_revisions.sql`).
 pub const CHANGE_CHANNEL: &str = "scopegate_changes";
 
 struct PgFeed(PgListener);
 
 #[async_trait]
 impl ChangeFeed for PgFeed {
-    async fn next(&mut self) -> Result<()> {
-        self.0.recv().await?;
-        Ok(())
+    async fn next(&mut self) -> Result<Option<u64>> {
+        let n = self.0.recv().await?;
+        Ok(crate::changes::payload_revision(n.payload()))
     }
 }
 

@@ -53,6 +53,24 @@ pub(crate) trait Dialect {
     /// The change feed of [`Store::change_feed`](crate::Store::change_feed), if the backend
     /// has one.
     fn feed(&self) -> impl Future<Output = Result<Option<Box<dyn ChangeFeed>>>> + Send;
+
+    /// Announces a change to other replicas, in its transaction, after the revision bump
+    /// (PostgreSQL: `pg_notify`, delivered at commit; SQLite: nothing).
+    fn announce(
+        tx: &mut sqlx::Transaction<'_, Self::Db>,
+        revision: i64,
+        touched: &crate::Touched,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// A subquery giving the ids of the JSON array of integers bound to `$param`, for
+    /// `… IN <subquery>`.
+    fn id_set(param: usize) -> String;
+}
+
+/// Ids as the JSON array text that [`Dialect::id_set`] reads.
+pub(crate) fn id_list<'a>(ids: impl IntoIterator<Item = &'a i64>) -> String {
+    let ids: Vec<i64> = ids.into_iter().copied().collect();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_string())
 }
 
 pub(crate) const USER_COLS: &str = "id, email, is_superuser, has_2fa";

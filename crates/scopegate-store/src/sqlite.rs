@@ -183,6 +183,19 @@ impl Dialect for SqliteStore {
         Ok(None)
     }
 
+    /// SQLite is single-replica: nobody to tell.
+    async fn announce(
+        _tx: &mut sqlx::Transaction<'_, Sqlite>,
+        _revision: i64,
+        _touched: &crate::Touched,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    fn id_set(param: usize) -> String {
+        format!("(SELECT value FROM json_each(${param}))")
+    }
+
     /// A SQLite transaction reads one snapshot already (from its first read, in WAL mode).
     async fn read_snapshot(_tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<()> {
         Ok(())

@@ -1,20 +1,21 @@
 //! [`Replica`]: an in-process, read-only copy of scopegate's stored world.
 //!
 //! It is the service's own index (`scopegate_server::index::LiveIndex`) kept current by the
-//! service's own sync loop (`LiveIndex::spawn_sync_with`): a rebuild on every notification
-//! of the store's change feed (PostgreSQL `NOTIFY scopegate_changes`) and every
-//! [`ReplicaOptions::resync`] (the only sync on SQLite). Decisions read one immutable
+//! service's own sync loop (`LiveIndex::spawn_sync_with`): a catch-up (only what changed) on
+//! every notification of the store's change feed (PostgreSQL `NOTIFY scopegate_changes`)
+//! and every second (a poll of the store's revision: the only sync on SQLite), and a full
+//! resynchronization every [`ReplicaOptions::resync`]. Decisions read one immutable
 //! snapshot and never wait on the database.
 //!
 //! # Staleness
 //!
-//! A replica is **stale** when no rebuild has succeeded for longer than
+//! A replica is **stale** when no catch-up has succeeded for longer than
 //! [`ReplicaOptions::max_staleness`] — the store (or the connection to it) is down, so
-//! neither the feed nor the periodic resync can bring changes in. A stale replica refuses
-//! every decision ([`SourceError::Stale`]: the layer answers 503): a revoked grant must not
-//! keep working because the replica went deaf. While the feed alone is down and the store
-//! answers, the periodic resync keeps the replica within one `resync` period of the store,
-//! and feed errors are logged by the sync loop.
+//! neither the feed nor the poll can bring changes in. A stale replica refuses every
+//! decision ([`SourceError::Stale`]: the layer answers 503): a revoked grant must not keep
+//! working because the replica went deaf. While the feed alone is down and the store
+//! answers, the poll keeps the replica within about a second of the store, and feed errors
+//! are logged by the sync loop.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,10 +34,11 @@ use crate::source::{DecisionContext, SourceError, Verdict, WorldSource};
 /// How a [`Replica`] syncs and when it counts as stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplicaOptions {
-    /// The periodic full resynchronization (the service's `RESYNC_INTERVAL`, 5 s, by default).
+    /// The periodic full resynchronization (the service's `RESYNC_INTERVAL`, 60 s, by
+    /// default).
     pub resync: Duration,
-    /// The longest time without a successful rebuild before decisions are refused (15 s,
-    /// three resync periods, by default).
+    /// The longest time without a successful catch-up (one a second) before decisions are
+    /// refused (15 s by default).
     pub max_staleness: Duration,
 }
 
@@ -44,7 +46,7 @@ impl Default for ReplicaOptions {
     fn default() -> Self {
         ReplicaOptions {
             resync: scopegate_server::index::RESYNC_INTERVAL,
-            max_staleness: scopegate_server::index::RESYNC_INTERVAL * 3,
+            max_staleness: Duration::from_secs(15),
         }
     }
 }

@@ -6,6 +6,9 @@
 //! `kind`; the service also accepts `{"kind": "bearer", "token": "…"}` ([`Options::bearer`]),
 //! which the caller resolves against its stored tokens ([`WireRequest::resolve`]).
 //!
+//! The service also reads `at_least_revision` ([`Options::revision`]): on a request, and on
+//! the object form of a batch ([`read_batch_at`]).
+//!
 //! Duplicate keys: the last one wins (as in a JSON object read into a map).
 
 use std::borrow::Cow;
@@ -31,6 +34,9 @@ pub struct Options {
     /// Accept `{"kind": "bearer", "token": "…"}` principals (the service; not the CLI,
     /// which has no stored tokens).
     pub bearer: bool,
+    /// Accept `at_least_revision` (a non-negative integer, or `null`): the revision of the
+    /// service's stored world a decision must be made at or after (the service; not the CLI).
+    pub revision: bool,
 }
 
 /// A request that cannot be read: which field, and why.
@@ -94,6 +100,28 @@ pub struct WireRequest<'a> {
     pub principal: WirePrincipal<'a>,
     /// The request's other fields (its principal is anonymous until [`Self::resolve`]).
     pub rest: Request,
+    /// `at_least_revision`, when given ([`Options::revision`]).
+    pub at_least_revision: Option<u64>,
+}
+
+/// A batch as read ([`read_batch_at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireBatch<'a> {
+    /// The requests, in order.
+    pub requests: Vec<WireRequest<'a>>,
+    /// The batch's own `at_least_revision` (the object form), when given.
+    pub at_least_revision: Option<u64>,
+}
+
+impl WireBatch<'_> {
+    /// The largest `at_least_revision` of the batch and of its requests.
+    pub fn max_revision(&self) -> Option<u64> {
+        self.requests
+            .iter()
+            .filter_map(|r| r.at_least_revision)
+            .chain(self.at_least_revision)
+            .max()
+    }
 }
 
 impl WireRequest<'_> {
@@ -129,6 +157,15 @@ pub fn read_batch<'a>(
     policy: &Policy,
     options: Options,
 ) -> Result<Vec<WireRequest<'a>>, ReadError> {
+    read_batch_at(text, policy, options).map(|b| b.requests)
+}
+
+/// [`read_batch`], with the batch's `at_least_revision` ([`Options::revision`]).
+pub fn read_batch_at<'a>(
+    text: &'a [u8],
+    policy: &Policy,
+    options: Options,
+) -> Result<WireBatch<'a>, ReadError> {
     let ctx = Ctx::new(policy, options, "requests");
     let mut de = serde_json::Deserializer::from_slice(text);
     let read = BatchSeed(&ctx)
@@ -334,8 +371,12 @@ impl<'de> Visitor<'de> for RequestSeed<'_, '_> {
         let mut organization: Slot<Text<'de>> = None;
         let mut project: Slot<Text<'de>> = None;
         let mut team: Slot<Text<'de>> = None;
+        let mut revision: Slot<u64> = None;
         while let Some(key) = map.next_key::<Text<'de>>()? {
             match &*key.0 {
+                "at_least_revision" if ctx.options.revision => {
+                    revision = Some(ctx.value(&mut map, "at_least_revision")?);
+                }
                 "principal" => {
                     let at = ctx.enter("principal");
                     principal = Some(map.next_value_seed(PrincipalSeed(ctx))?);
@@ -377,6 +418,7 @@ impl<'de> Visitor<'de> for RequestSeed<'_, '_> {
                 project: project.flatten().map(Text::into_string),
                 team: team.flatten().map(Text::into_string),
             },
+            at_least_revision: revision.flatten(),
         })
     }
 }
@@ -545,7 +587,7 @@ fn not_null<T, E: serde::de::Error>(ctx: &Ctx<'_>, v: Slot<T>, name: &str) -> Re
 struct BatchSeed<'c, 'p>(&'c Ctx<'p>);
 
 impl<'de> DeserializeSeed<'de> for BatchSeed<'_, '_> {
-    type Value = Vec<WireRequest<'de>>;
+    type Value = WireBatch<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
@@ -553,20 +595,32 @@ impl<'de> DeserializeSeed<'de> for BatchSeed<'_, '_> {
 }
 
 impl<'de> Visitor<'de> for BatchSeed<'_, '_> {
-    type Value = Vec<WireRequest<'de>>;
+    type Value = WireBatch<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of requests, or {\"requests\": [...]}")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        ListSeed(self.0).visit_seq(seq)
+        Ok(WireBatch {
+            requests: ListSeed(self.0).visit_seq(seq)?,
+            at_least_revision: None,
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let ctx = self.0;
         let mut requests = None;
+        let mut revision: Slot<u64> = None;
         while let Some(key) = map.next_key::<Text<'de>>()? {
+            if key.0 == "at_least_revision" && ctx.options.revision {
+                // Named at the top level, not under `requests` (an error leaves the path
+                // there, for the error to name).
+                let at = ctx.path.replace(String::new());
+                revision = Some(ctx.value(&mut map, "at_least_revision")?);
+                *ctx.path.borrow_mut() = at;
+                continue;
+            }
             if key.0 != "requests" {
                 map.next_value::<serde_json::Value>()?;
                 return Err(ctx.fail_with(
@@ -577,7 +631,11 @@ impl<'de> Visitor<'de> for BatchSeed<'_, '_> {
             }
             requests = Some(map.next_value_seed(ListSeed(ctx))?);
         }
-        requests.ok_or_else(|| ctx.fail("", "missing or not an array"))
+        let requests = requests.ok_or_else(|| ctx.fail("", "missing or not an array"))?;
+        Ok(WireBatch {
+            requests,
+            at_least_revision: revision.flatten(),
+        })
     }
 }
 

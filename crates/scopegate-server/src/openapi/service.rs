@@ -16,6 +16,12 @@ fn paths_json() -> Value {
             ("400", "Bad input: `{\"detail\": \"<field>: <problem>\"}`"),
             ("401", "No or unknown bearer credential"),
             ("403", "The credential is not a service token"),
+            (
+                "503",
+                "The index did not reach `at_least_revision` within the wait \
+                     (`serve --revision-wait`): the detail names both revisions; \
+                     `Retry-After: 1`, `X-Scopegate-Revision`: the index's",
+            ),
         ]
         .iter()
         .chain(extra)
@@ -32,7 +38,18 @@ fn paths_json() -> Value {
         json!({"required": true, "content": {"application/json":
             {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
     };
-    let ok = |description: &str, schema: Value| json!({"description": description, "content": {"application/json": {"schema": schema}}});
+    let revision_header = json!({"X-Scopegate-Revision": {
+        "description": "The store revision the decision was made at (at least `at_least_revision`)",
+        "schema": {"type": "integer", "minimum": 0}}});
+    let ok = |description: &str, schema: Value| {
+        json!({"description": description,
+        "headers": revision_header, "content": {"application/json": {"schema": schema}}})
+    };
+    let at_least = json!({"name": "X-Scopegate-At-Least-Revision", "in": "header",
+        "required": false, "schema": {"type": "integer", "minimum": 0},
+        "description": "Decide at this store revision or a later one (a write's \
+                        `X-Scopegate-Revision`): wait up to `serve --revision-wait` for this \
+                        replica's index to reach it, else 503"});
     let decision = json!({"$ref": "#/components/schemas/Decision"});
     let service = json!([{"bearer": []}]);
     let with = |mut responses: serde_json::Map<String, Value>, status: &str, r: Value| {
@@ -49,6 +66,7 @@ fn paths_json() -> Value {
             "operationId": "v1_check",
             "summary": "Decide one request",
             "security": service,
+            "parameters": [at_least.clone()],
             "requestBody": body("CheckRequest"),
             "responses": with(errors(&[]), "200", ok("The decision", decision.clone())),
         }},
@@ -56,6 +74,7 @@ fn paths_json() -> Value {
             "operationId": "v1_check_batch",
             "summary": "Decide up to 1000 requests, in order",
             "security": service,
+            "parameters": [at_least.clone()],
             "requestBody": body("BatchRequest"),
             "responses": with(errors(&[("413", "More than 1000 requests, or a body over 1 MiB")]),
                 "200", ok("The decisions, in the requests' order",
@@ -65,6 +84,7 @@ fn paths_json() -> Value {
             "operationId": "v1_explain",
             "summary": "Decide one request and say why, step by step",
             "security": service,
+            "parameters": [at_least.clone()],
             "requestBody": body("CheckRequest"),
             "responses": with(errors(&[]), "200", ok("The decision with its trace",
                 json!({"$ref": "#/components/schemas/ExplainedDecision"}))),
@@ -79,6 +99,10 @@ fn paths_json() -> Value {
                 query("method", true, "The HTTP method"),
                 query("project", false, "A project slug (not with `team`)"),
                 query("team", false, "A team slug (not with `project`)"),
+                {"name": "at_least_revision", "in": "query", "required": false,
+                 "description": "As the header `X-Scopegate-At-Least-Revision`",
+                 "schema": {"type": "integer", "minimum": 0}},
+                at_least,
                 {"name": "cursor", "in": "query", "required": false,
                  "description": "Sentry's cursor `LIMIT:PAGE:IS_PREV`",
                  "schema": {"type": "string", "pattern": "^[0-9]+:[0-9]+(:[01])?$"}},
@@ -140,7 +164,15 @@ fn schemas_json() -> Value {
         "challenge": {"type": ["string", "null"],
                       "description": "The `WWW-Authenticate` value, for `insufficient_scope`"},
     });
-    let mut explained = decision_props.as_object().cloned().unwrap_or_default();
+    let revision = json!({"type": "integer", "minimum": 0,
+        "description": "The store revision the decision was made at (as `X-Scopegate-Revision`)"});
+    let at_least_revision = json!({"type": ["integer", "null"], "minimum": 0,
+        "description": "Decide at this store revision or a later one (a write's \
+                        `X-Scopegate-Revision`); as the header `X-Scopegate-At-Least-Revision`"});
+    let batch_item = decision_props.clone();
+    let mut decision_props = decision_props.as_object().cloned().unwrap_or_default();
+    decision_props.insert("revision".into(), revision.clone());
+    let mut explained = decision_props.clone();
     explained.insert(
         "trace".into(),
         json!({"type": "array", "items": {"type": "object", "properties": {
@@ -148,6 +180,7 @@ fn schemas_json() -> Value {
             "required": ["step", "outcome", "detail"]}}),
     );
     let decision_required = json!([
+        "revision",
         "allowed",
         "status",
         "reason",
@@ -183,6 +216,7 @@ fn schemas_json() -> Value {
                 "organization": {"type": ["string", "null"]},
                 "project": {"type": ["string", "null"]},
                 "team": {"type": ["string", "null"]},
+                "at_least_revision": at_least_revision,
             },
             "required": ["principal", "endpoint", "method"],
             "additionalProperties": false,
@@ -190,15 +224,20 @@ fn schemas_json() -> Value {
         "BatchRequest": {
             "type": "object",
             "properties": {"requests": {"type": "array", "maxItems": 1000,
-                "items": {"$ref": "#/components/schemas/CheckRequest"}}},
+                "items": {"$ref": "#/components/schemas/CheckRequest"}},
+                "at_least_revision": at_least_revision},
             "required": ["requests"],
             "additionalProperties": false,
         },
         "Decision": {"type": "object", "properties": decision_props, "required": decision_required},
         "ExplainedDecision": {"type": "object", "properties": explained,
-            "required": ["allowed", "status", "reason", "grant", "missing_scopes", "challenge", "trace"]},
-        "BatchDecisions": {"type": "object", "properties": {"decisions": {"type": "array",
-            "items": {"$ref": "#/components/schemas/Decision"}}}, "required": ["decisions"]},
+            "required": ["revision", "allowed", "status", "reason", "grant", "missing_scopes",
+                "challenge", "trace"]},
+        "BatchDecision": {"type": "object", "properties": batch_item, "required": ["allowed",
+            "status", "reason", "grant", "missing_scopes", "challenge"]},
+        "BatchDecisions": {"type": "object", "properties": {"revision": revision,
+            "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/BatchDecision"}}},
+            "required": ["revision", "decisions"]},
         "WhoCanMember": {"type": "object", "properties": {
             "member": string, "user": string, "role": string, "grant": strings},
             "required": ["member", "user", "role", "grant"]},

@@ -25,6 +25,7 @@ use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -129,16 +130,38 @@ async fn log(
     }
 }
 
+/// The larger of two requested revisions.
+fn largest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a.max(b)
+}
+
+/// `caller`'s index, once at the revision asked for ([`crate::revision::at_least`]).
+async fn at_least(
+    state: &AppState,
+    caller: &mut ServiceCaller,
+    wanted: Option<u64>,
+) -> Result<(), ApiError> {
+    caller.index = crate::revision::at_least(state, caller.index.clone(), wanted).await?;
+    Ok(())
+}
+
 /// `POST /v1/check`.
 async fn check(
     State(state): State<AppState>,
-    caller: ServiceCaller,
+    mut caller: ServiceCaller,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = parse::one(&body, &state, &caller.index)?;
+    let read = parse::one(&body, &state)?;
+    let wanted = largest(
+        crate::revision::from_headers(&headers)?,
+        read.at_least_revision,
+    );
+    at_least(&state, &mut caller, wanted).await?;
+    let parsed = parse::resolve(read, &state, &caller.index);
     let decision = decide(&state, &caller.index, &parsed.request);
     let shadowed = shadow(&state, &caller.index, &parsed.request, &decision);
-    let response = render::one(&decision, &state.policy);
+    let response = render::one(&decision, &state.policy, caller.index.revision);
     log(
         &state,
         &caller,
@@ -154,10 +177,22 @@ async fn check(
 /// `POST /v1/check/batch`: every request decided over one index snapshot.
 async fn batch(
     State(state): State<AppState>,
-    caller: ServiceCaller,
+    mut caller: ServiceCaller,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = parse::batch(&body, &state, &caller.index)?;
+    let read = parse::batch(&body, &state)?;
+    let wanted = largest(
+        crate::revision::from_headers(&headers)?,
+        read.max_revision(),
+    );
+    at_least(&state, &mut caller, wanted).await?;
+    let parsed: Vec<parse::Parsed> = read
+        .requests
+        .into_iter()
+        .map(|r| parse::resolve(r, &state, &caller.index))
+        .collect();
+    let revision = caller.index.revision;
     let size = parsed.len();
     state.metrics.batch(size);
     let engine = Engine::new(&state.policy, &state.decision_manifest, &caller.index.world);
@@ -167,7 +202,7 @@ async fn batch(
             shadow(&state, &caller.index, &p.request, &d);
             d
         });
-        return Ok(render::batch(decisions, &state.policy));
+        return Ok(render::batch(decisions, &state.policy, revision));
     }
     let decisions: Vec<(Decision, Option<Box<ShadowDecision>>)> = parsed
         .iter()
@@ -177,7 +212,7 @@ async fn batch(
             (d, shadowed)
         })
         .collect();
-    let response = render::batch(decisions.iter().map(|(d, _)| *d), &state.policy);
+    let response = render::batch(decisions.iter().map(|(d, _)| *d), &state.policy, revision);
     for (index, (p, d)) in parsed.into_iter().zip(decisions).enumerate() {
         let at = Some(BatchPosition { index, size });
         log(&state, &caller, Api::CheckBatch, p, d, at).await;
@@ -188,16 +223,23 @@ async fn batch(
 /// `POST /v1/explain`.
 async fn explain(
     State(state): State<AppState>,
-    caller: ServiceCaller,
+    mut caller: ServiceCaller,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = parse::one(&body, &state, &caller.index)?;
+    let read = parse::one(&body, &state)?;
+    let wanted = largest(
+        crate::revision::from_headers(&headers)?,
+        read.at_least_revision,
+    );
+    at_least(&state, &mut caller, wanted).await?;
+    let parsed = parse::resolve(read, &state, &caller.index);
     let (decision, trace) =
         Engine::new(&state.policy, &state.decision_manifest, &caller.index.world)
             .explain(&parsed.request);
     let decision = state.metrics.v1(decision);
     let shadowed = shadow(&state, &caller.index, &parsed.request, &decision);
-    let response = render::explained(&decision, &trace, &state.policy);
+    let response = render::explained(&decision, &trace, &state.policy, caller.index.revision);
     log(
         &state,
         &caller,

@@ -160,7 +160,7 @@ async fn every_field_of_every_line_and_each_request_replays_to_its_decision() {
     );
 
     // What every line has.
-    let revision = app.state.index.current().generation;
+    let revision = app.state.index.current().revision;
     let manifest = &app.state.decision_manifest;
     let version = scopegate_server::state::policy_version(&app.state.policy, manifest);
     assert_eq!(version.len(), 16);

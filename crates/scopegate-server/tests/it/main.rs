@@ -18,6 +18,7 @@ mod durability;
 mod errors;
 mod granular;
 mod http_hygiene;
+mod incremental;
 mod integrations;
 mod manifest;
 mod members;
@@ -25,6 +26,7 @@ mod metrics;
 mod mgmt_index;
 mod org_tokens;
 mod organizations;
+mod revisions;
 mod sentry_member_delete;
 mod sentry_member_details;
 mod sentry_member_index;
@@ -126,8 +128,12 @@ pub struct Resp {
     pub status: StatusCode,
     /// Headers.
     pub headers: HeaderMap,
-    /// The JSON body (a string for text, null when empty).
+    /// The JSON body (a string for text, null when empty). A decision body's `"revision"`
+    /// is checked against the header and taken out (see [`Resp::revision`]).
     pub body: Value,
+    /// `X-Scopegate-Revision`: the store revision a `/v1/` decision was made at, or that the
+    /// index reached after a write.
+    pub revision: Option<u64>,
 }
 
 impl Resp {
@@ -371,16 +377,28 @@ impl App {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
+        let mut body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
+        let revision = headers
+            .get("x-scopegate-revision")
+            .map(|v| v.to_str().unwrap().parse::<u64>().unwrap());
+        if let Some(in_body) = body.as_object_mut().and_then(|o| o.remove("revision")) {
+            // Every decision body names the revision it was made at, as the header does.
+            assert_eq!(
+                in_body.as_u64(),
+                revision,
+                "the body's and the header's revision"
+            );
+        }
         Resp {
             status,
             headers,
             body,
+            revision,
         }
     }
 

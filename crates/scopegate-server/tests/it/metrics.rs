@@ -337,7 +337,9 @@ async fn metrics_count_a_known_mix_of_api_and_v1_calls() {
         1.0,
         "{text}"
     );
-    assert_eq!(total(&m, "scopegate_index_revision", &[]), 1.0);
+    let revision = app.store.revision().await.unwrap() as f64;
+    assert!(revision > 0.0);
+    assert_eq!(total(&m, "scopegate_index_revision", &[]), revision);
     let members = app.state.index.current().world.member_count() as f64;
     assert!(members > 0.0);
     assert_eq!(total(&m, "scopegate_index_members", &[]), members);
@@ -370,7 +372,10 @@ async fn a_write_rebuilds_the_index_and_is_counted_by_trigger() {
         1.0,
         "{text}"
     );
-    assert_eq!(total(&m, "scopegate_index_revision", &[]), 2.0);
+    // The write's revision: the index caught up to it, and the response says so.
+    let revision = app.store.revision().await.unwrap();
+    assert_eq!(r.revision, Some(revision));
+    assert_eq!(total(&m, "scopegate_index_revision", &[]), revision as f64);
     assert_eq!(
         total(&m, "scopegate_index_rebuild_duration_seconds_count", &[]),
         2.0

@@ -335,3 +335,10 @@ pub(crate) struct CountsRow {
     pub(crate) organizations: i64,
     pub(crate) integrations: i64,
 }
+
+/// A row of the change log (`store_changes`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChangeRow {
+    pub(crate) revision: i64,
+    pub(crate) touched: String,
+}

@@ -18,6 +18,7 @@ mod integrations;
 mod members;
 mod open_mode;
 mod org_deletion;
+mod revisions;
 mod tokens;
 
 use std::sync::Arc;

@@ -93,6 +93,15 @@ pub struct Args {
     /// balancer stops routing here first.
     #[arg(long, env = "SCOPEGATE_SHUTDOWN_DELAY", default_value_t = 0)]
     pub shutdown_delay: u64,
+    /// Seconds (fractions allowed) a `/v1/` request naming `at_least_revision` waits for
+    /// this replica's index to reach that revision before it is answered 503.
+    #[arg(long, env = "SCOPEGATE_REVISION_WAIT", default_value = "2", value_parser = seconds)]
+    pub revision_wait: std::time::Duration,
+    /// Seconds between full resynchronizations of the decision index (built aside from one
+    /// snapshot and compared with the incrementally kept one; a difference is counted in
+    /// `scopegate_index_divergence_total` and logged).
+    #[arg(long, env = "SCOPEGATE_RESYNC_INTERVAL", default_value = "60", value_parser = seconds)]
+    pub resync_interval: std::time::Duration,
     /// Bench only: also mount `POST /v1/bench/noop` (bench/http.sh's denominator).
     #[arg(long, hide = true)]
     pub bench_noop_route: bool,
@@ -118,6 +127,8 @@ impl fmt::Debug for Args {
             .field("log_format", &self.log_format)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("shutdown_delay", &self.shutdown_delay)
+            .field("revision_wait", &self.revision_wait)
+            .field("resync_interval", &self.resync_interval)
             .field("bench_noop_route", &self.bench_noop_route)
             .finish()
     }
@@ -142,6 +153,17 @@ fn shadow(args: &Args, policy: &Policy) -> anyhow::Result<Option<(Option<Policy>
     }
     .context("--shadow-manifest")?;
     Ok(Some((candidate, manifest)))
+}
+
+/// A duration in seconds, fractions allowed (`0.5`); a resynchronization interval must be
+/// positive, checked where it is used.
+fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected seconds (e.g. `2` or `0.5`), got `{text}`"))?;
+    std::time::Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("expected a non-negative number of seconds, got `{text}`"))
 }
 
 /// Runs `scopegate serve` until SIGINT or SIGTERM, through [`scopegate_server::launch`]:
@@ -183,6 +205,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         org_deletion_grace: std::time::Duration::from_secs(args.org_deletion_grace),
         metrics_listen: args.metrics_listen.clone(),
         bench_noop_route: args.bench_noop_route,
+        revision_wait: args.revision_wait,
+        resync_interval: args.resync_interval,
     };
     super::migrate::runtime()?.block_on(async {
         let opened = launch::open(config).await?;

@@ -2,7 +2,7 @@
 //! boundary's control-character check, and bearer principals resolved against the index.
 
 use axum::body::Bytes;
-use scopegate_core::codec::{self, Options, ReadError, ReadErrorKind, WireRequest};
+use scopegate_core::codec::{self, Options, ReadError, ReadErrorKind, WireBatch, WireRequest};
 use scopegate_core::{Principal, Request};
 
 use crate::decision_log::LoggedBearer;
@@ -10,8 +10,11 @@ use crate::error::ApiError;
 use crate::index::{Index, IndexedToken};
 use crate::AppState;
 
-/// What the service reads beyond §4.1: `bearer` principals.
-const OPTIONS: Options = Options { bearer: true };
+/// What the service reads beyond §4.1: `bearer` principals and `at_least_revision`.
+const OPTIONS: Options = Options {
+    bearer: true,
+    revision: true,
+};
 
 /// One request read, and what the decision log writes of its bearer principal.
 pub(super) struct Parsed {
@@ -21,22 +24,17 @@ pub(super) struct Parsed {
     pub bearer: Option<LoggedBearer>,
 }
 
-/// Reads the body of `/v1/check` and `/v1/explain`.
-pub(super) fn one(body: &Bytes, state: &AppState, index: &Index) -> Result<Parsed, ApiError> {
+/// Reads the body of `/v1/check` and `/v1/explain` (its bearer principal is resolved by
+/// [`resolve`], over the index the request is decided on).
+pub(super) fn one<'a>(body: &'a Bytes, state: &AppState) -> Result<WireRequest<'a>, ApiError> {
     check_controls(body)?;
-    let read = codec::read_request(body, &state.policy, OPTIONS).map_err(api_error)?;
-    Ok(resolve(read, state, index))
+    codec::read_request(body, &state.policy, OPTIONS).map_err(api_error)
 }
 
 /// Reads the body of `/v1/check/batch`.
-pub(super) fn batch(
-    body: &Bytes,
-    state: &AppState,
-    index: &Index,
-) -> Result<Vec<Parsed>, ApiError> {
+pub(super) fn batch<'a>(body: &'a Bytes, state: &AppState) -> Result<WireBatch<'a>, ApiError> {
     check_controls(body)?;
-    let read = codec::read_batch(body, &state.policy, OPTIONS).map_err(api_error)?;
-    Ok(read.into_iter().map(|r| resolve(r, state, index)).collect())
+    codec::read_batch_at(body, &state.policy, OPTIONS).map_err(api_error)
 }
 
 /// A control character in any string is 400 naming the field ([`crate::boundary`]), before
@@ -60,7 +58,7 @@ fn api_error(e: ReadError) -> ApiError {
 
 /// Resolves a bearer secret against the index: its token's principal, or anonymous for an
 /// unknown secret or a service token.
-fn resolve(read: WireRequest<'_>, state: &AppState, index: &Index) -> Parsed {
+pub(super) fn resolve(read: WireRequest<'_>, state: &AppState, index: &Index) -> Parsed {
     let mut bearer = None;
     let request = read.resolve(|secret| {
         let token = index.token(secret);

@@ -18,28 +18,42 @@ fn json_bytes(body: Vec<u8>) -> Response {
         .into_response()
 }
 
-/// One decision.
-pub(super) fn one(decision: &Decision, policy: &Policy) -> Response {
-    let mut body = Vec::with_capacity(160);
-    codec::write_decision(&mut body, decision, policy);
-    json_bytes(body)
+/// A decision body made at `revision`: `"revision"` first, and the header
+/// ([`crate::revision`]).
+fn at_revision(body: Vec<u8>, revision: u64) -> Response {
+    let mut response = json_bytes(crate::revision::with_revision(body, revision));
+    crate::revision::set_header(&mut response, revision);
+    response
 }
 
-/// `{"decisions": [...]}`.
+/// One decision, made at `revision`.
+pub(super) fn one(decision: &Decision, policy: &Policy, revision: u64) -> Response {
+    let mut body = Vec::with_capacity(180);
+    codec::write_decision(&mut body, decision, policy);
+    at_revision(body, revision)
+}
+
+/// `{"revision": N, "decisions": [...]}`: every decision made at `revision`.
 pub(super) fn batch(
     decisions: impl ExactSizeIterator<Item = Decision>,
     policy: &Policy,
+    revision: u64,
 ) -> Response {
-    json_bytes(codec::write_batch(decisions, policy))
+    at_revision(codec::write_batch(decisions, policy), revision)
 }
 
-/// One decision with its `trace`.
-pub(super) fn explained(decision: &Decision, trace: &[TraceStep], policy: &Policy) -> Response {
+/// One decision with its `trace`, made at `revision`.
+pub(super) fn explained(
+    decision: &Decision,
+    trace: &[TraceStep],
+    policy: &Policy,
+    revision: u64,
+) -> Response {
     let json = DecisionJson {
         decision,
         policy,
         trace: Some(trace),
     };
     // Writing into a `Vec` cannot fail, and every field serializes.
-    json_bytes(serde_json::to_vec(&json).unwrap_or_default())
+    at_revision(serde_json::to_vec(&json).unwrap_or_default(), revision)
 }

@@ -26,6 +26,7 @@ pub(super) struct WhoCanQuery {
     method: Option<String>,
     project: Option<String>,
     team: Option<String>,
+    at_least_revision: Option<String>,
 }
 
 /// One member who would be allowed.
@@ -45,12 +46,20 @@ struct Allowed {
 /// `GET /v1/who-can`.
 pub(super) async fn who_can(
     State(state): State<AppState>,
-    caller: ServiceCaller,
+    mut caller: ServiceCaller,
+    headers: axum::http::HeaderMap,
     // `cursor` and `per_page`; links absolute as Sentry's (the Paging extractor).
     paging: Paging,
     query: Result<Query<WhoCanQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let from_query = q
+        .at_least_revision
+        .as_deref()
+        .map(|t| crate::revision::parse("at_least_revision", t))
+        .transpose()?;
+    let wanted = from_query.max(crate::revision::from_headers(&headers)?);
+    caller.index = crate::revision::at_least(&state, caller.index.clone(), wanted).await?;
     let required = |v: Option<String>, name: &str| v.ok_or_else(|| bad(name, "missing"));
     let organization = required(q.organization, "organization")?;
     let endpoint = required(q.endpoint, "endpoint")?;
@@ -123,5 +132,7 @@ pub(super) async fn who_can(
         })
         .await;
     }
-    Ok(paging.respond(items))
+    let mut response = paging.respond(items);
+    crate::revision::set_header(&mut response, index.revision);
+    Ok(response)
 }

@@ -1,7 +1,5 @@
 //! Requests to join a team in an organization without open membership.
 
-use crate::sql::Dialect as _;
-
 use super::Backend;
 
 pub(super) async fn create_access_request(
@@ -11,7 +9,7 @@ pub(super) async fn create_access_request(
     member: i64,
     requester: Option<i64>,
 ) -> crate::Result<(crate::AccessRequest, bool)> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     Backend::ensure_in_org(&mut tx, "members", member, org).await?;
     let created = sqlx::query_as::<_, crate::sql::AccessRequestRow>(&format!(
@@ -25,7 +23,7 @@ pub(super) async fn create_access_request(
     .bind(member)
     .bind(requester)
     .bind(crate::now())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let out = match created {
         Some(row) => (row.into(), true),
@@ -36,7 +34,7 @@ pub(super) async fn create_access_request(
             ))
             .bind(team)
             .bind(member)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             (row.into(), false)
         }
@@ -85,7 +83,8 @@ pub(super) async fn resolve_access_request(
     approve: bool,
     actor: &crate::Actor,
 ) -> crate::Result<Option<crate::TeamMembership>> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::lock_org(&mut tx, org).await?;
     let request = sqlx::query_as::<_, crate::sql::AccessRequestRow>(&format!(
         "DELETE FROM access_requests WHERE organization_id = $1 AND id = $2 \
@@ -94,7 +93,7 @@ pub(super) async fn resolve_access_request(
     ))
     .bind(org)
     .bind(id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let target = format!("member:{}", request.member_id);
     let mut created = None;
@@ -106,7 +105,7 @@ pub(super) async fn resolve_access_request(
         )
         .bind(request.team_id)
         .bind(request.member_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         if row.is_some() {
             store

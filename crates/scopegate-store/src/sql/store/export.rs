@@ -24,7 +24,7 @@ impl Backend {
             None => None,
         };
         let mut doc = match org {
-            Some(id) => self.export(Some(id)).await?.into_doc()?,
+            Some(id) => self.export(&Orgs::One(id)).await?.into_doc()?,
             None => scopegate_core::WorldDoc::default(),
         };
         if let Some(u) = also_user {
@@ -53,36 +53,49 @@ impl Backend {
         Self::read_snapshot(tx).await
     }
 
-    /// Runs `sql` in `tx`, binding `$1` to `org` when one is given.
+    /// Runs `sql` in `tx`, binding `$1` to the organizations of `org` unless all.
     pub(super) async fn fetch_scoped<R>(
         tx: &mut sqlx::Transaction<'_, Db>,
         sql: &str,
-        org: Option<i64>,
+        org: &Orgs,
     ) -> crate::Result<Vec<R>>
     where
         R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
     {
-        let mut q = sqlx::query_as::<_, R>(sql);
-        if let Some(o) = org {
-            q = q.bind(o);
-        }
+        let q = sqlx::query_as::<_, R>(sql);
+        let q = match org {
+            Orgs::All => q,
+            Orgs::One(o) => q.bind(*o),
+            Orgs::Ids(ids) => q.bind(ids.clone()),
+        };
         Ok(q.fetch_all(&mut **tx).await?)
     }
 
-    /// The export of one organization (`Some`) or of everything (`None`): one query
-    /// per table, from one snapshot, in document order (see [`Export`]).
+    /// The export of the organizations of `org`: one query per table, from one snapshot, in
+    /// document order (see [`Export`]).
     ///
     /// [`Export`]: crate::sql::Export
-    pub(super) async fn export(&self, org: Option<i64>) -> crate::Result<crate::sql::Export> {
-        use crate::sql::*;
-        let only = |column: &str| match org {
-            Some(_) => format!("WHERE {column} = $1"),
-            None => String::new(),
-        };
+    pub(super) async fn export(&self, org: &Orgs) -> crate::Result<crate::sql::Export> {
         let mut tx = self.pool.begin().await?;
         Self::snapshot(&mut tx).await?;
+        let export = Self::export_in(&mut tx, org).await?;
+        tx.commit().await?;
+        Ok(export)
+    }
+
+    /// [`Backend::export`] in `tx` (a snapshot already).
+    pub(super) async fn export_in(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        org: &Orgs,
+    ) -> crate::Result<crate::sql::Export> {
+        use crate::sql::*;
+        let only = |column: &str| match org {
+            Orgs::One(_) => format!("WHERE {column} = $1"),
+            Orgs::Ids(_) => format!("WHERE {column} IN {}", Self::id_set(1)),
+            Orgs::All => String::new(),
+        };
         let orgs = Self::fetch_scoped(
-            &mut tx,
+            tx,
             &format!(
                 "SELECT {ORG_COLS} FROM organizations {} ORDER BY id",
                 only("id")
@@ -91,15 +104,16 @@ impl Backend {
         )
         .await?;
         let users_sql = match org {
-            Some(_) => {
-                "SELECT u.id, u.has_2fa FROM users u JOIN members m \
-                        ON m.user_id = u.id WHERE m.organization_id = $1 ORDER BY u.id"
-            }
-            None => "SELECT id, has_2fa FROM users ORDER BY id",
+            Orgs::All => "SELECT id, has_2fa FROM users ORDER BY id".to_string(),
+            _ => format!(
+                "SELECT id, has_2fa FROM users WHERE id IN (SELECT user_id FROM members {}) \
+                 ORDER BY id",
+                only("organization_id")
+            ),
         };
-        let users = Self::fetch_scoped(&mut tx, users_sql, org).await?;
+        let users = Self::fetch_scoped(tx, &users_sql, org).await?;
         let members = Self::fetch_scoped(
-            &mut tx,
+            tx,
             &format!(
                 "SELECT {MEMBER_COLS} FROM members {} ORDER BY organization_id, id",
                 only("organization_id")
@@ -108,7 +122,7 @@ impl Backend {
         )
         .await?;
         let links = Self::fetch_scoped(
-            &mut tx,
+            tx,
             &format!(
                 "SELECT tm.team_id, tm.member_id, tm.role FROM team_members tm \
                  JOIN teams t ON t.id = tm.team_id {} \
@@ -119,7 +133,7 @@ impl Backend {
         )
         .await?;
         let teams = Self::fetch_scoped(
-            &mut tx,
+            tx,
             &format!(
                 "SELECT {TEAM_COLS} FROM teams {} ORDER BY organization_id, slug",
                 only("organization_id")
@@ -128,7 +142,7 @@ impl Backend {
         )
         .await?;
         let projects = Self::fetch_scoped(
-            &mut tx,
+            tx,
             &format!(
                 "SELECT {PROJECT_COLS} FROM projects {} ORDER BY organization_id, slug",
                 only("organization_id")
@@ -137,7 +151,7 @@ impl Backend {
         )
         .await?;
         let project_teams = Self::fetch_scoped(
-            &mut tx,
+            tx,
             &format!(
                 "SELECT pt.project_id, pt.team_id FROM project_teams pt \
                  JOIN projects p ON p.id = pt.project_id {} \
@@ -148,16 +162,16 @@ impl Backend {
         )
         .await?;
         let integrations_sql = match org {
-            Some(_) => format!(
+            Orgs::All => format!("SELECT {INTEGRATION_COLS} FROM integrations ORDER BY id"),
+            _ => format!(
                 "SELECT {INTEGRATION_COLS} FROM integrations WHERE id IN \
-                 (SELECT integration_id FROM integration_installations \
-                 WHERE organization_id = $1) ORDER BY id"
+                 (SELECT integration_id FROM integration_installations {}) ORDER BY id",
+                only("organization_id")
             ),
-            None => format!("SELECT {INTEGRATION_COLS} FROM integrations ORDER BY id"),
         };
-        let integrations = Self::fetch_scoped(&mut tx, &integrations_sql, org).await?;
+        let integrations = Self::fetch_scoped(tx, &integrations_sql, org).await?;
         let installs = Self::fetch_scoped(
-            &mut tx,
+            tx,
             &format!(
                 "SELECT integration_id, organization_id FROM integration_installations \
                  {} ORDER BY integration_id, organization_id",
@@ -167,7 +181,7 @@ impl Backend {
         )
         .await?;
         let grants = Self::fetch_scoped(
-            &mut tx,
+            tx,
             &format!(
                 "SELECT organization_id, kind, member_id, team_id FROM granular_grants \
                  {} ORDER BY organization_id, id",
@@ -176,7 +190,6 @@ impl Backend {
             org,
         )
         .await?;
-        tx.commit().await?;
         Ok(Export {
             orgs,
             users,
@@ -208,8 +221,24 @@ pub(super) async fn world_including_pending(
     store.world_of(org_slug, also_user, true).await
 }
 
+/// Which organizations an export covers.
+pub(super) enum Orgs {
+    /// Every organization (and every user and integration).
+    All,
+    /// One organization.
+    One(i64),
+    /// The organizations whose ids are in this JSON array ([`crate::sql::id_list`]).
+    Ids(String),
+}
+
 pub(super) async fn full_world(store: &Backend) -> crate::Result<scopegate_core::WorldDoc> {
-    let export = store.export(None).await?;
+    without_pending(store.export(&Orgs::All).await?)
+}
+
+/// The world document of `export`, organizations pending deletion left out.
+pub(super) fn without_pending(
+    export: crate::sql::Export,
+) -> crate::Result<scopegate_core::WorldDoc> {
     let pending: std::collections::BTreeSet<u64> = export
         .orgs
         .iter()

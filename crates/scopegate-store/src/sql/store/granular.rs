@@ -4,7 +4,7 @@
 use scopegate_core::granular::{AuditEntry, Holder, Plan, TeamRef};
 
 use crate::sql::bulk::Bulk;
-use crate::sql::{entry, Dialect as _, GrantHolder};
+use crate::sql::{entry, GrantHolder};
 
 use super::{Backend, Db};
 
@@ -193,7 +193,8 @@ pub(super) async fn edit_org(
     granular: Option<&crate::GranularEdit>,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Organization> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     let current = Backend::lock_org(&mut tx, org).await?;
     let mut options = current.options.clone();
     for (k, v) in &update.options {
@@ -256,10 +257,14 @@ pub(super) async fn edit_org(
     .bind(update.require_sso)
     .bind(serde_json::Value::Object(options).to_string())
     .bind(update.cancel_deletion)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let updated = crate::Organization::try_from(row)?;
     let restored = update.cancel_deletion && current.pending_deletion();
+    if restored {
+        // Back in the index, with the installations on it.
+        tx.integrations();
+    }
     if restored {
         store
             .audit(

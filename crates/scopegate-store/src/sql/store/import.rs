@@ -35,13 +35,14 @@ pub(super) async fn import_world(
     actor: &crate::Actor,
 ) -> crate::Result<crate::ImportSummary> {
     let rows = crate::import::Rows::new(doc, policy)?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.everything();
     let counts = sqlx::query_as::<_, crate::sql::CountsRow>(
         "SELECT (SELECT COUNT(*) FROM users) AS users, \
              (SELECT COUNT(*) FROM organizations) AS organizations, \
              (SELECT COUNT(*) FROM integrations) AS integrations",
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if counts.users != 0 || counts.organizations != 0 || counts.integrations != 0 {
         return Err(crate::StoreError::NotEmpty {

@@ -1,7 +1,5 @@
 //! Integrations and their installations on organizations.
 
-use crate::sql::Dialect as _;
-
 use super::{Backend, Db};
 
 impl Backend {
@@ -69,7 +67,8 @@ pub(super) async fn create_integration(
 ) -> crate::Result<crate::Integration> {
     let scopes = serde_json::to_string(&new.scopes)
         .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.integrations();
     let id = sqlx::query_as::<_, crate::sql::IdRow>(
         "INSERT INTO integrations (slug, name, scopes, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
@@ -78,7 +77,7 @@ pub(super) async fn create_integration(
     .bind(&new.name)
     .bind(scopes)
     .bind(crate::now())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?
     .id;
     store
@@ -156,7 +155,8 @@ pub(super) async fn install_integration(
     org: i64,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Integration> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.integrations();
     let current = Backend::integration_in(&mut tx, integration).await?;
     store
         .install_in(&mut tx, integration, &current.slug, org, actor)
@@ -172,7 +172,8 @@ pub(super) async fn uninstall_integration(
     org: i64,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Integration> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.integrations();
     let current = Backend::integration_in(&mut tx, integration).await?;
     sqlx::query_as::<_, crate::sql::InstallRow>(
         "DELETE FROM integration_installations WHERE integration_id = $1 \
@@ -180,7 +181,7 @@ pub(super) async fn uninstall_integration(
     )
     .bind(integration)
     .bind(org)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store
         .audit(

@@ -1,8 +1,6 @@
 //! Members and invitations: listing, invites, acceptance, roles, removal under the last-owner
 //! guard, team memberships of a member.
 
-use crate::sql::Dialect as _;
-
 use super::{Backend, Db};
 
 impl Backend {
@@ -193,7 +191,8 @@ pub(super) async fn invite_member(
     role: &str,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Member> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     let now = crate::now();
     let row = sqlx::query_as::<_, crate::sql::MemberRow>(&format!(
         "INSERT INTO members (organization_id, email, role, created_at, \
@@ -207,7 +206,7 @@ pub(super) async fn invite_member(
     .bind(now)
     .bind(actor.user_id)
     .bind(now + crate::INVITE_VALID_SECS)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store
         .audit(
@@ -230,7 +229,8 @@ pub(super) async fn accept_invite(
     user: i64,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Member> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     let row = sqlx::query_as::<_, crate::sql::MemberRow>(&format!(
         "UPDATE members SET user_id = $3 WHERE organization_id = $1 AND id = $2 \
              AND user_id IS NULL RETURNING {}",
@@ -239,7 +239,7 @@ pub(super) async fn accept_invite(
     .bind(org)
     .bind(member)
     .bind(user)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store
         .audit(
@@ -262,7 +262,8 @@ pub(super) async fn set_member_role(
     role: &str,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Member> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     let row = sqlx::query_as::<_, crate::sql::MemberRow>(&format!(
         "UPDATE members SET role = $3 WHERE organization_id = $1 AND id = $2 RETURNING {}",
         crate::sql::MEMBER_COLS
@@ -270,7 +271,7 @@ pub(super) async fn set_member_role(
     .bind(org)
     .bind(member)
     .bind(role)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store
         .audit(
@@ -292,7 +293,8 @@ pub(super) async fn remove_member(
     member: i64,
     actor: &crate::Actor,
 ) -> crate::Result<()> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::lock_org(&mut tx, org).await?;
     store
         .delete_grant_holder(&mut tx, org, crate::sql::GrantHolder::Member, member, actor)
@@ -308,7 +310,8 @@ pub(super) async fn remove_member_guarded(
     guard: &crate::MemberGuard,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Guarded<()>> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::lock_org(&mut tx, org).await?;
     let target = Backend::member_in(&mut tx, org, member).await?;
     if Backend::breaks_guard(&mut tx, &target, None, guard).await? {
@@ -325,7 +328,7 @@ pub(super) async fn remove_member_guarded(
         )
         .bind(org)
         .bind(user)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         for invite in invites {
             store
@@ -351,7 +354,8 @@ pub(super) async fn edit_member(
     guard: &crate::MemberGuard,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Guarded<crate::Member>> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::lock_org(&mut tx, org).await?;
     let target = Backend::member_in(&mut tx, org, member).await?;
     let new_role = edit.role.as_deref().filter(|r| *r != target.role);
@@ -372,13 +376,13 @@ pub(super) async fn edit_member(
             .bind(org)
             .bind(member)
             .bind(role)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         for lesser in &edit.clear_team_roles {
             sqlx::query("UPDATE team_members SET role = NULL WHERE member_id = $1 AND role = $2")
                 .bind(member)
                 .bind(lesser)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         data.insert("previousRole".into(), target.role.clone().into());
@@ -405,7 +409,8 @@ pub(super) async fn invite(
     invite: &crate::NewInvite,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Invited> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::lock_org(&mut tx, org).await?;
     let existing = sqlx::query_as::<_, (Option<i64>,)>(
         "SELECT m.user_id FROM members m LEFT JOIN users u ON u.id = m.user_id \
@@ -414,7 +419,7 @@ pub(super) async fn invite(
     )
     .bind(org)
     .bind(&invite.email)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     if existing.iter().any(|(u,)| u.is_some()) {
         return Ok(crate::Invited::AlreadyMember);
@@ -435,7 +440,7 @@ pub(super) async fn invite(
     .bind(now)
     .bind(actor.user_id)
     .bind(now + crate::INVITE_VALID_SECS)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let mut teams = invite.teams.clone();
     teams.sort_unstable();
@@ -445,7 +450,7 @@ pub(super) async fn invite(
         sqlx::query("INSERT INTO team_members (team_id, member_id, role) VALUES ($1, $2, NULL)")
             .bind(team)
             .bind(row.id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     store
@@ -469,7 +474,8 @@ pub(super) async fn reinvite(
     regenerate: bool,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Member> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     let row = if regenerate {
         sqlx::query_as::<_, crate::sql::MemberRow>(&format!(
             "UPDATE members SET invite_expires_at = $3 WHERE organization_id = $1 \
@@ -479,7 +485,7 @@ pub(super) async fn reinvite(
         .bind(org)
         .bind(member)
         .bind(crate::now() + crate::INVITE_VALID_SECS)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
     } else {
         sqlx::query_as::<_, crate::sql::MemberRow>(&format!(
@@ -489,7 +495,7 @@ pub(super) async fn reinvite(
         ))
         .bind(org)
         .bind(member)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?
     };
     store

@@ -8,15 +8,18 @@
 //!
 //! One file per resource; the trait implementation below only delegates to them.
 //!
-//! INVARIANT: every method taking an `Actor` opens one transaction (writes with the
-//! backend's `begin_write`, SQLite's `BEGIN IMMEDIATE`), makes its change, writes its audit
-//! entry through `audit` in that transaction and commits last.
+//! INVARIANT: every method taking an `Actor` opens one transaction (writes with
+//! `Backend::write`, the backend's `begin_write`, SQLite's `BEGIN IMMEDIATE`), makes its
+//! change, names what it touched (`WriteTx::org`, …), writes its audit entry through `audit`
+//! in that transaction and commits last (`WriteTx::commit`: the revision bump and the
+//! change-log row, in the transaction).
 
 use super::{Backend, Db};
 use crate::sql::Dialect as _;
 
 mod access_requests;
 mod audit;
+mod changes;
 mod export;
 mod granular;
 mod import;
@@ -27,6 +30,7 @@ mod projects;
 mod teams;
 mod tokens;
 mod users;
+mod write;
 
 #[async_trait::async_trait]
 impl crate::Store for Backend {
@@ -511,6 +515,14 @@ impl crate::Store for Backend {
 
     async fn all_tokens(&self) -> crate::Result<Vec<crate::Token>> {
         tokens::all_tokens(self).await
+    }
+
+    async fn revision(&self) -> crate::Result<u64> {
+        changes::revision(self).await
+    }
+
+    async fn catch_up(&self, after: u64) -> crate::Result<crate::CatchUp> {
+        changes::catch_up(self, after).await
     }
 
     async fn change_feed(&self) -> crate::Result<Option<Box<dyn crate::ChangeFeed>>> {

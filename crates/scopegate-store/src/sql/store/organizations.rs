@@ -1,8 +1,6 @@
 //! Organizations: creation, lookup, features, deletion (immediate, scheduled, purged), and the
 //! organization lock every counted check runs under.
 
-use crate::sql::Dialect as _;
-
 use super::{Backend, Db};
 
 impl Backend {
@@ -51,7 +49,7 @@ pub(super) async fn create_org(
     owner_role: &str,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Organization> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
     let now = crate::now();
     let row = sqlx::query_as::<_, crate::sql::OrgRow>(&format!(
         "INSERT INTO organizations (slug, name, options, features, open_membership, \
@@ -66,9 +64,10 @@ pub(super) async fn create_org(
     .bind(false)
     .bind(now)
     .bind(serde_json::to_string(features).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let org = crate::Organization::try_from(row)?;
+    tx.org(org.id);
     let member = sqlx::query_as::<_, crate::sql::IdRow>(
         "INSERT INTO members (organization_id, user_id, email, role, created_at) \
              VALUES ($1, $2, (SELECT email FROM users WHERE id = $2), $3, $4) RETURNING id",
@@ -77,7 +76,7 @@ pub(super) async fn create_org(
     .bind(owner)
     .bind(owner_role)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store.audit(
             &mut tx,
@@ -143,7 +142,7 @@ pub(super) async fn set_features(
     disable: &[String],
     actor: &crate::Actor,
 ) -> crate::Result<crate::Organization> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
     let current = Backend::lock_org(&mut tx, org).await?;
     let mut features = current.features.clone();
     let mut enabled = Vec::new();
@@ -167,9 +166,10 @@ pub(super) async fn set_features(
     ))
     .bind(org)
     .bind(serde_json::to_string(&features).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let updated = crate::Organization::try_from(row)?;
+    tx.org(org);
     store
         .audit(
             &mut tx,
@@ -189,13 +189,16 @@ pub(super) async fn delete_org(
     org: i64,
     actor: &crate::Actor,
 ) -> crate::Result<()> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
     let gone = sqlx::query_as::<_, crate::sql::IdRow>(
         "DELETE FROM organizations WHERE id = $1 RETURNING id",
     )
     .bind(org)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
+    // Its installations go with it.
+    tx.org(gone.id);
+    tx.integrations();
     store
         .audit(
             &mut tx,
@@ -216,7 +219,7 @@ pub(super) async fn schedule_org_deletion(
     due_at: i64,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Organization> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
     let current = Backend::lock_org(&mut tx, org).await?;
     if current.deletion_scheduled_at.is_some() {
         // Already pending: Sentry keeps the one schedule (and writes nothing).
@@ -229,9 +232,12 @@ pub(super) async fn schedule_org_deletion(
     ))
     .bind(org)
     .bind(due_at)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let updated = crate::Organization::try_from(row)?;
+    // A pending organization leaves the index, and the installations on it.
+    tx.org(org);
+    tx.integrations();
     store
         .audit(
             &mut tx,
@@ -262,7 +268,7 @@ pub(super) async fn purge_orgs_due(store: &Backend, now: i64) -> crate::Result<V
     .await?;
     let mut removed = Vec::new();
     for row in due {
-        let mut tx = store.begin_write().await?;
+        let mut tx = store.write().await?;
         // Only if still due: a restore may have won the race since the scan.
         let gone = sqlx::query_as::<_, crate::sql::IdRow>(
             "DELETE FROM organizations WHERE id = $1 \
@@ -271,9 +277,11 @@ pub(super) async fn purge_orgs_due(store: &Backend, now: i64) -> crate::Result<V
         )
         .bind(row.id)
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?;
         if let Some(gone) = gone {
+            tx.org(gone.id);
+            tx.integrations();
             // The organization's log outlives it (no foreign key): the entry is
             // kept under its id.
             store

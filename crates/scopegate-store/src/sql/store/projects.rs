@@ -1,7 +1,5 @@
 //! Projects and the teams that own them.
 
-use crate::sql::Dialect as _;
-
 use super::Backend;
 
 impl Backend {
@@ -52,7 +50,8 @@ pub(super) async fn create_project(
     teams: &[i64],
     actor: &crate::Actor,
 ) -> crate::Result<crate::Project> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     let row = sqlx::query_as::<_, crate::sql::ProjectRow>(&format!(
         "INSERT INTO projects (organization_id, slug, name, active, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING {}",
@@ -63,14 +62,14 @@ pub(super) async fn create_project(
     .bind(name)
     .bind(true)
     .bind(crate::now())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     for team in teams {
         Backend::ensure_in_org(&mut tx, "teams", *team, org).await?;
         sqlx::query("INSERT INTO project_teams (project_id, team_id) VALUES ($1, $2)")
             .bind(row.id)
             .bind(team)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     store
@@ -128,13 +127,14 @@ pub(super) async fn delete_project(
     project: i64,
     actor: &crate::Actor,
 ) -> crate::Result<()> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     sqlx::query_as::<_, crate::sql::IdRow>(
         "DELETE FROM projects WHERE organization_id = $1 AND id = $2 RETURNING id",
     )
     .bind(org)
     .bind(project)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store
         .audit(
@@ -157,7 +157,8 @@ pub(super) async fn add_project_team(
     team: i64,
     actor: &crate::Actor,
 ) -> crate::Result<bool> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::ensure_in_org(&mut tx, "projects", project, org).await?;
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     let added = sqlx::query_as::<_, crate::sql::ProjectTeamRow>(
@@ -166,7 +167,7 @@ pub(super) async fn add_project_team(
     )
     .bind(project)
     .bind(team)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if added.is_some() {
         store
@@ -191,7 +192,8 @@ pub(super) async fn remove_project_team(
     team: i64,
     actor: &crate::Actor,
 ) -> crate::Result<bool> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::ensure_in_org(&mut tx, "projects", project, org).await?;
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     let removed = sqlx::query_as::<_, crate::sql::ProjectTeamRow>(
@@ -200,7 +202,7 @@ pub(super) async fn remove_project_team(
     )
     .bind(project)
     .bind(team)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if removed.is_some() {
         store

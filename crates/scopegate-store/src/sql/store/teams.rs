@@ -1,7 +1,5 @@
 //! Teams and their memberships (team roles, joining).
 
-use crate::sql::Dialect as _;
-
 use super::Backend;
 
 pub(super) async fn create_team(
@@ -11,7 +9,8 @@ pub(super) async fn create_team(
     name: &str,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Team> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     let row = sqlx::query_as::<_, crate::sql::TeamRow>(&format!(
         "INSERT INTO teams (organization_id, slug, name, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING {}",
@@ -21,7 +20,7 @@ pub(super) async fn create_team(
     .bind(slug)
     .bind(name)
     .bind(crate::now())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store
         .audit(
@@ -77,7 +76,8 @@ pub(super) async fn delete_team(
     team: i64,
     actor: &crate::Actor,
 ) -> crate::Result<()> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::lock_org(&mut tx, org).await?;
     store
         .delete_grant_holder(&mut tx, org, crate::sql::GrantHolder::Team, team, actor)
@@ -108,7 +108,8 @@ pub(super) async fn set_team_member(
     role: Option<&str>,
     actor: &crate::Actor,
 ) -> crate::Result<crate::TeamMembership> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     Backend::ensure_in_org(&mut tx, "members", member, org).await?;
     let row = sqlx::query_as::<_, crate::sql::TeamMemberRow>(
@@ -119,7 +120,7 @@ pub(super) async fn set_team_member(
     .bind(team)
     .bind(member)
     .bind(role)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store
         .audit(
@@ -142,7 +143,8 @@ pub(super) async fn remove_team_member(
     member: i64,
     actor: &crate::Actor,
 ) -> crate::Result<bool> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     Backend::ensure_in_org(&mut tx, "members", member, org).await?;
     let removed = sqlx::query_as::<_, crate::sql::TeamMemberRow>(
@@ -151,7 +153,7 @@ pub(super) async fn remove_team_member(
     )
     .bind(team)
     .bind(member)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if removed.is_some() {
         store
@@ -177,7 +179,8 @@ pub(super) async fn set_team_role(
     role: Option<&str>,
     actor: &crate::Actor,
 ) -> crate::Result<crate::TeamMembership> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     Backend::ensure_in_org(&mut tx, "members", member, org).await?;
     let row = sqlx::query_as::<_, crate::sql::TeamMemberRow>(
@@ -187,7 +190,7 @@ pub(super) async fn set_team_role(
     .bind(role)
     .bind(team)
     .bind(member)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store
         .audit(
@@ -210,7 +213,8 @@ pub(super) async fn join_team(
     member: i64,
     actor: &crate::Actor,
 ) -> crate::Result<Option<crate::TeamMembership>> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     Backend::ensure_in_org(&mut tx, "members", member, org).await?;
     let row = sqlx::query_as::<_, crate::sql::TeamMemberRow>(
@@ -220,7 +224,7 @@ pub(super) async fn join_team(
     )
     .bind(team)
     .bind(member)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if row.is_some() {
         store
@@ -258,7 +262,8 @@ pub(super) async fn update_team(
     name: Option<&str>,
     actor: &crate::Actor,
 ) -> crate::Result<crate::Team> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
+    tx.org(org);
     let row = sqlx::query_as::<_, crate::sql::TeamRow>(&format!(
         "UPDATE teams SET slug = COALESCE($1, slug), name = COALESCE($2, name) \
              WHERE organization_id = $3 AND id = $4 RETURNING {}",
@@ -268,7 +273,7 @@ pub(super) async fn update_team(
     .bind(name)
     .bind(org)
     .bind(team)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     store
         .audit(

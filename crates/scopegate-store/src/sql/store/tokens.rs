@@ -1,8 +1,6 @@
 //! API tokens: creation (hashed secrets), lookup by secret, listing, deletion, and the reduction of
 //! organization tokens' scopes.
 
-use crate::sql::Dialect as _;
-
 use super::Backend;
 
 pub(super) async fn create_token(
@@ -13,7 +11,7 @@ pub(super) async fn create_token(
     let secret = crate::Secret::generate(new.kind);
     let scopes = serde_json::to_string(&new.scopes)
         .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
     let id = sqlx::query_as::<_, crate::sql::IdRow>(
         "INSERT INTO api_tokens (kind, user_id, organization_id, name, token_hash, \
              token_prefix, scopes, created_at, token_last_characters) \
@@ -28,9 +26,10 @@ pub(super) async fn create_token(
     .bind(scopes)
     .bind(crate::now())
     .bind(secret.last_characters())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?
     .id;
+    tx.token(id);
     let event = match new.kind {
         crate::TokenKind::User => "api-token.create",
         crate::TokenKind::Org => "org-auth-token.create",
@@ -51,7 +50,7 @@ pub(super) async fn create_token(
         crate::sql::TOKEN_SELECT
     ))
     .bind(id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     tx.commit().await?;
     Ok((row.try_into()?, secret))
@@ -127,17 +126,18 @@ pub(super) async fn delete_token(
     id: i64,
     actor: &crate::Actor,
 ) -> crate::Result<()> {
-    let mut tx = store.begin_write().await?;
+    let mut tx = store.write().await?;
     let row = sqlx::query_as::<_, crate::sql::TokenRow>(&format!(
         "{} WHERE t.id = $1",
         crate::sql::TOKEN_SELECT
     ))
     .bind(id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
+    tx.token(id);
     sqlx::query("DELETE FROM api_tokens WHERE id = $1")
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let event = match row.kind.as_str() {
         "org" => "org-auth-token.remove",
@@ -163,17 +163,17 @@ pub(super) async fn reduce_org_token_scopes(
     allowed: &[String],
     actor: &crate::Actor,
 ) -> crate::Result<u64> {
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.write().await?;
     // Take the write lock before reading (SQLite; on PostgreSQL the rows are
     // locked by the UPDATE itself): no token changes between read and write.
     sqlx::query("UPDATE api_tokens SET id = id WHERE kind = 'org'")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let rows = sqlx::query_as::<_, crate::sql::TokenRow>(&format!(
         "{} WHERE t.kind = 'org' ORDER BY t.id",
         crate::sql::TOKEN_SELECT
     ))
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let mut changed = 0u64;
     for row in rows {
@@ -192,8 +192,9 @@ pub(super) async fn reduce_org_token_scopes(
         sqlx::query("UPDATE api_tokens SET scopes = $1 WHERE id = $2")
             .bind(text)
             .bind(token.id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
+        tx.token(token.id);
         store
             .audit(
                 &mut tx,

@@ -7,6 +7,7 @@ pub(super) async fn create_user(
     email: &str,
     is_superuser: bool,
 ) -> crate::Result<crate::User> {
+    let mut tx = store.write().await?;
     let row = sqlx::query_as::<_, crate::sql::UserRow>(&format!(
         "INSERT INTO users (email, is_superuser, has_2fa, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING {}",
@@ -16,8 +17,10 @@ pub(super) async fn create_user(
     .bind(is_superuser)
     .bind(false)
     .bind(crate::now())
-    .fetch_one(&store.pool)
+    .fetch_one(&mut **tx)
     .await?;
+    tx.user(row.id);
+    tx.commit().await?;
     Ok(row.into())
 }
 

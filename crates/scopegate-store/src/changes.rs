@@ -1,0 +1,167 @@
+//! Revisions and the change log: what each committed write changed, and the one-snapshot read
+//! that brings an index up to date ([`Store::catch_up`](crate::Store::catch_up)).
+//!
+//! Every write transaction that changes what the decision index reads ends with one bump of
+//! the database-wide revision (`store_revision`, one row) and one row of `store_changes`
+//! naming what it [`Touched`]; on PostgreSQL the bump's row lock is held to the commit, so
+//! revisions are in commit order, and the same transaction notifies
+//! [`CHANGE_CHANNEL`](crate::CHANGE_CHANNEL) with `{"revision":N,"orgs":[…],…}` (delivered at
+//! commit, only then). The log is pruned: rows older than [`CHANGE_RETENTION_SECS`] or more
+//! than [`CHANGE_RETENTION_ROWS`] revisions behind are deleted, and an index further behind
+//! than the log reaches is given everything ([`CatchUp::Full`]).
+
+use std::collections::BTreeSet;
+
+use scopegate_core::wire::{IntegrationDoc, UserDoc};
+use scopegate_core::WorldDoc;
+use serde::{Deserialize, Serialize};
+
+use crate::Token;
+
+/// How many revisions the change log keeps at least reaching back (older rows are pruned).
+pub const CHANGE_RETENTION_ROWS: i64 = 100_000;
+
+/// How long (seconds) a row of the change log is kept at most.
+pub const CHANGE_RETENTION_SECS: i64 = 24 * 60 * 60;
+
+/// What one committed write changed, recorded in its transaction (a row of `store_changes`),
+/// or the union of several ([`Touched::merge`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Touched {
+    /// Organizations whose row, members, teams, projects, grants or tokens changed (their
+    /// whole part of the index is re-read).
+    pub orgs: BTreeSet<i64>,
+    /// Users whose row changed.
+    pub users: BTreeSet<i64>,
+    /// Tokens created, changed or deleted.
+    pub tokens: BTreeSet<i64>,
+    /// Whether any integration or installation changed (they are re-read all).
+    pub integrations: bool,
+    /// Whether everything may have changed (an import): the whole world is re-read.
+    pub everything: bool,
+}
+
+impl Touched {
+    /// Whether nothing was touched (the write changed nothing the index reads).
+    pub fn is_empty(&self) -> bool {
+        self.orgs.is_empty()
+            && self.users.is_empty()
+            && self.tokens.is_empty()
+            && !self.integrations
+            && !self.everything
+    }
+
+    /// Adds what `other` touched.
+    pub fn merge(&mut self, other: Touched) {
+        self.orgs.extend(other.orgs);
+        self.users.extend(other.users);
+        self.tokens.extend(other.tokens);
+        self.integrations |= other.integrations;
+        self.everything |= other.everything;
+    }
+}
+
+/// One read snapshot for the index ([`Store::catch_up`](crate::Store::catch_up)): either
+/// everything, or the parts named by the changes committed after the index's revision.
+#[derive(Debug, Clone)]
+pub enum CatchUp {
+    /// Everything as of `revision`: the world as [`Store::full_world`](crate::Store::full_world)
+    /// exports it and every token, as [`Store::all_tokens`](crate::Store::all_tokens).
+    Full {
+        /// The revision the snapshot is at.
+        revision: u64,
+        /// The whole world.
+        world: WorldDoc,
+        /// Every token, by id.
+        tokens: Vec<Token>,
+    },
+    /// What changed after the index's revision, as of `revision`.
+    Partial {
+        /// The revision the snapshot is at (equal to the one asked for when nothing changed).
+        revision: u64,
+        /// The union of what the changes after the asked revision touched.
+        touched: Touched,
+        /// The touched organizations that still exist (and are not pending deletion), each
+        /// complete, as [`Store::full_world`](crate::Store::full_world) exports it; a touched
+        /// organization missing here is gone. Its `users` and `integrations` are those the
+        /// organizations reference and may be ignored.
+        orgs: WorldDoc,
+        /// The touched users that still exist; a touched user missing here is gone.
+        users: Vec<UserDoc>,
+        /// The tokens that still exist among the touched ones and those of the touched
+        /// organizations (a token's principal carries its organization's slug), by id.
+        tokens: Vec<Token>,
+        /// Every integration (installations on pending organizations left out), when any was
+        /// touched.
+        integrations: Option<Vec<IntegrationDoc>>,
+    },
+}
+
+impl CatchUp {
+    /// The revision the snapshot is at.
+    pub fn revision(&self) -> u64 {
+        match self {
+            CatchUp::Full { revision, .. } | CatchUp::Partial { revision, .. } => *revision,
+        }
+    }
+}
+
+/// The notification payload of a committed change on PostgreSQL: the revision and what it
+/// touched, or the revision alone when that would not fit NOTIFY's payload limit.
+pub(crate) fn notify_payload(revision: i64, touched: &Touched) -> String {
+    #[derive(Serialize)]
+    struct Payload<'a> {
+        revision: i64,
+        #[serde(flatten)]
+        touched: &'a Touched,
+    }
+    let full = serde_json::to_string(&Payload { revision, touched }).unwrap_or_default();
+    if full.is_empty() || full.len() > 7_000 {
+        format!("{{\"revision\":{revision}}}")
+    } else {
+        full
+    }
+}
+
+/// The revision named by a notification payload ([`notify_payload`]), if it names one.
+pub(crate) fn payload_revision(payload: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Payload {
+        revision: u64,
+    }
+    serde_json::from_str::<Payload>(payload)
+        .ok()
+        .map(|p| p.revision)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_names_the_revision_and_what_was_touched() {
+        let mut t = Touched::default();
+        t.orgs.insert(3);
+        t.integrations = true;
+        let p = notify_payload(7, &t);
+        assert!(p.starts_with("{\"revision\":7,\"orgs\":[3]"), "{p}");
+        assert_eq!(payload_revision(&p), Some(7));
+        t.tokens.extend(0..2_000);
+        assert_eq!(notify_payload(8, &t), "{\"revision\":8}");
+        assert_eq!(payload_revision("users"), None);
+    }
+
+    #[test]
+    fn merge_is_a_union() {
+        let mut a = Touched::default();
+        assert!(a.is_empty());
+        a.orgs.insert(1);
+        let mut b = Touched::default();
+        b.orgs.insert(2);
+        b.everything = true;
+        a.merge(b);
+        assert_eq!(a.orgs.iter().copied().collect::<Vec<_>>(), vec![1, 2]);
+        assert!(a.everything && !a.is_empty());
+    }
+}
