@@ -21,7 +21,11 @@ fn spread_starts_at_the_largest_and_puts_the_middle_at_half() {
     assert_eq!(s.first(), Some(&0));
     assert_eq!(s.get(16), Some(&500));
     assert_eq!(s.iter().collect::<HashSet<_>>().len(), 32, "{s:?}");
-    assert_eq!(spread(3, 8), vec![0, 1, 2], "never more writers than organizations");
+    assert_eq!(
+        spread(3, 8),
+        vec![0, 1, 2],
+        "never more writers than organizations"
+    );
 }
 
 #[test]
@@ -38,7 +42,10 @@ fn each_writer_is_a_pending_owner_invite_in_its_own_organization() {
         let invite: Vec<_> = doc.members.iter().filter(|m| m.id == w.member).collect();
         assert_eq!(invite.len(), 1, "member ids stay unique");
         let m = invite[0];
-        assert_eq!((m.organization, m.user, m.role.as_str()), (w.org, None, "owner"));
+        assert_eq!(
+            (m.organization, m.user, m.role.as_str()),
+            (w.org, None, "owner")
+        );
         assert_eq!(w.email, format!("invite-{}@import.invalid", w.member));
         let in_org: HashSet<u64> = doc
             .members
@@ -48,7 +55,13 @@ fn each_writer_is_a_pending_owner_invite_in_its_own_organization() {
             .collect();
         assert!(!w.users.is_empty() && w.users.len() <= GRANULAR_USERS);
         assert!(w.users.iter().all(|u| in_org.contains(u)), "{w:?}");
-        assert_eq!(w.members + 1, doc.members.iter().filter(|m| m.organization == w.org).count());
+        assert_eq!(
+            w.members + 1,
+            doc.members
+                .iter()
+                .filter(|m| m.organization == w.org)
+                .count()
+        );
     }
     // The largest organization's first user is a plain member: its replay access follows
     // its own grant.

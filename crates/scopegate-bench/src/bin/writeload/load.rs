@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use serde_json::{json, Value};
 
 use crate::http::Client;
-use crate::{nonce, percentiles, report_unexpected, Writer, KINDS};
+use crate::{nonce, percentiles, report_unexpected, set, Writer, KINDS};
 
 /// What `concurrent` runs.
 #[derive(Debug)]
@@ -101,9 +101,9 @@ fn check_summary(handles: Vec<std::thread::JoinHandle<CheckTally>>, rate: f64) -
         }
     }
     let mut v = percentiles(&mut all.latencies);
-    v["rate"] = json!(rate);
-    v["non_200"] = json!(all.non_200);
-    v["errors"] = json!(all.errors);
+    set(&mut v, "rate", json!(rate));
+    set(&mut v, "non_200", json!(all.non_200));
+    set(&mut v, "errors", json!(all.errors));
     v
 }
 
@@ -134,7 +134,7 @@ pub fn concurrent(o: &Options, writers: Vec<Writer>) -> anyhow::Result<bool> {
     if checking && !o.check_baseline.is_zero() {
         let start = Instant::now();
         let h = check_load(o, &bodies, start, Duration::ZERO, o.check_baseline);
-        out["check_alone"] = check_summary(h, o.check_rate);
+        set(&mut out, "check_alone", check_summary(h, o.check_rate));
     }
 
     let start = Instant::now();
@@ -153,7 +153,9 @@ pub fn concurrent(o: &Options, writers: Vec<Writer>) -> anyhow::Result<bool> {
                 let mut n = c as u64 * 1_000_000;
                 while start.elapsed() < end {
                     n += 1;
-                    let kind = KINDS.get((n as usize + c) % KINDS.len()).unwrap_or(&"rename");
+                    let kind = KINDS
+                        .get((n as usize + c) % KINDS.len())
+                        .unwrap_or(&"rename");
                     let (method, path, body) = w.request(kind, n, nonce);
                     let started = start.elapsed();
                     let status = match client.send(method, &path, Some(&w.token), Some(&body), &[])
@@ -218,22 +220,38 @@ pub fn concurrent(o: &Options, writers: Vec<Writer>) -> anyhow::Result<bool> {
         .filter(|d| d.finished >= o.warmup && d.finished <= end)
         .count();
     let mut writes = percentiles(&mut latencies);
-    writes["per_s"] = rate(in_window, o.duration.as_secs_f64());
+    set(
+        &mut writes,
+        "per_s",
+        rate(in_window, o.duration.as_secs_f64()),
+    );
     // And over the whole run, warm-up included: every write / the last answer's time.
-    writes["run_per_s"] = rate(all.len(), last.as_secs_f64());
-    writes["run_writes"] = json!(all.len());
-    writes["window_s"] = json!((window * 100.0).round() / 100.0);
-    writes["2xx"] = json!(s2);
-    writes["4xx"] = json!(s4);
-    writes["5xx"] = json!(s5);
-    writes["errors"] = json!(errors);
-    writes["unmeasured_warmup_writes"] = json!(all.len() - measured.len());
-    out["writes"] = writes;
+    set(
+        &mut writes,
+        "run_per_s",
+        rate(all.len(), last.as_secs_f64()),
+    );
+    set(&mut writes, "run_writes", json!(all.len()));
+    set(
+        &mut writes,
+        "window_s",
+        json!((window * 100.0).round() / 100.0),
+    );
+    set(&mut writes, "2xx", json!(s2));
+    set(&mut writes, "4xx", json!(s4));
+    set(&mut writes, "5xx", json!(s5));
+    set(&mut writes, "errors", json!(errors));
+    set(
+        &mut writes,
+        "unmeasured_warmup_writes",
+        json!(all.len() - measured.len()),
+    );
+    set(&mut out, "writes", writes);
     let mut ok = s2 == measured.len();
     if let Some(h) = checks {
         let during = check_summary(h, o.check_rate);
-        ok &= during["non_200"] == 0 && during["errors"] == 0;
-        out["check_during_writes"] = during;
+        ok &= during.get("non_200") == Some(&json!(0)) && during.get("errors") == Some(&json!(0));
+        set(&mut out, "check_during_writes", during);
     }
     println!("{out}");
     Ok(ok)

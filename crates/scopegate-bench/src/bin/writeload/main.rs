@@ -74,13 +74,21 @@ impl Writer {
         let org = format!("/api/0/organizations/{}/", self.slug);
         let name = format!("b{nonce}-{n}");
         match kind {
-            "rename" => ("PUT", org, json!({"name": format!("Bench {name}")}).to_string()),
+            "rename" => (
+                "PUT",
+                org,
+                json!({"name": format!("Bench {name}")}).to_string(),
+            ),
             "invite" => (
                 "POST",
                 format!("{org}members/"),
                 json!({"email": format!("{name}@bench.invalid"), "orgRole": "member"}).to_string(),
             ),
-            "team" => ("POST", format!("{org}teams/"), json!({"slug": name}).to_string()),
+            "team" => (
+                "POST",
+                format!("{org}teams/"),
+                json!({"slug": name}).to_string(),
+            ),
             "token" => (
                 "POST",
                 format!("{org}org-auth-tokens/"),
@@ -107,7 +115,8 @@ impl Args {
         self.0.get(k).map(String::as_str)
     }
     fn need(&self, k: &str) -> anyhow::Result<&str> {
-        self.get(k).with_context(|| format!("`--{k}` is needed\n\n{USAGE}"))
+        self.get(k)
+            .with_context(|| format!("`--{k}` is needed\n\n{USAGE}"))
     }
     fn num<T: std::str::FromStr>(&self, k: &str, default: T) -> anyhow::Result<T> {
         match self.get(k) {
@@ -126,7 +135,9 @@ fn parse(args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
         let key = flag
             .strip_prefix("--")
             .with_context(|| format!("unexpected argument `{flag}`\n\n{USAGE}"))?;
-        let value = it.next().with_context(|| format!("`{flag}` needs a value"))?;
+        let value = it
+            .next()
+            .with_context(|| format!("`{flag}` needs a value"))?;
         map.insert(key.to_string(), value);
     }
     Ok(Args(map))
@@ -135,7 +146,7 @@ fn parse(args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
 fn writers(a: &Args) -> anyhow::Result<Vec<Writer>> {
     let path = a.need("writers")?;
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
-    let docs: Vec<Value> = serde_json::from_str(&text).with_context(|| format!("{path}"))?;
+    let docs: Vec<Value> = serde_json::from_str(&text).with_context(|| path.to_string())?;
     let tokens_path = a.need("tokens")?;
     let tokens = std::fs::read_to_string(tokens_path)
         .with_context(|| format!("cannot read {tokens_path}"))?;
@@ -144,10 +155,15 @@ fn writers(a: &Args) -> anyhow::Result<Vec<Writer>> {
         .zip(tokens)
         .map(|(d, t)| {
             Ok(Writer {
-                slug: d["slug"].as_str().context("a writer without a slug")?.into(),
-                members: d["members"].as_u64().unwrap_or(0),
-                users: d["users"]
-                    .as_array()
+                slug: d
+                    .get("slug")
+                    .and_then(Value::as_str)
+                    .context("a writer without a slug")?
+                    .into(),
+                members: d.get("members").and_then(Value::as_u64).unwrap_or(0),
+                users: d
+                    .get("users")
+                    .and_then(Value::as_array)
                     .map(|u| u.iter().filter_map(Value::as_u64).collect())
                     .unwrap_or_default(),
                 token: t.trim().to_string(),
@@ -172,6 +188,13 @@ pub fn percentiles(samples: &mut [Duration]) -> Value {
         "max_ms": samples.last().map_or(0.0, ms),
         "min_ms": samples.first().map_or(0.0, ms),
     })
+}
+
+/// Sets `key` of the JSON object `v` (nothing when `v` is not an object).
+pub fn set(v: &mut Value, key: &str, x: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), x);
+    }
 }
 
 /// A duration in milliseconds, to 0.01 ms.
@@ -238,11 +261,11 @@ fn single(a: &Args) -> anyhow::Result<bool> {
     }
     for ((kind, t), s) in KINDS.iter().zip(&mut times).zip(&statuses) {
         let mut line = percentiles(t);
-        line["kind"] = json!(kind);
-        line["org"] = json!(w.slug);
-        line["org_members"] = json!(w.members);
-        line["statuses"] = json!(s);
-        line["stopped_early"] = json!(stopped);
+        set(&mut line, "kind", json!(kind));
+        set(&mut line, "org", json!(w.slug));
+        set(&mut line, "org_members", json!(w.members));
+        set(&mut line, "statuses", json!(s));
+        set(&mut line, "stopped_early", json!(stopped));
         println!("{line}");
     }
     Ok(ok)

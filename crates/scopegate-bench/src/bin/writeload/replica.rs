@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use serde_json::{json, Value};
 
 use crate::http::Client;
-use crate::{granular_body, percentiles, Writer};
+use crate::{granular_body, percentiles, set, Writer};
 
 /// What `replica` runs.
 #[derive(Debug)]
@@ -105,7 +105,7 @@ pub fn replica(o: &Options, w: Writer) -> anyhow::Result<bool> {
             Some(r) => {
                 mode = "at_least_revision";
                 let mut body = check.clone();
-                body["at_least_revision"] = json!(r);
+                set(&mut body, "at_least_revision", json!(r));
                 let (status, allowed, seen) = decide(&mut reader, o, &body, Some(r))?;
                 times.push(start.elapsed());
                 if status == 503 {
@@ -129,12 +129,12 @@ pub fn replica(o: &Options, w: Writer) -> anyhow::Result<bool> {
         }
     }
     let mut out = percentiles(&mut times);
-    out["mode"] = json!(mode);
-    out["org"] = json!(w.slug);
-    out["org_members"] = json!(w.members);
-    out["stale"] = json!(stale);
-    out["unavailable_503"] = json!(unavailable);
-    out["poll_timeouts"] = json!(timeouts);
+    set(&mut out, "mode", json!(mode));
+    set(&mut out, "org", json!(w.slug));
+    set(&mut out, "org_members", json!(w.members));
+    set(&mut out, "stale", json!(stale));
+    set(&mut out, "unavailable_503", json!(unavailable));
+    set(&mut out, "poll_timeouts", json!(timeouts));
     println!("{out}");
     Ok(stale == 0)
 }
