@@ -21,16 +21,23 @@ use serde_json::json;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: scopegate-bench [--quick] [--seed N] [--dump DIR]\n\n  \
-    --quick     about 1.5 s of timing per engine and 0.4 s per outcome class\n  \
-    --seed N    world and request seed (default 1)\n  \
-    --dump DIR  write the world (world.json), the manifest (manifest.json) and every\n              \
-    request as a /v1/check body (requests.jsonl) to DIR, then exit (bench/http.sh)";
+const USAGE: &str = "usage: scopegate-bench [--quick] [--seed N] \
+    [--dump DIR [--orgs N] [--members N] [--writers N]]\n\n  \
+    --quick       about 1.5 s of timing per engine and 0.4 s per outcome class\n  \
+    --seed N      world and request seed (default 1)\n  \
+    --dump DIR    write the world (world.json), the manifest (manifest.json) and every\n                \
+    request as a /v1/check body (requests.jsonl) to DIR, then exit (bench/http.sh)\n  \
+    --orgs N      with --dump: organizations (default 1,000; 10 teams, 20 projects each)\n  \
+    --members N   with --dump: members over all organizations (default 100,000)\n  \
+    --writers N   with --dump: add a pending owner invite to N organizations spread over\n                \
+    the size ranking and describe them in writers.json (bench/writes.sh)";
 
 struct Args {
     quick: bool,
     seed: u64,
     dump: Option<std::path::PathBuf>,
+    size: Size,
+    writers: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -38,6 +45,8 @@ fn parse_args() -> Result<Args, String> {
         quick: false,
         seed: 1,
         dump: None,
+        size: Size::BENCH,
+        writers: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -52,11 +61,34 @@ fn parse_args() -> Result<Args, String> {
             "--dump" => {
                 args.dump = Some(it.next().ok_or("`--dump` needs a directory")?.into());
             }
+            "--orgs" | "--members" | "--writers" => {
+                let v = it.next().ok_or(format!("`{a}` needs a number"))?;
+                let n: u64 = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or(format!("`{a}`: `{v}` is not a positive number"))?;
+                match a.as_str() {
+                    "--orgs" => args.size = Size::scaled(n, args.size.members),
+                    "--members" => args.size = Size::scaled(args.size.orgs, n),
+                    _ => args.writers = usize::try_from(n).map_err(|e| e.to_string())?,
+                }
+            }
             // `cargo bench` passes `--bench` to every target; nothing to do for it here.
             "--bench" => {}
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }
+    }
+    if args.dump.is_none() && (args.size != Size::BENCH || args.writers > 0) {
+        return Err(format!(
+            "`--orgs`, `--members` and `--writers` go with `--dump`\n\n{USAGE}"
+        ));
+    }
+    if args.size.members < args.size.orgs.saturating_mul(2) {
+        return Err(format!(
+            "`--members` must be at least twice `--orgs` (two members per organization)\n\n{USAGE}"
+        ));
     }
     Ok(args)
 }
@@ -74,16 +106,23 @@ fn line(engine: &str, m: Measurement, requests: usize, agree: bool, extra: serde
     println!("{v}");
 }
 
-/// Writes the world, the manifest and the requests for the HTTP benchmark.
-fn dump(dir: &std::path::Path, seed: u64) -> anyhow::Result<()> {
+/// Writes the world, the manifest and the requests for the HTTP benchmarks, and the
+/// writers (`writers.json`) when `writers` is not 0.
+fn dump(dir: &std::path::Path, seed: u64, size: Size, writers: usize) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use std::io::Write as _;
     let policy = scopegate_core::Policy::sentry();
     let (_, manifest_text) = scopegate_bench::world::manifest_json()?;
     let (_, manifest) = scopegate_bench::world::manifest(&policy)?;
-    let world = scopegate_bench::world::world(Size::BENCH, seed);
-    let requests = scopegate_bench::world::requests(&world, &manifest, &policy, Size::BENCH, seed);
+    let mut world = scopegate_bench::world::world(size, seed);
+    let requests = scopegate_bench::world::requests(&world, &manifest, &policy, size, seed);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if writers > 0 {
+        // After the requests: they are the same with or without writers.
+        let added = scopegate_bench::world::writers::add_writers(&mut world, writers);
+        let json: Vec<serde_json::Value> = added.iter().map(|w| w.to_json()).collect();
+        std::fs::write(dir.join("writers.json"), serde_json::to_vec_pretty(&json)?)?;
+    }
     std::fs::write(dir.join("manifest.json"), manifest_text)?;
     std::fs::write(dir.join("world.json"), serde_json::to_vec(&world)?)?;
     let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("requests.jsonl"))?);
@@ -366,7 +405,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(dir) = &args.dump {
-        return match dump(dir, args.seed) {
+        return match dump(dir, args.seed, args.size, args.writers) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -31,6 +31,7 @@ pub const TRIMMING_OPTIONS: [&str; 2] =
 
 mod sentry_manifest;
 mod traffic;
+pub mod writers;
 
 pub use sentry_manifest::{augment_manifest, builtin_manifest_json, manifest, manifest_json};
 pub use traffic::requests;
@@ -63,6 +64,21 @@ impl Size {
         integrations: 40,
         requests: 8_000,
     };
+    /// A world of `orgs` organizations and `members` members with the benchmark's
+    /// proportions (10 teams and 20 projects per organization, 40 integrations, 8,000
+    /// requests): `Size::scaled(1_000, 100_000)` is [`Size::BENCH`]; the write-path
+    /// benchmark also uses `Size::scaled(10_000, 1_000_000)`.
+    pub fn scaled(orgs: u64, members: u64) -> Size {
+        Size {
+            orgs,
+            members,
+            teams: orgs.saturating_mul(10),
+            projects: orgs.saturating_mul(20),
+            integrations: 40,
+            requests: 8_000,
+        }
+    }
+
     /// A smaller world of the same shape for the agreement test in debug builds.
     pub const TEST: Size = Size {
         orgs: 12,

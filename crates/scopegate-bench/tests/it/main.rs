@@ -1,3 +1,5 @@
-//! Integration tests of scopegate-bench: the peers' models agree with scopegate.
+//! Integration tests of scopegate-bench: the peers' models agree with scopegate; the
+//! write-path benchmark's writers.
 
 mod agree;
+mod writers;
