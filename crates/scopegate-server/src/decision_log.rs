@@ -34,7 +34,6 @@ use scopegate_core::{Decision, Policy, Request};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::index::Index;
 use crate::metrics::LogCounters;
 
 mod writer;
@@ -50,13 +49,6 @@ pub const DEFAULT_MAX_BYTES: u64 = 100 * 1024 * 1024;
 
 /// The default number of rotated parts kept (`--decision-log-max-files`).
 pub const DEFAULT_MAX_FILES: u32 = 5;
-
-/// The revision of the world a decision over `index` was made at (the `revision` field).
-///
-/// The one accessor the log reads: the store revision the index is at.
-pub fn revision(index: &Index) -> u64 {
-    index.revision
-}
 
 /// Where lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,7 +40,7 @@ pub fn parse(field: &str, text: &str) -> Result<u64, ApiError> {
 }
 
 /// The revision named by the `X-Scopegate-At-Least-Revision` header, if any.
-pub fn from_headers(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+fn from_headers(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     let Some(value) = headers.get(AT_LEAST_REVISION_HEADER) else {
         return Ok(None);
     };
@@ -52,14 +52,18 @@ pub fn from_headers(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     parse("X-Scopegate-At-Least-Revision", text).map(Some)
 }
 
-/// The index to decide over: `index` when at `at_least` (or nothing is asked), else the
-/// live index once it reaches `at_least`, waiting up to the state's `revision_wait`;
-/// [`ApiError::Behind`] past it.
+/// The index to decide over: `index` when at the revision asked for — the larger of
+/// `asked` (the body field or query parameter) and the `X-Scopegate-At-Least-Revision`
+/// header of `headers` — or when nothing is asked; else the live index once it reaches that
+/// revision, waiting up to the state's `revision_wait`; [`ApiError::Behind`] past it, and
+/// 400 for a header that is no revision.
 pub async fn at_least(
     state: &AppState,
     index: Arc<Index>,
-    at_least: Option<u64>,
+    headers: &HeaderMap,
+    asked: Option<u64>,
 ) -> Result<Arc<Index>, ApiError> {
+    let at_least = asked.max(from_headers(headers)?);
     let Some(wanted) = at_least else {
         return Ok(index);
     };

@@ -60,7 +60,7 @@ impl World {
         let users = users.finish();
 
         // Every entry to its organization; ids unique across the world.
-        let mut ids = IdsMut {
+        let ids = IdsMut {
             teams: BucketsMut::with_capacity(doc.teams.len()),
             projects: BucketsMut::with_capacity(doc.projects.len()),
             members: BucketsMut::with_capacity(doc.members.len()),
@@ -71,19 +71,7 @@ impl World {
                 .copied()
                 .ok_or_else(|| format!("unknown organization id {org}"))
         };
-        group(doc, &mut inputs, locate, &mut ids, &mut err);
-        check_policy(policy, &mut err);
-
-        let ids = ids.finish();
-        let cx = Context {
-            policy,
-            users: &users,
-            ids: &ids,
-        };
-        let shards: Vec<Org> = inputs
-            .iter()
-            .map(|input| build_org(input, &cx, &mut err))
-            .collect();
+        let (ids, shards) = shards(doc, inputs, locate, ids, policy, &users, &mut err);
         let integrations = integrations(
             &doc.integrations,
             |id| org_at.contains_key(&id),
@@ -140,10 +128,37 @@ impl IdsMut {
     }
 }
 
+/// Groups `doc`'s entries by organization ([`group`]), checks the policy's limits and builds
+/// each organization's shard, in the order of `inputs`: the part [`World::build`] and
+/// [`World::patched`] share. Returns the finished id registry with the shards.
+pub(super) fn shards<'d>(
+    doc: &'d WorldDoc,
+    mut inputs: Vec<OrgInput<'d>>,
+    locate: impl Fn(u64) -> Result<usize, String>,
+    mut ids: IdsMut,
+    policy: &Policy,
+    users: &Buckets<User>,
+    err: &mut Errors,
+) -> (Ids, Vec<Org>) {
+    group(doc, &mut inputs, locate, &mut ids, err);
+    check_policy(policy, err);
+    let ids = ids.finish();
+    let cx = Context {
+        policy,
+        users,
+        ids: &ids,
+    };
+    let shards = inputs
+        .iter()
+        .map(|input| build_org(input, &cx, err))
+        .collect();
+    (ids, shards)
+}
+
 /// Hands every team, project, member and grant of `doc` to its organization's input
 /// (`locate`: the input's index, or why there is none), recording each id's organization in
 /// `ids` and reporting an id already there.
-pub(super) fn group<'d>(
+fn group<'d>(
     doc: &'d WorldDoc,
     inputs: &mut [OrgInput<'d>],
     locate: impl Fn(u64) -> Result<usize, String>,
@@ -222,7 +237,7 @@ fn at(
 }
 
 /// Policy limits the index relies on.
-pub(super) fn check_policy(policy: &Policy, err: &mut Errors) {
+fn check_policy(policy: &Policy, err: &mut Errors) {
     if policy.granular_resources.len() > 64 {
         err.whole(
             Section::GranularResources,

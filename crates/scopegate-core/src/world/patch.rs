@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::build::{check_policy, group, integrations, IdsMut};
+use super::build::{integrations, shards, IdsMut};
 use super::error::{Errors, Section};
-use super::shard::{build_org, Context, OrgInput};
+use super::shard::OrgInput;
 use super::{Org, User, World, WorldErrors};
 use crate::policy::Policy;
 use crate::wire::{IntegrationDoc, UserDoc, WorldDoc};
@@ -141,24 +141,12 @@ impl World {
             )),
             None => Err(format!("unknown organization id {org}")),
         };
-        let mut ids = IdsMut {
+        let ids = IdsMut {
             teams,
             projects,
             members,
         };
-        group(doc, &mut inputs, locate, &mut ids, &mut err);
-        check_policy(policy, &mut err);
-
-        let ids = ids.finish();
-        let cx = Context {
-            policy,
-            users: &users,
-            ids: &ids,
-        };
-        let shards: Vec<Org> = inputs
-            .iter()
-            .map(|input| build_org(input, &cx, &mut err))
-            .collect();
+        let (ids, shards) = shards(doc, inputs, locate, ids, policy, &users, &mut err);
 
         // A user dropped for good must not stay a member of an organization kept as is
         // (the patch's own organizations were checked against the users above).

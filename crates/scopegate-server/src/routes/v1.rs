@@ -116,7 +116,7 @@ async fn log(
             at: SystemTime::now(),
             api,
             context: caller.context.clone(),
-            revision: crate::decision_log::revision(&caller.index),
+            revision: caller.index.revision,
             policy_version: state.policy_version.clone(),
             body: Body::Decision {
                 request: parsed.request,
@@ -130,18 +130,15 @@ async fn log(
     }
 }
 
-/// The larger of two requested revisions.
-fn largest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    a.max(b)
-}
-
-/// `caller`'s index, once at the revision asked for ([`crate::revision::at_least`]).
+/// `caller`'s index, once at the revision asked for in the body (`asked`) or the header
+/// ([`crate::revision::at_least`]).
 async fn at_least(
     state: &AppState,
     caller: &mut ServiceCaller,
-    wanted: Option<u64>,
+    headers: &HeaderMap,
+    asked: Option<u64>,
 ) -> Result<(), ApiError> {
-    caller.index = crate::revision::at_least(state, caller.index.clone(), wanted).await?;
+    caller.index = crate::revision::at_least(state, caller.index.clone(), headers, asked).await?;
     Ok(())
 }
 
@@ -153,11 +150,7 @@ async fn check(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let read = parse::one(&body, &state)?;
-    let wanted = largest(
-        crate::revision::from_headers(&headers)?,
-        read.at_least_revision,
-    );
-    at_least(&state, &mut caller, wanted).await?;
+    at_least(&state, &mut caller, &headers, read.at_least_revision).await?;
     let parsed = parse::resolve(read, &state, &caller.index);
     let decision = decide(&state, &caller.index, &parsed.request);
     let shadowed = shadow(&state, &caller.index, &parsed.request, &decision);
@@ -182,11 +175,7 @@ async fn batch(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let read = parse::batch(&body, &state)?;
-    let wanted = largest(
-        crate::revision::from_headers(&headers)?,
-        read.max_revision(),
-    );
-    at_least(&state, &mut caller, wanted).await?;
+    at_least(&state, &mut caller, &headers, read.max_revision()).await?;
     let parsed: Vec<parse::Parsed> = read
         .requests
         .into_iter()
@@ -196,22 +185,17 @@ async fn batch(
     let size = parsed.len();
     state.metrics.batch(size);
     let engine = Engine::new(&state.policy, &state.decision_manifest, &caller.index.world);
+    let decide_one = |p: &parse::Parsed| {
+        let d = state.metrics.v1(engine.decide(&p.request));
+        let shadowed = shadow(&state, &caller.index, &p.request, &d);
+        (d, shadowed)
+    };
     if state.decision_log.is_none() {
-        let decisions = parsed.iter().map(|p| {
-            let d = state.metrics.v1(engine.decide(&p.request));
-            shadow(&state, &caller.index, &p.request, &d);
-            d
-        });
+        let decisions = parsed.iter().map(|p| decide_one(p).0);
         return Ok(render::batch(decisions, &state.policy, revision));
     }
-    let decisions: Vec<(Decision, Option<Box<ShadowDecision>>)> = parsed
-        .iter()
-        .map(|p| {
-            let d = state.metrics.v1(engine.decide(&p.request));
-            let shadowed = shadow(&state, &caller.index, &p.request, &d);
-            (d, shadowed)
-        })
-        .collect();
+    let decisions: Vec<(Decision, Option<Box<ShadowDecision>>)> =
+        parsed.iter().map(decide_one).collect();
     let response = render::batch(decisions.iter().map(|(d, _)| *d), &state.policy, revision);
     for (index, (p, d)) in parsed.into_iter().zip(decisions).enumerate() {
         let at = Some(BatchPosition { index, size });
@@ -228,11 +212,7 @@ async fn explain(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let read = parse::one(&body, &state)?;
-    let wanted = largest(
-        crate::revision::from_headers(&headers)?,
-        read.at_least_revision,
-    );
-    at_least(&state, &mut caller, wanted).await?;
+    at_least(&state, &mut caller, &headers, read.at_least_revision).await?;
     let parsed = parse::resolve(read, &state, &caller.index);
     let (decision, trace) =
         Engine::new(&state.policy, &state.decision_manifest, &caller.index.world)

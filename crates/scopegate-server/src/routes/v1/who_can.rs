@@ -58,8 +58,8 @@ pub(super) async fn who_can(
         .as_deref()
         .map(|t| crate::revision::parse("at_least_revision", t))
         .transpose()?;
-    let wanted = from_query.max(crate::revision::from_headers(&headers)?);
-    caller.index = crate::revision::at_least(&state, caller.index.clone(), wanted).await?;
+    caller.index =
+        crate::revision::at_least(&state, caller.index.clone(), &headers, from_query).await?;
     let required = |v: Option<String>, name: &str| v.ok_or_else(|| bad(name, "missing"));
     let organization = required(q.organization, "organization")?;
     let endpoint = required(q.endpoint, "endpoint")?;
@@ -117,7 +117,7 @@ pub(super) async fn who_can(
             at: SystemTime::now(),
             api: Api::WhoCan,
             context: caller.context.clone(),
-            revision: crate::decision_log::revision(index),
+            revision: index.revision,
             policy_version: state.policy_version.clone(),
             body: Body::WhoCan {
                 request: json!({
