@@ -34,7 +34,6 @@ async fn seeded(store: Arc<dyn Store>, dir: tempfile::TempDir) -> App {
     App {
         state: state.clone(),
         router: router(state),
-        seen: crate::Seen::of(&*store).await,
         store,
         tokens,
         postgres_url: None,

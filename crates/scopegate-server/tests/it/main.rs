@@ -67,33 +67,7 @@ pub struct App {
     pub tokens: HashMap<&'static str, String>,
     /// The PostgreSQL database to drop after a passing test.
     pub postgres_url: Option<String>,
-    /// What the store held after the last `/api/` request ([`App::send`]).
-    pub seen: Seen,
     _dir: tempfile::TempDir,
-}
-
-/// The store's contents as the decision index reads them: the whole world and the tokens.
-type Contents = (WorldDoc, Vec<scopegate_store::Token>);
-
-/// What the store held when last compared ([`App::send`]); `None`: unknown, the next
-/// `/api/` request rebuilds the index first.
-#[derive(Clone, Default)]
-pub struct Seen(Arc<tokio::sync::Mutex<Option<Contents>>>);
-
-impl Seen {
-    /// What `store` holds now (`None` when it cannot be read, e.g. during an outage a test
-    /// makes on purpose).
-    async fn read(store: &dyn Store) -> Option<Contents> {
-        Some((
-            store.full_world().await.ok()?,
-            store.all_tokens().await.ok()?,
-        ))
-    }
-
-    /// Remembers what `store` holds now, after its index was built from it.
-    pub async fn of(store: &dyn Store) -> Seen {
-        Seen(Arc::new(tokio::sync::Mutex::new(Seen::read(store).await)))
-    }
 }
 
 impl Drop for App {
@@ -210,7 +184,6 @@ pub async fn imported_app_on(
     App {
         state: state.clone(),
         router: router(state),
-        seen: Seen::of(&*store).await,
         store,
         tokens,
         postgres_url: url.starts_with("postgres").then(|| url.to_string()),
@@ -254,7 +227,6 @@ async fn app_on(url: &str, dir: tempfile::TempDir) -> App {
     App {
         state: state.clone(),
         router: router(state),
-        seen: Seen::of(&*store).await,
         store,
         tokens,
         postgres_url: None,
@@ -320,9 +292,24 @@ impl App {
         self.send(self.request(method, uri, who, body)).await
     }
 
-    /// [`App::call`] with the decision index as it is ([`App::send_as_is`]).
-    pub async fn call_as_is(&self, method: &str, uri: &str, who: &str, body: Option<&str>) -> Resp {
-        self.send_as_is(self.request(method, uri, who, body)).await
+    /// A second replica of this PostgreSQL app: its own state and index over the same
+    /// database, kept current by its sync loop (the handle; abort it when done), with the
+    /// same credentials.
+    pub async fn replica(&self) -> (App, tokio::task::JoinHandle<()>) {
+        let url = self.postgres_url.clone().expect("a PostgreSQL app");
+        let store = scopegate_store::connect(&url).await.unwrap();
+        let state = AppState::new(store, Policy::sentry()).unwrap();
+        state.load_index().await.unwrap();
+        let sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
+        let replica = App {
+            router: router(state.clone()),
+            state,
+            store: self.store.clone(),
+            tokens: self.tokens.clone(),
+            postgres_url: None,
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        (replica, sync)
     }
 
     /// A request as `who` ([`App::call`]).
@@ -345,34 +332,10 @@ impl App {
         .unwrap()
     }
 
-    /// Sends a prepared request. A management (`/api/`) request first finds the decision
-    /// index up to date with the store: when the store changed since the previous one
-    /// other than through the API (a test seeding rows directly, as another process would,
-    /// which the service learns from its sync loop), the index is rebuilt before it is sent.
-    /// [`App::send_as_is`] skips that.
+    /// Sends a prepared request. A management (`/api/`) request is authorized from an index
+    /// caught up to the store's revision (rows a test seeds through the store included, as
+    /// another process's would be); a `/v1/` one from the index as it is.
     pub async fn send(&self, req: Request<Body>) -> Resp {
-        if !req.uri().path().starts_with("/api/") {
-            return self.send_as_is(req).await;
-        }
-        let mut seen = self.seen.0.lock().await;
-        let now = Seen::read(&*self.store).await;
-        if now.is_some() && *seen != now {
-            // A failed rebuild keeps the previous index, as in the service.
-            let _ = self
-                .state
-                .index
-                .refresh(&*self.store, &self.state.policy)
-                .await;
-        }
-        drop(seen);
-        let r = self.send_as_is(req).await;
-        seen = self.seen.0.lock().await;
-        *seen = Seen::read(&*self.store).await;
-        r
-    }
-
-    /// Sends a prepared request with the decision index as it is.
-    pub async fn send_as_is(&self, req: Request<Body>) -> Resp {
         let response = self.router.clone().oneshot(req).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

@@ -389,20 +389,7 @@ async fn the_change_feed_rebuild_and_its_lag_are_counted_on_postgres() {
     let Some(a) = crate::postgres_app().await else {
         return;
     };
-    let url = a.postgres_url.clone().unwrap();
-    let store = scopegate_store::connect(&url).await.unwrap();
-    let state = scopegate_server::AppState::new(store, scopegate_core::Policy::sentry()).unwrap();
-    state.load_index().await.unwrap();
-    let sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
-    let b = App {
-        router: scopegate_server::router(state.clone()),
-        state,
-        store: a.store.clone(),
-        tokens: a.tokens.clone(),
-        postgres_url: None,
-        seen: crate::Seen::of(&*a.store).await,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let (b, sync) = a.replica().await;
     let r = a
         .call(
             "PUT",

@@ -5,9 +5,8 @@
 //! `scopegate_auth_store_fallbacks_total`; a write through the API reaches the next
 //! management call; a change past the API reaches `/api/` and `/v1/` together.
 //!
-//! These tests send requests with [`App::call_as_is`] where the point is the index as the
-//! service keeps it (the harness's [`App::call`] would first rebuild it after a direct store
-//! write).
+//! The harness's [`App::call`] sends requests through the router as they are: the index is
+//! the one the service keeps (caught up to the store's revision for `/api/`).
 
 use axum::http::StatusCode;
 use scopegate_core::Policy;
@@ -58,7 +57,7 @@ async fn v1_status(app: &App, who: &str, endpoint: &str, method: &str) -> u64 {
         "endpoint": endpoint, "method": method, "organization": "demo",
     });
     let r = app
-        .call_as_is("POST", "/v1/check", "service", Some(&body.to_string()))
+        .call("POST", "/v1/check", "service", Some(&body.to_string()))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     r.body["status"].as_u64().unwrap()
@@ -143,7 +142,7 @@ async fn management_calls_read_no_export_and_each_store_read_is_counted() {
         ),
     ];
     for (method, uri, who, body, status) in &calls {
-        let r = app.call_as_is(method, uri, who, *body).await;
+        let r = app.call(method, uri, who, *body).await;
         assert_eq!(r.status, *status, "{method} {uri} as {who}: {:?}", r.body);
     }
     assert_eq!(
@@ -156,21 +155,21 @@ async fn management_calls_read_no_export_and_each_store_read_is_counted() {
     // over its store export (counted), every other route answers 404 without one. So is an
     // unknown organization on the details routes (the store tells it does not exist).
     let r = app
-        .call_as_is("DELETE", "/api/0/organizations/demo/", "owner", None)
+        .call("DELETE", "/api/0/organizations/demo/", "owner", None)
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
     let r = app
-        .call_as_is("GET", "/api/0/organizations/demo/", "owner", None)
+        .call("GET", "/api/0/organizations/demo/", "owner", None)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["status"]["id"], "pending_deletion");
     let r = app
-        .call_as_is("GET", "/api/0/organizations/demo/members/", "owner", None)
+        .call("GET", "/api/0/organizations/demo/members/", "owner", None)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
     assert_eq!(fallbacks(&app).await, (0.0, 0.0, 1.0));
     let r = app
-        .call_as_is("GET", "/api/0/organizations/nope/", "owner", None)
+        .call("GET", "/api/0/organizations/nope/", "owner", None)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
     assert_eq!(fallbacks(&app).await, (0.0, 0.0, 2.0));
@@ -197,7 +196,7 @@ async fn a_token_made_past_the_api_is_caught_up_before_authorizing() {
         .await
         .unwrap();
     let r = app
-        .call_as_is("GET", "/api/0/organizations/demo/", secret.expose(), None)
+        .call("GET", "/api/0/organizations/demo/", secret.expose(), None)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     // The management API catches the index up to the store's revision before it
@@ -209,13 +208,11 @@ async fn a_token_made_past_the_api_is_caught_up_before_authorizing() {
         .await
         .unwrap();
     app.tokens.insert("new", secret.expose().to_string());
-    let r = app
-        .call_as_is("GET", "/api/0/organizations/", "new", None)
-        .await;
+    let r = app.call("GET", "/api/0/organizations/", "new", None).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body, json!([]));
     let r = app
-        .call_as_is("GET", "/api/0/organizations/demo/", "new", None)
+        .call("GET", "/api/0/organizations/demo/", "new", None)
         .await;
     assert_eq!(
         r.status,
@@ -227,7 +224,7 @@ async fn a_token_made_past_the_api_is_caught_up_before_authorizing() {
 
     // An unknown secret: the store does not know it either.
     let r = app
-        .call_as_is("GET", "/api/0/organizations/demo/", "sntryu_nope", None)
+        .call("GET", "/api/0/organizations/demo/", "sntryu_nope", None)
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{:?}", r.body);
     assert_eq!(fallbacks(&app).await, (1.0, 0.0, 0.0));
@@ -235,9 +232,7 @@ async fn a_token_made_past_the_api_is_caught_up_before_authorizing() {
     // After a full rebuild, the same tokens are read from the index.
     app.state.load_index().await.unwrap();
     for who in ["new", "owner"] {
-        let r = app
-            .call_as_is("GET", "/api/0/organizations/", who, None)
-            .await;
+        let r = app.call("GET", "/api/0/organizations/", who, None).await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     }
     assert_eq!(fallbacks(&app).await, (1.0, 0.0, 0.0));
@@ -256,7 +251,7 @@ async fn management_and_decision_apis_decide_over_the_same_snapshot() {
     let details = "/api/0/organizations/demo/";
     assert_eq!(v1_status(&app, "bob", endpoint, "GET").await, 200);
     assert_eq!(
-        app.call_as_is("GET", details, "bob", None).await.status,
+        app.call("GET", details, "bob", None).await.status,
         StatusCode::OK
     );
     app.store
@@ -266,7 +261,7 @@ async fn management_and_decision_apis_decide_over_the_same_snapshot() {
     // Not synced yet (no sync loop here): `/v1/` without a revision still sees bob.
     assert_eq!(v1_status(&app, "bob", endpoint, "GET").await, 200);
     // The management API is never older than the store: bob is refused at once.
-    let api = app.call_as_is("GET", details, "bob", None).await;
+    let api = app.call("GET", details, "bob", None).await;
     assert_ne!(api.status, StatusCode::OK, "{:?}", api.body);
     // The index it caught up is `/v1/`'s too.
     let v1 = v1_status(&app, "bob", endpoint, "GET").await;
@@ -281,7 +276,7 @@ async fn a_write_through_the_api_reaches_the_next_management_call() {
     let app = app().await;
     let bob = member_id(&app, "bob").await;
     let r = app
-        .call_as_is(
+        .call(
             "DELETE",
             &format!("/api/0/organizations/demo/members/{bob}/"),
             "owner",
@@ -290,12 +285,12 @@ async fn a_write_through_the_api_reaches_the_next_management_call() {
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let r = app
-        .call_as_is("GET", "/api/0/organizations/demo/", "bob", None)
+        .call("GET", "/api/0/organizations/demo/", "bob", None)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
 
     let r = app
-        .call_as_is(
+        .call(
             "PUT",
             "/api/0/organizations/demo/",
             "owner",
@@ -306,16 +301,16 @@ async fn a_write_through_the_api_reaches_the_next_management_call() {
     // The old slug names nothing (the details route asks the store, which does not know it
     // either: counted).
     let r = app
-        .call_as_is("GET", "/api/0/organizations/demo/", "owner", None)
+        .call("GET", "/api/0/organizations/demo/", "owner", None)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
     let r = app
-        .call_as_is("GET", "/api/0/organizations/demo/members/", "owner", None)
+        .call("GET", "/api/0/organizations/demo/members/", "owner", None)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
 
     let r = app
-        .call_as_is(
+        .call(
             "POST",
             "/api/0/organizations/renamed/teams/",
             "owner",
@@ -327,7 +322,7 @@ async fn a_write_through_the_api_reaches_the_next_management_call() {
     // The new team, by slug and by id (resolved in the index).
     for team in ["ops", id.as_str()] {
         let r = app
-            .call_as_is(
+            .call(
                 "GET",
                 &format!("/api/0/teams/renamed/{team}/"),
                 "owner",

@@ -271,20 +271,7 @@ async fn a_second_replica_never_answers_older_than_the_revision_named() {
     let Some(a) = crate::postgres_app().await else {
         return;
     };
-    let url = a.postgres_url.clone().unwrap();
-    let store = scopegate_store::connect(&url).await.unwrap();
-    let state = scopegate_server::AppState::new(store, scopegate_core::Policy::sentry()).unwrap();
-    state.load_index().await.unwrap();
-    let sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
-    let b = App {
-        router: scopegate_server::router(state.clone()),
-        state,
-        store: a.store.clone(),
-        tokens: a.tokens.clone(),
-        postgres_url: None,
-        seen: crate::Seen::of(&*a.store).await,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let (b, sync) = a.replica().await;
     let alice = member_id(&a, "alice@demo.invalid").await;
     let q = request(&a, "alice", "OrganizationDetailsEndpoint", "PUT");
     for round in 0..12 {

@@ -718,7 +718,6 @@ async fn app_with_policy(policy: Policy) -> App {
     App {
         state: state.clone(),
         router: router(state),
-        seen: crate::Seen::of(&*store).await,
         store,
         tokens,
         postgres_url: None,

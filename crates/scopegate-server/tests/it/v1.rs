@@ -778,20 +778,7 @@ async fn a_second_replica_sees_writes_within_a_second() {
     let Some(a) = crate::postgres_app().await else {
         return;
     };
-    let url = a.postgres_url.clone().unwrap();
-    let store = scopegate_store::connect(&url).await.unwrap();
-    let state = scopegate_server::AppState::new(store, scopegate_core::Policy::sentry()).unwrap();
-    state.load_index().await.unwrap();
-    let sync = scopegate_server::index::LiveIndex::spawn_sync(&state);
-    let b = App {
-        router: scopegate_server::router(state.clone()),
-        state,
-        store: a.store.clone(),
-        tokens: a.tokens.clone(),
-        postgres_url: None,
-        seen: crate::Seen::of(&*a.store).await,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let (b, sync) = a.replica().await;
     let alice = member_id(&a, "alice@demo.invalid").await;
     let q = request(bearer(&a, "alice"), "OrganizationDetailsEndpoint", "PUT");
     assert_eq!(decision(&b, &q).await["allowed"], false);
@@ -818,7 +805,7 @@ async fn a_second_replica_sees_writes_within_a_second() {
     }
     sync.abort();
     drop(b);
-    scopegate_store::testing::drop_postgres_database(&url)
+    scopegate_store::testing::drop_postgres_database(a.postgres_url.as_deref().unwrap())
         .await
         .unwrap();
 }
