@@ -2,66 +2,14 @@
 //! nothing else on stdout), rotation by `--decision-log-max-bytes` and
 //! `--decision-log-max-files`, the log flushed at SIGTERM, no secret in any output.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::served::{database_with_service_token, http, stop};
+
 const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
-
-/// `POST path` with a bearer token and a JSON body, or `GET path`; returns status and body.
-fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(req.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// A migrated database with a service token; returns its URL and the token's secret.
-fn database(dir: &Path) -> (String, String) {
-    let url = format!("sqlite://{}", dir.join("dl.db").display());
-    let migrated = Command::new(BIN)
-        .args(["migrate", "--database-url", &url])
-        .output()
-        .unwrap();
-    assert!(migrated.status.success(), "{migrated:?}");
-    let out = Command::new(BIN)
-        .args([
-            "token",
-            "create",
-            "--service",
-            "--name",
-            "gateway",
-            "--format",
-            "json",
-            "--database-url",
-            &url,
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
-    (url, created["token"].as_str().unwrap().to_string())
-}
 
 /// Reads `lines` until `listening on`; returns the address and the demo tokens seen.
 fn address(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> (String, Vec<String>) {
@@ -84,26 +32,6 @@ fn address(lines: &mut impl Iterator<Item = std::io::Result<String>>) -> (String
     }
 }
 
-/// SIGTERM, then the exit status.
-fn stop(child: &mut Child) -> std::process::ExitStatus {
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the server did not stop");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn check_body(token: &str) -> String {
     format!(
         r#"{{"principal": {{"kind": "bearer", "token": "{token}"}}, "endpoint": "OrganizationDetailsEndpoint", "method": "GET", "organization": "demo"}}"#
@@ -113,7 +41,7 @@ fn check_body(token: &str) -> String {
 #[test]
 fn stdout_holds_only_decision_lines_flushed_at_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let (url, service) = database(dir.path());
+    let (url, service) = database_with_service_token(dir.path(), "dl.db");
     let mut child = Command::new(BIN)
         .args([
             "serve",
@@ -142,11 +70,18 @@ fn stdout_holds_only_decision_lines_flushed_at_sigterm() {
     assert!(tokens.len() >= 2, "the demo tokens are printed: {tokens:?}");
     let mut stdout = child.stdout.take().unwrap();
     for token in &tokens {
-        let (status, body) = http(&addr, "POST", "/v1/check", &service, &check_body(token));
+        let (status, body) = http(
+            &addr,
+            "POST",
+            "/v1/check",
+            Some(&service),
+            &[],
+            &check_body(token),
+        );
         assert_eq!(status, 200, "{body}");
     }
     let who = "/v1/who-can?organization=demo&endpoint=OrganizationDetailsEndpoint&method=PUT";
-    assert_eq!(http(&addr, "GET", who, &service, "").0, 200);
+    assert_eq!(http(&addr, "GET", who, Some(&service), &[], "").0, 200);
     let status = stop(&mut child);
     assert_eq!(status.code(), Some(0));
     let mut out = String::new();
@@ -188,7 +123,7 @@ fn stdout_holds_only_decision_lines_flushed_at_sigterm() {
 #[test]
 fn a_file_rotates_by_the_flags() {
     let dir = tempfile::tempdir().unwrap();
-    let (url, service) = database(dir.path());
+    let (url, service) = database_with_service_token(dir.path(), "dl.db");
     let log = dir.path().join("decisions.jsonl");
     let mut child = Command::new(BIN)
         .args([
@@ -219,7 +154,8 @@ fn a_file_rotates_by_the_flags() {
             &addr,
             "POST",
             "/v1/check",
-            &service,
+            Some(&service),
+            &[],
             &check_body(&tokens[0]),
         );
         assert_eq!(status, 200, "{body}");

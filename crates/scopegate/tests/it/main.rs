@@ -19,6 +19,7 @@ mod hygiene;
 mod policy_test;
 mod replay;
 mod serve;
+mod served;
 mod shutdown;
 mod world;
 

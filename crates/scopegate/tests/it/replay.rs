@@ -4,35 +4,15 @@
 //! mode counted and logged the same ones live.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+use crate::served::{database_with_service_token, http, stop};
 
-/// An HTTP request with a bearer token and an `x-request-id`; returns status and body.
-fn http(addr: &str, method: &str, path: &str, token: &str, id: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Authorization: Bearer {token}\r\nx-request-id: {id}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(req.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
+const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
 
 /// The service's manifest with `OrganizationDetailsEndpoint` alone tightened: GET needs
 /// `org:write` (members hold only `org:read`).
@@ -57,23 +37,6 @@ fn candidate(dir: &Path) -> String {
     path.display().to_string()
 }
 
-/// SIGTERM (the log is flushed), then wait for the exit.
-fn stop(child: &mut Child) {
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the server did not stop");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn request(principal: &Value, endpoint: &str, method: &str) -> Value {
     json!({"principal": principal, "endpoint": endpoint, "method": method, "organization": "demo"})
 }
@@ -95,28 +58,7 @@ fn replay(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn replay_names_exactly_the_flips_shadow_mode_counted_live() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("r.db").display());
-    let migrated = Command::new(BIN)
-        .args(["migrate", "--database-url", &url])
-        .output()
-        .unwrap();
-    assert!(migrated.status.success(), "{migrated:?}");
-    let out = Command::new(BIN)
-        .args([
-            "token",
-            "create",
-            "--service",
-            "--name",
-            "gateway",
-            "--format",
-            "json",
-        ])
-        .args(["--database-url", &url])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let service: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let service = service["token"].as_str().unwrap().to_string();
+    let (url, service) = database_with_service_token(dir.path(), "r.db");
     let candidate = candidate(dir.path());
     let log = dir.path().join("decisions.log");
     let log_arg = log.display().to_string();
@@ -184,7 +126,14 @@ fn replay_names_exactly_the_flips_shadow_mode_counted_live() {
         ));
     }
     for (id, body) in &sent {
-        let (status, answer) = http(&addr, "POST", "/v1/check", &service, id, &body.to_string());
+        let (status, answer) = http(
+            &addr,
+            "POST",
+            "/v1/check",
+            Some(&service),
+            &[("x-request-id", id)],
+            &body.to_string(),
+        );
         assert_eq!(status, 200, "{answer}");
     }
     // A batch: one flip among three; explain: one flip.
@@ -197,8 +146,8 @@ fn replay_names_exactly_the_flips_shadow_mode_counted_live() {
         &addr,
         "POST",
         "/v1/check/batch",
-        &service,
-        "flip-batch",
+        Some(&service),
+        &[("x-request-id", "flip-batch")],
         &batch.to_string(),
     );
     assert_eq!(status, 200, "{answer}");
@@ -207,15 +156,29 @@ fn replay_names_exactly_the_flips_shadow_mode_counted_live() {
         &addr,
         "POST",
         "/v1/explain",
-        &service,
-        "flip-explain",
+        Some(&service),
+        &[("x-request-id", "flip-explain")],
         &explained,
     );
     assert_eq!(status, 200, "{answer}");
     let who = format!("/v1/who-can?organization=demo&endpoint={details}&method=GET");
-    let (status, answer) = http(&addr, "GET", &who, &service, "who", "");
+    let (status, answer) = http(
+        &addr,
+        "GET",
+        &who,
+        Some(&service),
+        &[("x-request-id", "who")],
+        "",
+    );
     assert_eq!(status, 200, "{answer}");
-    let (status, metrics) = http(&addr, "GET", "/metrics", &service, "metrics", "");
+    let (status, metrics) = http(
+        &addr,
+        "GET",
+        "/metrics",
+        Some(&service),
+        &[("x-request-id", "metrics")],
+        "",
+    );
     assert_eq!(status, 200);
     stop(&mut child);
 

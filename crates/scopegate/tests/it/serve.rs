@@ -1,45 +1,13 @@
 //! End to end: `scopegate serve --demo` on `127.0.0.1:0`, driven over HTTP, stopped with
 //! SIGTERM; `scopegate user create` and `scopegate migrate`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
+use crate::served::http;
 
-/// One HTTP/1.1 request; returns the status and the body.
-fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(t) = token {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    let body = body.unwrap_or("");
-    if !body.is_empty() {
-        req.push_str("Content-Type: application/json\r\n");
-    }
-    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-    stream.write_all(req.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
+const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
 
 #[test]
 fn serve_demo_end_to_end() {
@@ -81,24 +49,26 @@ fn serve_demo_end_to_end() {
     let owner = tokens["owner"].clone();
     let member = tokens["member"].clone();
 
-    assert_eq!(http(&addr, "GET", "/healthz", None, None).0, 200);
+    assert_eq!(http(&addr, "GET", "/healthz", None, &[], "").0, 200);
     let (status, body) = http(
         &addr,
         "GET",
         "/api/0/organizations/demo/",
         Some(&owner),
-        None,
+        &[],
+        "",
     );
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"slug\":\"demo\""));
-    let (status, body) = http(&addr, "GET", "/api/0/organizations/demo/", None, None);
+    let (status, body) = http(&addr, "GET", "/api/0/organizations/demo/", None, &[], "");
     assert_eq!(status, 401, "{body}");
     let (status, _) = http(
         &addr,
         "PUT",
         "/api/0/organizations/demo/",
         Some(&member),
-        Some(r#"{"name":"Mine"}"#),
+        &[],
+        r#"{"name":"Mine"}"#,
     );
     assert_eq!(status, 403);
     let (status, body) = http(
@@ -106,7 +76,8 @@ fn serve_demo_end_to_end() {
         "POST",
         "/api/0/organizations/demo/teams/",
         Some(&owner),
-        Some(r#"{"slug":"e2e"}"#),
+        &[],
+        r#"{"slug":"e2e"}"#,
     );
     assert_eq!(status, 201, "{body}");
     let (status, body) = http(
@@ -114,7 +85,8 @@ fn serve_demo_end_to_end() {
         "POST",
         "/api/0/organizations/demo/teams/",
         Some(&owner),
-        Some("{"),
+        &[],
+        "{",
     );
     assert_eq!(status, 400, "{body}");
 
@@ -280,13 +252,13 @@ fn service_token_manifest_and_decision_log() {
     // An endpoint of the example manifest, not of the service's own.
     let body = r#"{"principal": {"kind": "anonymous"}, "endpoint": "ProjectReplayDetailsEndpoint",
         "method": "GET", "organization": "acme", "project": "web"}"#;
-    let (status, answer) = http(&addr, "POST", "/v1/check", Some(&service), Some(body));
+    let (status, answer) = http(&addr, "POST", "/v1/check", Some(&service), &[], body);
     assert_eq!(status, 200, "{answer}");
     assert!(
         answer.contains("\"reason\":\"unauthenticated\""),
         "{answer}"
     );
-    let (status, answer) = http(&addr, "POST", "/v1/check", None, Some(body));
+    let (status, answer) = http(&addr, "POST", "/v1/check", None, &[], body);
     assert_eq!(status, 401, "{answer}");
     // SIGTERM: the decision log is flushed before the process exits.
     let killed = Command::new("kill")
@@ -404,7 +376,7 @@ fn check_and_the_service_write_byte_identical_decisions() {
         format!("{{{rest}")
     };
     for (request, want) in requests.iter().zip(cli.lines()) {
-        let (status, got) = http(&addr, "POST", "/v1/check", Some(&service), Some(request));
+        let (status, got) = http(&addr, "POST", "/v1/check", Some(&service), &[], request);
         assert_eq!(status, 200, "{request}: {got}");
         assert_eq!(without_revision(&got), want, "{request}");
     }
@@ -414,7 +386,8 @@ fn check_and_the_service_write_byte_identical_decisions() {
         "POST",
         "/v1/check/batch",
         Some(&service),
-        Some(&batch),
+        &[],
+        &batch,
     );
     assert_eq!(status, 200, "{got}");
     assert_eq!(

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::served::wait_exit;
 
 const BIN: &str = env!("CARGO_BIN_EXE_scopegate");
 
@@ -84,20 +86,6 @@ fn started(child: &mut Child) -> (String, Option<String>, HashMap<String, String
             }
             _ => {}
         }
-    }
-}
-
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the server did not stop");
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
