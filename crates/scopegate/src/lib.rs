@@ -205,9 +205,22 @@ pub fn service_manifest(policy: &Policy) -> anyhow::Result<Manifest> {
 
 /// Loads a world (JSON) indexed against `policy`.
 pub fn load_world(path: &Path, policy: &Policy) -> anyhow::Result<World> {
+    let doc = read_world_doc(path)?;
+    World::build(&doc, policy).map_err(|e| {
+        let lines: Vec<String> =
+            e.0.iter()
+                .map(|x| format!("{}: {x}", path.display()))
+                .collect();
+        anyhow::anyhow!("invalid world:\n{}", lines.join("\n"))
+    })
+}
+
+/// The world document in the JSON file at `path` (not yet built against a policy); a syntax
+/// error is located (`FILE:LINE:COLUMN: invalid world: …`).
+pub fn read_world_doc(path: &Path) -> anyhow::Result<WorldDoc> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
-    let doc: WorldDoc = serde_json::from_str(&text).map_err(|e| {
+    serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{}:{}:{}: invalid world: {}",
             path.display(),
@@ -215,13 +228,6 @@ pub fn load_world(path: &Path, policy: &Policy) -> anyhow::Result<World> {
             e.column(),
             strip_position(&e)
         )
-    })?;
-    World::build(&doc, policy).map_err(|e| {
-        let lines: Vec<String> =
-            e.0.iter()
-                .map(|x| format!("{}: {x}", path.display()))
-                .collect();
-        anyhow::anyhow!("invalid world:\n{}", lines.join("\n"))
     })
 }
 

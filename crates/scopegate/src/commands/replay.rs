@@ -245,18 +245,7 @@ fn setup(args: &Args) -> anyhow::Result<Setup> {
 /// Today's world document, and what to call it in errors.
 fn world_doc(args: &Args) -> anyhow::Result<(WorldDoc, String)> {
     if let Some(path) = &args.world {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
-        let doc = serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{}:{}: invalid world: {}",
-                path.display(),
-                e.line(),
-                e.column(),
-                crate::strip_position(&e)
-            )
-        })?;
-        return Ok((doc, path.display().to_string()));
+        return Ok((crate::read_world_doc(path)?, path.display().to_string()));
     }
     let Some(url) = &args.database_url else {
         anyhow::bail!("give --world FILE or --database-url URL");

@@ -6,7 +6,6 @@ use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use scopegate_core::WorldDoc;
 use scopegate_store::{redact_url, Actor, StoreError, DEFAULT_DATABASE_URL};
 
 use crate::{outln, AdminFormat, ExitStatus};
@@ -78,17 +77,7 @@ pub fn run(cmd: &WorldCommand) -> anyhow::Result<ExitStatus> {
 fn import(args: &ImportArgs) -> anyhow::Result<ExitStatus> {
     let policy = crate::load_policy(args.policy.as_ref())?;
     let path = &args.file;
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
-    let doc: WorldDoc = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}:{}:{}: invalid world: {}",
-            path.display(),
-            e.line(),
-            e.column(),
-            crate::strip_position(&e)
-        )
-    })?;
+    let doc = crate::read_world_doc(path)?;
     super::migrate::runtime()?.block_on(async {
         let store = crate::open_existing(&args.database_url).await?;
         let summary = match store.import_world(&doc, &policy, &Actor::system()).await {
