@@ -206,7 +206,7 @@ pub struct Entry {
     pub api: Api,
     /// Who called (the same for every entry of a request).
     pub context: Option<Arc<CallContext>>,
-    /// The revision of the world it was decided over ([`revision`]).
+    /// The revision of the world it was decided over ([`Index::revision`](crate::index::Index::revision)).
     pub revision: u64,
     /// The policy version (`AppState::policy_version`).
     pub policy_version: Arc<str>,
