@@ -96,7 +96,11 @@ PY
 # rss PID: `rss_mb=N peak_mb=N` (VmRSS and VmHWM), for record.
 rss() { awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} END {printf "rss_mb=%d peak_mb=%d", r / 1024, h / 1024}' "/proc/$1/status"; }
 
-# serve URL PORT: starts a server, waits for /readyz; sets $spid and $ready_ms.
+# cpu_ms PID: the process's user + system CPU time so far, in ms (load-independent, unlike
+# the wall clock on a shared machine).
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$1/stat"; }
+
+# serve URL PORT: starts a server, waits for /readyz; sets $spid, $ready_ms and $ready_cpu_ms.
 serve() {
   local start
   start=$(now_ms)
@@ -111,6 +115,7 @@ serve() {
   done
   curl -fs "http://127.0.0.1:$2/readyz" >/dev/null || { cat "$WORK/serve-$2.err" >&2; return 1; }
   ready_ms=$(($(now_ms) - start))
+  ready_cpu_ms=$(cpu_ms "$spid")
 }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
@@ -153,8 +158,8 @@ for size in $SIZES; do
     note "$backend: starting the server"
     serve "$DB" "$PORT"
     main_pid=$spid
-    record "{}" "${ctx[@]}" phase=start "ready_ms=$ready_ms" $(rss "$main_pid")
-    note "$backend: ready in $ready_ms ms; $(rss "$main_pid")"
+    record "{}" "${ctx[@]}" phase=start "ready_ms=$ready_ms" "ready_cpu_ms=$ready_cpu_ms" $(rss "$main_pid")
+    note "$backend: ready in $ready_ms ms ($ready_cpu_ms ms of CPU); $(rss "$main_pid")"
 
     # Accept the invites (writes); the largest organization's first.
     accept() { # index → prints ms

@@ -29,7 +29,7 @@ def main(path):
     keys = sorted({(r["size"], r["backend"]) for r in rows if "backend" in r},
                   key=lambda k: (int(k[0].split("/")[1]), k[1]))
 
-    print("\n| world | backend | import | ready at start | RSS after start / at end (peak) | invite acceptance (ms) |")
+    print("\n| world | backend | import | ready at start (CPU) | RSS after start / at end (peak) | invite acceptance (ms) |")
     print("|---|---|---:|---:|---|---|")
     for size, backend in keys:
         of = [r for r in rows if r.get("size") == size and r.get("backend") == backend]
@@ -41,6 +41,7 @@ def main(path):
         acc_s = (f"n={len(acc)}, median {acc[len(acc)//2]:,}, max {acc[-1]:,}" if acc else "–")
         print(f"| {size} | {backend} | {fmt(imp[0]['ms']/1000 if imp else None)} s "
               f"| {fmt(start[0]['ready_ms']/1000 if start else None)} s "
+              f"({fmt(start[0]['ready_cpu_ms']/1000 if start and 'ready_cpu_ms' in start[0] else None)} s) "
               f"| {mem(start)} / {mem(end)} | {acc_s} |")
 
     print("\n| world | backend | organization (members) | write | n | p50 ms | p90 ms | p99 ms | max ms | statuses |")

@@ -17,7 +17,7 @@ pub use read::{
     read_batch, read_batch_at, read_request, Options, ReadError, ReadErrorKind, WireBatch,
     WirePrincipal, WireRequest, MAX_BATCH,
 };
-pub use write::{write_batch, write_decision, DecisionJson, GrantCodes, RequestJson};
+pub use write::{write_batch, write_decision, DecisionJson, GrantCodes, Lead, RequestJson};
 
 #[cfg(test)]
 #[allow(
@@ -239,11 +239,36 @@ mod tests {
         ];
         for d in &decisions {
             let mut bytes = Vec::new();
-            write_decision(&mut bytes, d, &policy);
+            write_decision(&mut bytes, d, &policy, None);
             assert_eq!(bytes, serde_json::to_vec(&d.to_doc(&policy)).unwrap());
         }
-        let text = String::from_utf8(write_batch(decisions.into_iter(), &policy)).unwrap();
+        let text =
+            String::from_utf8(write_batch(decisions.iter().cloned(), &policy, None)).unwrap();
         assert!(text.starts_with(r#"{"decisions":[{"allowed":true,"status":200,"reason":"allowed","grant":["role_scope","granular_grant"],"missing_scopes":[],"challenge":null}"#), "{text}");
+        let text =
+            String::from_utf8(write_batch(decisions.iter().cloned(), &policy, Some(7))).unwrap();
+        assert!(
+            text.starts_with(r#"{"revision":7,"decisions":[{"allowed":true,"#),
+            "{text}"
+        );
+        let text = String::from_utf8(write_batch(std::iter::empty(), &policy, Some(0))).unwrap();
+        assert_eq!(text, r#"{"revision":0,"decisions":[]}"#);
+    }
+
+    #[test]
+    fn a_leading_field_goes_first() {
+        let policy = Policy::sentry();
+        let d = Decision::deny(Reason::NotFound);
+        let rest = &serde_json::to_string(&d.to_doc(&policy)).unwrap()[1..];
+        for (lead, head) in [
+            (Lead::Revision(12), r#"{"revision":12,"#),
+            (Lead::Line(3), r#"{"line":3,"#),
+            (Lead::File("a \"b\".json"), r#"{"file":"a \"b\".json","#),
+        ] {
+            let mut bytes = Vec::new();
+            write_decision(&mut bytes, &d, &policy, Some(lead));
+            assert_eq!(String::from_utf8(bytes).unwrap(), format!("{head}{rest}"));
+        }
     }
 
     #[test]

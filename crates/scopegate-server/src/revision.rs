@@ -81,20 +81,6 @@ pub async fn at_least(
         })
 }
 
-/// `"revision": N` as the first member of a JSON object's text.
-pub fn with_revision(body: Vec<u8>, revision: u64) -> Vec<u8> {
-    let Some(rest) = body.strip_prefix(b"{") else {
-        return body;
-    };
-    let mut out = Vec::with_capacity(body.len() + 24);
-    out.extend_from_slice(format!("{{\"revision\":{revision}").as_bytes());
-    if rest.first() != Some(&b'}') {
-        out.push(b',');
-    }
-    out.extend_from_slice(rest);
-    out
-}
-
 /// Sets `X-Scopegate-Revision` on `response` to `revision`.
 pub fn set_header(response: &mut Response, revision: u64) {
     response
@@ -115,16 +101,6 @@ pub async fn stamp(State(state): State<AppState>, req: Request, next: Next) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_revision_leads_the_object() {
-        assert_eq!(
-            with_revision(b"{\"a\":1}".to_vec(), 7),
-            b"{\"revision\":7,\"a\":1}"
-        );
-        assert_eq!(with_revision(b"{}".to_vec(), 0), b"{\"revision\":0}");
-        assert_eq!(with_revision(b"[]".to_vec(), 3), b"[]");
-    }
 
     #[test]
     fn revisions_are_non_negative_integers() {

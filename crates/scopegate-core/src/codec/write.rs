@@ -5,6 +5,8 @@
 //! A decision is `{"allowed", "status", "reason", "grant", "missing_scopes", "challenge"}`
 //! in that order, plus `"trace"` when explained (`docs/wire.md`). It is serialized straight
 //! from [`Decision`] (scope names looked up while writing); nothing is built in between.
+//! A [`Lead`] field goes first when the caller has one: the service's `"revision"`,
+//! `scopegate check`'s `"line"` or `"file"`.
 
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -13,6 +15,28 @@ use crate::decision::{Decision, DecisionDoc, Grant, TraceStep};
 use crate::policy::Policy;
 use crate::request::{Principal, Request, Superuser};
 use crate::scope::ScopeSet;
+
+/// A field written before a decision's own: where or when the decision was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lead<'a> {
+    /// `"revision": N`, the store revision the service decided at (`docs/consistency.md`).
+    Revision(u64),
+    /// `"line": N`, the request's line in `scopegate check`'s input.
+    Line(usize),
+    /// `"file": "…"`, the request file `scopegate check` read it from.
+    File(&'a str),
+}
+
+impl Lead<'_> {
+    /// Writes the field into `out`, an open struct.
+    fn write<S: SerializeStruct>(self, out: &mut S) -> Result<(), S::Error> {
+        match self {
+            Lead::Revision(r) => out.serialize_field("revision", &r),
+            Lead::Line(n) => out.serialize_field("line", &n),
+            Lead::File(f) => out.serialize_field("file", f),
+        }
+    }
+}
 
 /// A decision in its wire form, for any serde serializer (compact, pretty, a `Value`).
 #[derive(Debug, Clone, Copy)]
@@ -23,15 +47,18 @@ pub struct DecisionJson<'a> {
     pub policy: &'a Policy,
     /// The explain trace, written as `trace` when present.
     pub trace: Option<&'a [TraceStep]>,
+    /// A field written first, when present.
+    pub lead: Option<Lead<'a>>,
 }
 
 impl<'a> DecisionJson<'a> {
-    /// `decision` without a trace.
+    /// `decision` without a trace or a leading field.
     pub fn new(decision: &'a Decision, policy: &'a Policy) -> DecisionJson<'a> {
         DecisionJson {
             decision,
             policy,
             trace: None,
+            lead: None,
         }
     }
 }
@@ -40,6 +67,7 @@ impl<'a> DecisionJson<'a> {
 #[allow(clippy::too_many_arguments, reason = "one argument per wire field")]
 fn decision_fields<S: Serializer>(
     s: S,
+    lead: Option<Lead<'_>>,
     allowed: bool,
     status: u16,
     reason: &str,
@@ -48,7 +76,11 @@ fn decision_fields<S: Serializer>(
     challenge: Option<&str>,
     trace: Option<&[TraceStep]>,
 ) -> Result<S::Ok, S::Error> {
-    let mut out = s.serialize_struct("Decision", 6 + usize::from(trace.is_some()))?;
+    let len = 6 + usize::from(trace.is_some()) + usize::from(lead.is_some());
+    let mut out = s.serialize_struct("Decision", len)?;
+    if let Some(lead) = lead {
+        lead.write(&mut out)?;
+    }
     out.serialize_field("allowed", &allowed)?;
     out.serialize_field("status", &status)?;
     out.serialize_field("reason", reason)?;
@@ -66,6 +98,7 @@ impl Serialize for DecisionJson<'_> {
         let d = self.decision;
         decision_fields(
             s,
+            self.lead,
             d.allowed(),
             d.status(),
             d.reason.as_str(),
@@ -82,6 +115,7 @@ impl Serialize for DecisionDoc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         decision_fields(
             s,
+            None,
             self.allowed,
             self.status,
             self.reason,
@@ -121,21 +155,40 @@ impl Serialize for ScopeNames<'_> {
     }
 }
 
-/// Appends `decision`'s compact JSON to `out`.
-pub fn write_decision(out: &mut Vec<u8>, decision: &Decision, policy: &Policy) {
+/// Appends `decision`'s compact JSON to `out`, `lead` first when given.
+pub fn write_decision(
+    out: &mut Vec<u8>,
+    decision: &Decision,
+    policy: &Policy,
+    lead: Option<Lead<'_>>,
+) {
+    let json = DecisionJson {
+        lead,
+        ..DecisionJson::new(decision, policy)
+    };
     // Writing into a `Vec` cannot fail, and every field serializes.
-    let _ = serde_json::to_writer(&mut *out, &DecisionJson::new(decision, policy));
+    let _ = serde_json::to_writer(&mut *out, &json);
 }
 
-/// `{"decisions": [...]}`, compact, sized for `decisions` up front.
-pub fn write_batch(decisions: impl ExactSizeIterator<Item = Decision>, policy: &Policy) -> Vec<u8> {
-    let mut out = Vec::with_capacity(24 + decisions.len() * 128);
-    out.extend_from_slice(b"{\"decisions\":[");
+/// `{"revision": N, "decisions": [...]}` (without `"revision"` when `revision` is `None`),
+/// compact, sized for `decisions` up front.
+pub fn write_batch(
+    decisions: impl ExactSizeIterator<Item = Decision>,
+    policy: &Policy,
+    revision: Option<u64>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48 + decisions.len() * 128);
+    out.push(b'{');
+    if let Some(revision) = revision {
+        // An integer is its own JSON.
+        out.extend_from_slice(format!("\"revision\":{revision},").as_bytes());
+    }
+    out.extend_from_slice(b"\"decisions\":[");
     for (i, decision) in decisions.enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_decision(&mut out, &decision, policy);
+        write_decision(&mut out, &decision, policy, None);
     }
     out.extend_from_slice(b"]}");
     out

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use scopegate_core::codec::{self, Options, ReadErrorKind};
+use scopegate_core::codec::{self, Lead, Options, ReadErrorKind};
 use scopegate_core::{Engine, Manifest, Policy, Principal, Request};
 
 use crate::{load_manifest, load_policy, load_world, suggest, ExitStatus};
@@ -155,23 +155,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut all_allowed = true;
-    let mut decision_json = Vec::with_capacity(160);
+    let mut line = Vec::with_capacity(200);
     for r in &requests {
         let decision = engine.decide(&r.request);
         all_allowed &= decision.allowed();
-        // `{"line":N,` (or `"file"`) and then the fields the core's one decision writer
-        // writes, so a decision line is the service's decision with its origin in front.
-        decision_json.clear();
-        codec::write_decision(&mut decision_json, &decision, &policy);
-        match &r.origin {
-            Origin::Line(n) => write!(out, "{{\"line\":{n},")?,
+        // The service's decision with its origin written first.
+        let file;
+        let lead = match &r.origin {
+            Origin::Line(n) => Lead::Line(*n),
             Origin::File(p) => {
-                write!(out, "{{\"file\":")?;
-                serde_json::to_writer(&mut out, &p.display().to_string())?;
-                write!(out, ",")?;
+                file = p.display().to_string();
+                Lead::File(&file)
             }
-        }
-        out.write_all(decision_json.get(1..).unwrap_or_default())?;
+        };
+        line.clear();
+        codec::write_decision(&mut line, &decision, &policy, Some(lead));
+        out.write_all(&line)?;
         writeln!(out)?;
     }
     out.flush()?;

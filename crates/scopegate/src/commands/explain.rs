@@ -58,6 +58,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
                     decision: &decision,
                     policy: &policy,
                     trace: Some(&trace),
+                    lead: None,
                 };
                 serde_json::to_writer_pretty(&mut out, &json)?;
                 writeln!(out)?;

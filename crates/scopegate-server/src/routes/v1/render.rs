@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use scopegate_core::codec::{self, DecisionJson};
+use scopegate_core::codec::{self, DecisionJson, Lead};
 use scopegate_core::{Decision, Policy, TraceStep};
 
 /// A JSON response from serialized bytes.
@@ -18,18 +18,18 @@ fn json_bytes(body: Vec<u8>) -> Response {
         .into_response()
 }
 
-/// A decision body made at `revision`: `"revision"` first, and the header
-/// ([`crate::revision`]).
+/// A decision body made at `revision` (its `"revision"` field written first by the core's
+/// writer), with the `X-Scopegate-Revision` header ([`crate::revision`]).
 fn at_revision(body: Vec<u8>, revision: u64) -> Response {
-    let mut response = json_bytes(crate::revision::with_revision(body, revision));
+    let mut response = json_bytes(body);
     crate::revision::set_header(&mut response, revision);
     response
 }
 
 /// One decision, made at `revision`.
 pub(super) fn one(decision: &Decision, policy: &Policy, revision: u64) -> Response {
-    let mut body = Vec::with_capacity(180);
-    codec::write_decision(&mut body, decision, policy);
+    let mut body = Vec::with_capacity(200);
+    codec::write_decision(&mut body, decision, policy, Some(Lead::Revision(revision)));
     at_revision(body, revision)
 }
 
@@ -39,7 +39,10 @@ pub(super) fn batch(
     policy: &Policy,
     revision: u64,
 ) -> Response {
-    at_revision(codec::write_batch(decisions, policy), revision)
+    at_revision(
+        codec::write_batch(decisions, policy, Some(revision)),
+        revision,
+    )
 }
 
 /// One decision with its `trace`, made at `revision`.
@@ -53,6 +56,7 @@ pub(super) fn explained(
         decision,
         policy,
         trace: Some(trace),
+        lead: Some(Lead::Revision(revision)),
     };
     // Writing into a `Vec` cannot fail, and every field serializes.
     at_revision(serde_json::to_vec(&json).unwrap_or_default(), revision)
