@@ -14,7 +14,11 @@
 #   and parse every line, decide each twice, group, print JSON), with hyperfine when present,
 #   else `time`. RUNS runs (default 5).
 #
+# - Threads: BIN with its default `--jobs` (the available parallelism) and with `--jobs 1`;
+#   BASE_BIN=… (another build, e.g. main's, without `--jobs`) is timed in the same run.
+#
 #   bench/replay.sh                 # N=1000000 RUNS=5
+#   BASE_BIN=/work/main/target/release/scopegate bench/replay.sh   # before and after
 # A benchmark, not a test: the machine is shared, so quote medians and the load (uptime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,10 +90,20 @@ import json, sys
 r = json.load(open(sys.argv[1])); t = r["totals"]
 print(f"replayed {t['replayed']}: lost {t['lost']}, gained {t['gained']}, unchanged {t['unchanged']}, groups {len(r['groups'])}, unreadable {r['reading']['unreadable']}, other policy version {t['other_policy_version']}")
 PY
-if command -v hyperfine >/dev/null; then
-  hyperfine --runs "$RUNS" --warmup 1 "$CMD >/dev/null"
+CMDS=()
+[ -z "${BASE_BIN:-}" ] || CMDS+=("${CMD/#$BIN/$BASE_BIN}")
+CMDS+=("$CMD --jobs 1" "$CMD")
+if [ "$RUNS" -gt 0 ] && command -v hyperfine >/dev/null; then
+  hyperfine --runs "$RUNS" --warmup 1 --export-json "$tmp/hyperfine.json" "${CMDS[@]/%/ >/dev/null}"
+  python3 - "$tmp/hyperfine.json" <<'PY' >&2
+import json, statistics, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"{r['command'][-60:]}: median wall {r['median']:.2f} s, mean CPU {r['user'] + r['system']:.2f} s (user {r['user']:.2f}, sys {r['system']:.2f})")
+PY
 else
-  for _ in $(seq "$RUNS"); do /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KiB max RSS" $CMD >/dev/null; done
+  for c in "${CMDS[@]}"; do
+    for _ in $(seq "$RUNS"); do /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KiB max RSS: $c" $c >/dev/null; done
+  done
 fi
 # The world alone (read and indexed once: both engines share it without a candidate policy): a 1-line log.
 echo "world only (1-line log):" >&2

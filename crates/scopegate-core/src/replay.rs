@@ -11,7 +11,10 @@
 //! today's world is `stale`.
 //!
 //! Pure: the caller reads the lines ([`line::read_line`]) and hands each one to
-//! [`Replay::add`]; [`Replay::finish`] gives the [`Report`].
+//! [`Replay::add`]; [`Replay::finish`] gives the [`Report`]. Lines are independent: a caller
+//! may split them into runs, decide each run into its own [`Replay::fork`] (on its own
+//! thread) and [`Replay::merge`] the runs back in input order; the report is the one a
+//! single replay of every line in that order gives.
 
 use std::collections::HashMap;
 
@@ -144,7 +147,7 @@ pub struct GroupKey {
 }
 
 /// The flips of one [`GroupKey`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Group {
     /// `lost` or `gained`.
     pub direction: Direction,
@@ -177,6 +180,22 @@ impl Group {
     /// The flips the candidate causes: `count - world_changed`.
     pub fn caused(&self) -> u64 {
         self.count - self.world_changed
+    }
+
+    /// Adds `later`'s flips (of the same key, seen after this group's) to this group's,
+    /// keeping at most `examples` example ids, the earliest in input order.
+    fn merge(&mut self, later: Group, examples: usize) {
+        self.count += later.count;
+        self.world_changed += later.world_changed;
+        self.stale += later.stale;
+        if later.first_seen < self.first_seen {
+            self.first_seen = later.first_seen;
+        }
+        if later.last_seen > self.last_seen {
+            self.last_seen = later.last_seen;
+        }
+        let room = examples.saturating_sub(self.examples.len());
+        self.examples.extend(later.examples.into_iter().take(room));
     }
 }
 
@@ -213,8 +232,43 @@ pub struct Totals {
     pub other_policy_version: u64,
 }
 
+impl Totals {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &Totals) {
+        // Destructured: a new field cannot be forgotten here.
+        let Totals {
+            replayed,
+            unchanged,
+            lost,
+            gained,
+            lost_caused,
+            gained_caused,
+            reason_changed,
+            drifted,
+            stale,
+            stale_principal,
+            stale_objects,
+            scopes_dropped,
+            other_policy_version,
+        } = other;
+        self.replayed += replayed;
+        self.unchanged += unchanged;
+        self.lost += lost;
+        self.gained += gained;
+        self.lost_caused += lost_caused;
+        self.gained_caused += gained_caused;
+        self.reason_changed += reason_changed;
+        self.drifted += drifted;
+        self.stale += stale;
+        self.stale_principal += stale_principal;
+        self.stale_objects += stale_objects;
+        self.scopes_dropped += scopes_dropped;
+        self.other_policy_version += other_policy_version;
+    }
+}
+
 /// The result of a replay.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// The totals.
     pub totals: Totals,
@@ -257,6 +311,36 @@ impl<'a> Replay<'a> {
     pub fn with_examples(mut self, n: usize) -> Replay<'a> {
         self.examples = n;
         self
+    }
+
+    /// An empty replay over the same engines and settings: a run of lines decided apart
+    /// (on another thread), to [`Replay::merge`] back.
+    pub fn fork(&self) -> Replay<'a> {
+        Replay {
+            current: self.current,
+            candidate: self.candidate,
+            scopes: self.scopes.clone(),
+            current_version: self.current_version.clone(),
+            examples: self.examples,
+            totals: Totals::default(),
+            groups: HashMap::new(),
+        }
+    }
+
+    /// Adds `later` (a [`Replay::fork`] of this replay that decided the lines following
+    /// this one's) to this replay: counts added, first and last seen widened, example ids
+    /// the earliest in input order. Merging the runs of a split log in order gives the
+    /// report of one replay of the whole log.
+    pub fn merge(&mut self, later: Replay<'a>) {
+        self.totals.add(&later.totals);
+        for (key, group) in later.groups {
+            match self.groups.get_mut(&key) {
+                Some(mine) => mine.merge(group, self.examples),
+                None => {
+                    self.groups.insert(key, group);
+                }
+            }
+        }
     }
 
     /// Decides `logged` again under both pairs and counts it.

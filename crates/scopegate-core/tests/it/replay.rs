@@ -2,9 +2,14 @@
 //! candidate, the flips grouped, the world's changes and stale requests told apart from the
 //! candidate's doing, and a candidate policy's scopes carried by name.
 
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
 use scopegate_core::replay::{read_line, Direction, Line, Replay};
 use scopegate_core::{Engine, Manifest, Policy, Source, World, WorldDoc};
 use serde_json::{json, Value};
+
+use crate::run::{cases, config};
 
 const MANIFEST: &str = r#"
 [permissions.OrganizationPermission]
@@ -69,18 +74,23 @@ fn session(user: u64) -> Value {
     json!({"kind": "session", "user": user})
 }
 
-#[test]
-fn flips_are_grouped_and_the_world_changes_told_apart() {
-    let policy = Policy::sentry();
-    let current = manifest(MANIFEST, &policy);
-    // The candidate: GET needs org:write (members lose it), PUT takes org:read (members gain it).
-    let candidate = manifest(
+/// The candidate of these tests: GET needs org:write (members lose it), PUT takes org:read
+/// (members gain it).
+fn tightened(policy: &Policy) -> Manifest {
+    manifest(
         &MANIFEST.replace(
             r#"GET = ["org:read", "org:write", "org:admin"], PUT = ["org:write", "org:admin"]"#,
             r#"GET = ["org:write", "org:admin"], PUT = ["org:read", "org:write", "org:admin"]"#,
         ),
-        &policy,
-    );
+        policy,
+    )
+}
+
+#[test]
+fn flips_are_grouped_and_the_world_changes_told_apart() {
+    let policy = Policy::sentry();
+    let current = manifest(MANIFEST, &policy);
+    let candidate = tightened(&policy);
     let world = World::build(&world_doc(), &policy).unwrap();
     let mut replay = Replay::new(
         Engine::new(&policy, &current, &world),
@@ -355,4 +365,106 @@ fn unreadable_lines_say_why() {
         read_line(v.to_string().as_bytes(), &policy),
         Ok(Line::Other)
     ));
+}
+
+/// One generated log line: user (10, 11: in the world; 12, 99: not), endpoint, method,
+/// project (none, `api`, `gone`), logged reason, and the second of its timestamp (not in
+/// order, so first and last seen are not the first and last lines).
+fn generated_line() -> impl Strategy<Value = (u64, bool, bool, u8, u8, u8)> {
+    (
+        prop::sample::select(vec![10u64, 11, 12, 99]),
+        any::<bool>(),
+        any::<bool>(),
+        0u8..3,
+        0u8..3,
+        0u8..60,
+    )
+}
+
+#[test]
+fn a_split_and_merged_replay_reports_as_the_sequential_one() {
+    let policy = Policy::sentry();
+    let current = manifest(MANIFEST, &policy);
+    let candidate = tightened(&policy);
+    let world = World::build(&world_doc(), &policy).unwrap();
+    let replay = |examples: usize| {
+        Replay::new(
+            Engine::new(&policy, &current, &world),
+            Engine::new(&policy, &candidate, &world),
+            "0000000000000000",
+        )
+        .with_examples(examples)
+    };
+    let mut runner = TestRunner::new(config(cases(256)));
+    // Cases where a group's examples came from more than one run: what the merge must order.
+    let spread = std::cell::Cell::new(0u32);
+    let strategy = (
+        vec(generated_line(), 0..60),
+        vec(0usize..60, 0..6),
+        0usize..4,
+    );
+    let result = runner.run(&strategy, |(specs, mut cuts, examples)| {
+        let lines: Vec<String> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, &(user, org, put, project, reason, second))| {
+                line(
+                    &format!("id{i}"),
+                    &format!("2026-12-06T10:00:{second:02}.000Z"),
+                    session(user),
+                    if org {
+                        "OrganizationDetailsEndpoint"
+                    } else {
+                        "ProjectDetailsEndpoint"
+                    },
+                    if put { "PUT" } else { "GET" },
+                    [None, Some("api"), Some("gone")][usize::from(project)],
+                    ["allowed", "missing_scope", "not_a_member"][usize::from(reason)],
+                )
+            })
+            .collect();
+        let add = |replay: &mut Replay<'_>, lines: &[String]| {
+            for l in lines {
+                if let Line::Decision(d) = read_line(l.as_bytes(), &policy).unwrap() {
+                    replay.add(d);
+                }
+            }
+        };
+        let mut sequential = replay(examples);
+        add(&mut sequential, &lines);
+        let sequential = sequential.finish();
+
+        cuts.push(0);
+        cuts.push(lines.len());
+        cuts.iter_mut().for_each(|c| *c = (*c).min(lines.len()));
+        cuts.sort_unstable();
+        let base = replay(examples);
+        let mut merged = base.fork();
+        let mut runs_of_example = std::collections::HashMap::new();
+        for (run, pair) in cuts.windows(2).enumerate() {
+            let mut part = base.fork();
+            add(&mut part, &lines[pair[0]..pair[1]]);
+            merged.merge(part);
+            for i in pair[0]..pair[1] {
+                runs_of_example.insert(format!("id{i}"), run);
+            }
+        }
+        let merged = merged.finish();
+        prop_assert_eq!(&merged, &sequential);
+        if sequential.groups.iter().any(|g| {
+            let runs: std::collections::HashSet<_> =
+                g.examples.iter().map(|id| runs_of_example[id]).collect();
+            runs.len() > 1
+        }) {
+            spread.set(spread.get() + 1);
+        }
+        Ok::<(), TestCaseError>(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(
+        spread.get() > 0,
+        "no case had a group whose examples came from two runs"
+    );
 }

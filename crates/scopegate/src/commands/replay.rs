@@ -5,23 +5,24 @@
 //! reads the files, builds the world (a world document or the stored one), and renders.
 //!
 //! Lines that cannot be read are reported with `FILE:LINE`, skipped and counted (the
-//! report's `unreadable`); `--strict` makes the first one fatal (exit 2).
+//! report's `unreadable`); `--strict` makes the first one fatal (exit 2). The lines are
+//! decided on `--jobs` threads ([`read`]); the report is the same whatever their number.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
 
 use anyhow::Context;
-use scopegate_core::replay::{read_line, Line, Replay, Report};
+use scopegate_core::replay::{Replay, Report};
 use scopegate_core::{Engine, Manifest, Policy, World, WorldDoc};
 
 use crate::{load_manifest, load_policy, ExitStatus};
 
 pub mod files;
+pub mod read;
 pub mod render;
 
-/// How many unreadable lines are printed (the rest are counted).
-pub const SHOWN_ERRORS: usize = 20;
+pub use read::{Reading, Unreadable, SHOWN_ERRORS};
 
 /// Output formats of `scopegate replay`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -88,6 +89,10 @@ pub struct Args {
     /// A line that cannot be read stops the replay (exit 2) instead of being skipped.
     #[arg(long)]
     pub strict: bool,
+    /// Threads deciding the log's lines (default: the available parallelism); the report
+    /// is the same whatever their number.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
 }
 
 /// The pairs and the world a replay decides over.
@@ -98,30 +103,6 @@ struct Setup {
     candidate_manifest: Manifest,
     current_world: World,
     candidate_world: Option<World>,
-}
-
-/// A line that was not replayed, located.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Unreadable {
-    /// `FILE:LINE`.
-    pub at: String,
-    /// Why.
-    pub message: String,
-}
-
-/// What reading the log found besides decisions.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct Reading {
-    /// The files read, in order.
-    pub files: Vec<String>,
-    /// Lines read (blank lines aside).
-    pub lines: u64,
-    /// `who_can` lines (nothing to replay).
-    pub not_decisions: u64,
-    /// Lines that could not be read.
-    pub unreadable: u64,
-    /// The first [`SHOWN_ERRORS`] of them.
-    pub errors: Vec<Unreadable>,
 }
 
 /// Runs `scopegate replay`.
@@ -147,16 +128,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
             .unwrap_or(&setup.current_world),
     );
     let mut replay = Replay::new(current, candidate, &current_version).with_examples(args.examples);
-    let mut reading = Reading::default();
-    for path in &files {
-        read_file(
-            path,
-            &setup.current_policy,
-            args.strict,
-            &mut replay,
-            &mut reading,
-        )?;
-    }
+    let jobs = args
+        .jobs
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get);
+    let options = read::Options {
+        jobs,
+        strict: args.strict,
+        chunk_bytes: read::CHUNK_BYTES,
+    };
+    let reading = read::read(&files, &setup.current_policy, options, &mut replay)?;
     let report = replay.finish();
     for e in &reading.errors {
         eprintln!("{}: skipped: {}", e.at, e.message);
@@ -258,51 +239,4 @@ fn world_doc(args: &Args) -> anyhow::Result<(WorldDoc, String)> {
             .context("cannot read the stored world")
     })?;
     Ok((doc, scopegate_store::redact_url(url)))
-}
-
-/// Reads every line of `path` into `replay`.
-fn read_file(
-    path: &Path,
-    policy: &Policy,
-    strict: bool,
-    replay: &mut Replay<'_>,
-    reading: &mut Reading,
-) -> anyhow::Result<()> {
-    let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    reading.files.push(path.display().to_string());
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut buf = Vec::with_capacity(1024);
-    let mut number = 0u64;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
-        if n == 0 {
-            return Ok(());
-        }
-        number += 1;
-        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        reading.lines += 1;
-        match read_line(line, policy) {
-            Ok(Line::Decision(logged)) => replay.add(logged),
-            Ok(Line::Other) => reading.not_decisions += 1,
-            Err(e) => {
-                let at = format!("{}:{number}", path.display());
-                if strict {
-                    anyhow::bail!("{at}: {e}");
-                }
-                reading.unreadable += 1;
-                if reading.errors.len() < SHOWN_ERRORS {
-                    reading.errors.push(Unreadable {
-                        at,
-                        message: e.to_string(),
-                    });
-                }
-            }
-        }
-    }
 }
