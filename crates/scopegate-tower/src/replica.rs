@@ -202,17 +202,6 @@ impl WorldSource for Replica {
     }
 }
 
-#[async_trait]
-impl WorldSource for Arc<Replica> {
-    async fn decide(
-        &self,
-        cx: DecisionContext<'_>,
-        request: &Request,
-    ) -> Result<Verdict, SourceError> {
-        (**self).decide(cx, request).await
-    }
-}
-
 /// Bearer tokens stored in scopegate, resolved against a [`Replica`]'s index
 /// ([`Replica::tokens`]). An unknown secret is 401 (`Invalid token`), a service token 403:
 /// as the service answers them.

@@ -1,9 +1,9 @@
 //! World sources: where the layer's decisions get the world they read.
 //!
-//! One async trait, [`WorldSource`], two implementations: [`StaticWorld`] (a world
-//! document, for tests) and [`crate::Replica`] (an in-process read-only index kept current
-//! from scopegate's store). A remote source (a scopegate service's `/v1/check`) fits the
-//! same trait: [`SourceError::Remote`] is its failure; it is not written yet.
+//! One async trait, [`WorldSource`], three implementations: [`StaticWorld`] (a world
+//! document, for tests), [`crate::Replica`] (an in-process read-only index kept current
+//! from scopegate's store) and [`crate::RemoteSource`] (a scopegate service's `/v1/check`
+//! over HTTP, with a bounded cache and the revision protocol).
 //!
 //! A source that cannot answer returns a [`SourceError`]; the layer then refuses the
 //! request (503, fail closed). A source never turns its own failure into an allow.
@@ -128,6 +128,19 @@ impl StaticWorld {
     pub fn from_json(text: &str, policy: &Policy) -> Result<StaticWorld, StaticWorldError> {
         let doc: WorldDoc = serde_json::from_str(text)?;
         StaticWorld::new(&doc, policy)
+    }
+}
+
+/// A shared source (the application keeps a handle, e.g. to raise a
+/// [`crate::RemoteSource`]'s minimum revision or read a [`crate::Replica`]'s status).
+#[async_trait]
+impl<T: WorldSource> WorldSource for Arc<T> {
+    async fn decide(
+        &self,
+        cx: DecisionContext<'_>,
+        request: &Request,
+    ) -> Result<Verdict, SourceError> {
+        (**self).decide(cx, request).await
     }
 }
 
