@@ -7,13 +7,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Router;
-use scopegate_core::{Manifest, Policy, Source, WorldDoc};
+use scopegate_core::{Manifest, Policy, Principal, Source, Superuser, WorldDoc};
 use scopegate_server::index::LiveIndex;
 use scopegate_server::AppState;
 use scopegate_store::{Actor, NewToken, Store, TokenKind};
-use scopegate_tower::{RemoteOptions, RemoteSource, ScopegateLayer};
+use scopegate_tower::{
+    bearer, PrincipalResolver, RemoteOptions, RemoteSource, ResolveError, ScopegateLayer,
+};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -253,6 +256,50 @@ async fn raising_the_minimum_revision_bypasses_older_cached_answers() {
     );
     let m = source.metrics().snapshot();
     assert_eq!((m.requests, m.cache_hits, m.failures()), (2, 2, 0));
+}
+
+/// `u<id>` is user `id`'s session, answered at once (`resolve_now`): the layer then
+/// awaits only the remote source.
+struct SyncSessions;
+
+impl PrincipalResolver for SyncSessions {
+    fn resolve_now(&self, parts: &Parts) -> Option<Result<Principal, ResolveError>> {
+        let user = bearer(&parts.headers)
+            .ok()?
+            .and_then(|s| s.strip_prefix('u'))
+            .and_then(|id| id.parse().ok())?;
+        Some(Ok(Principal::Session {
+            user,
+            superuser: Superuser::None,
+            staff: false,
+            sso_ok: true,
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_resolver_that_answers_at_once_with_the_remote_source() {
+    let service = Service::start().await;
+    let source = Arc::new(
+        RemoteSource::new(&service.url(), &service.token, options(Duration::ZERO)).unwrap(),
+    );
+    let policy = policy();
+    let app = router().route_layer(ScopegateLayer::new(
+        policy.clone(),
+        manifest(&policy),
+        source.clone(),
+        SyncSessions,
+    ));
+    let (status, _, body) = send(&app, "GET", ORG, Some("u12")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "OrganizationDetailsEndpoint allowed")
+    );
+    assert_eq!(
+        send(&app, "GET", ORG, Some("u14")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(source.metrics().snapshot().requests, 2);
 }
 
 #[tokio::test]
