@@ -5,10 +5,34 @@
 # route with the same token, $RUNS times each, interleaved. Prints every run and the medians.
 #
 #   bench/tower.sh                      # RUNS=3 DURATION=5s CONNS=32 THREADS=2
+#   bench/tower.sh count [N]            # instructions per request in-process (callgrind)
 #
 # A benchmark, not a test: the machine is shared, so quote medians and say how loaded it was.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = count ]; then
+  # bench/tower.sh count [N]: instructions per request in-process (load-independent), from
+  # callgrind over benches/layer_count.rs: each mode run with N requests and with 0, the
+  # difference divided by N.
+  N=${2:-20000}
+  command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install -y valgrind" >&2; exit 2; }
+  BIN=$(cargo bench -p scopegate-tower --bench layer_count --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*layer_count[^"]*\)".*/\1/p' | tail -1)
+  [ -x "$BIN" ] || { echo "no layer_count binary" >&2; exit 2; }
+  count() { # mode n → instructions (Ir) of the whole run
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN" "$1" "$2" 2>&1 |
+      awk '/Collected :/ {print $4}'
+  }
+  declare -A per
+  for mode in bare layered decision; do
+    base=$(count "$mode" 0); total=$(count "$mode" "$N")
+    per[$mode]=$(( (total - base) / N ))
+    echo "$mode: ${per[$mode]} instructions per request ($total - $base over $N)"
+  done
+  echo "layer alone = layered - bare - decision: $(( per[layered] - per[bare] - per[decision] )) instructions per request"
+  exit 0
+fi
 
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5s}

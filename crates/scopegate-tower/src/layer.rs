@@ -18,7 +18,6 @@
 //! Apply it with `Router::route_layer` (or `Router::layer`, which also guards the fallback:
 //! unmatched requests are then refused 404 by the layer).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
@@ -27,9 +26,11 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use scopegate_core::{Manifest, Method, Policy, Reason, Request};
+use rustc_hash::FxHashMap;
+use scopegate_core::{Manifest, Method, Policy, Principal, Reason, Request};
 use tower::{Layer, Service};
 
 use crate::metrics::{Counter, Metrics};
@@ -74,12 +75,23 @@ pub struct Authorized {
 struct Shared {
     policy: Arc<Policy>,
     manifest: Arc<Manifest>,
-    /// Endpoint name by route path (the manifest's `path`, verbatim).
-    endpoints: HashMap<String, String>,
+    /// Endpoint name by route path (the manifest's `path`, verbatim). Fx-hashed: the keys
+    /// are the manifest's and the looked-up value axum's matched route template, never
+    /// text a client chose.
+    endpoints: FxHashMap<String, String>,
     source: Arc<dyn WorldSource>,
     resolver: Arc<dyn PrincipalResolver>,
     params: PathParams,
     metrics: Arc<Metrics>,
+}
+
+impl Shared {
+    fn context(&self) -> DecisionContext<'_> {
+        DecisionContext {
+            policy: &self.policy,
+            manifest: &self.manifest,
+        }
+    }
 }
 
 /// The [`tower::Layer`] that authorizes requests with scopegate.
@@ -182,7 +194,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -192,21 +204,108 @@ where
         // The clone that was polled ready serves this request; a fresh clone is kept.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let shared = self.shared.clone();
-        Box::pin(async move {
-            match authorize(&shared, req).await {
-                Ok(req) => inner.call(req).await,
-                Err(refusal) => Ok(refusal),
+        let state = match prepare(&self.shared, req) {
+            Err(refusal) => State::Refused {
+                response: Some(refusal),
+            },
+            // The resolver and the source answered at once (in-process): no allocation
+            // for the future, the handler's future is returned as it is.
+            Ok(Prepared::Now(Ok(req))) => State::Inner {
+                future: inner.call(req),
+            },
+            Ok(Prepared::Now(Err(refusal))) => State::Refused {
+                response: Some(refusal),
+            },
+            Ok(Prepared::Later(pending)) => {
+                let shared = self.shared.clone();
+                State::Waiting {
+                    future: Box::pin(async move {
+                        match pending.finish(&shared).await {
+                            Ok(req) => inner.call(req).await,
+                            Err(refusal) => Ok(*refusal),
+                        }
+                    }),
+                }
             }
-        })
+        };
+        ResponseFuture { state }
     }
 }
 
-/// Decides `req`: the request to pass on (with [`Authorized`]) or the refusal to answer.
-async fn authorize(
-    shared: &Shared,
-    req: axum::extract::Request,
-) -> Result<axum::extract::Request, Response> {
+pin_project_lite::pin_project! {
+    /// The future of [`ScopegateService`]: the handler's own future when the decision was
+    /// made at once, the refusal, or (a source or resolver that waits) a boxed future.
+    pub struct ResponseFuture<F, E> {
+        #[pin]
+        state: State<F, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F, E> {
+        Inner { #[pin] future: F },
+        Refused { response: Option<Refusal> },
+        Waiting { future: Pin<Box<dyn Future<Output = Result<Response, E>> + Send>> },
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F, E>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Refused { response } => match response.take() {
+                Some(r) => Poll::Ready(Ok(*r)),
+                // Polled again after it answered: the response is gone.
+                None => Poll::Ready(Ok(*unavailable())),
+            },
+            StateProj::Waiting { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+/// What [`prepare`] leaves to do.
+enum Prepared {
+    /// Decided at once: the request to pass on (with [`Authorized`]) or the refusal.
+    Now(Result<axum::extract::Request, Refusal>),
+    /// The resolver or the source must be awaited.
+    Later(Pending),
+}
+
+/// A request whose principal or verdict is awaited.
+struct Pending {
+    parts: Parts,
+    body: Body,
+    request: Request,
+    /// Whether `request.principal` is the resolver's answer already.
+    resolved: bool,
+}
+
+impl Pending {
+    /// Awaits the resolver (unless it answered) and the source.
+    async fn finish(mut self, shared: &Shared) -> Result<axum::extract::Request, Refusal> {
+        if !self.resolved {
+            let resolved = shared.resolver.resolve(&self.parts).await;
+            self.request.principal = principal(shared, &self.request.endpoint, resolved)?;
+        }
+        let cx = shared.context();
+        let decided = match shared.source.decide_now(cx, &self.request) {
+            Some(d) => d,
+            None => shared.source.decide(cx, &self.request).await,
+        };
+        admit(shared, self.parts, self.body, self.request, decided)
+    }
+}
+
+/// Everything the layer decides before awaiting anything: the endpoint, the method, the
+/// objects; then the principal and the verdict when the resolver and the source answer at
+/// once ([`PrincipalResolver::resolve_now`], [`WorldSource::decide_now`]).
+fn prepare(shared: &Shared, req: axum::extract::Request) -> Result<Prepared, Refusal> {
     let endpoint = req
         .extensions()
         .get::<MatchedPath>()
@@ -233,9 +332,7 @@ async fn authorize(
         ));
     };
     let (mut parts, body) = req.into_parts();
-    let params = RawPathParams::from_request_parts(&mut parts, &())
-        .await
-        .ok();
+    let params = path_params(&mut parts);
     let param = |name: &str| {
         params.as_ref().and_then(|p| {
             p.iter()
@@ -243,39 +340,81 @@ async fn authorize(
                 .map(|(_, v)| v.to_string())
         })
     };
-    let organization = param(&shared.params.organization);
-    let project = param(&shared.params.project);
-    let team = param(&shared.params.team);
-    let principal = match shared.resolver.resolve(&parts).await {
-        Ok(p) => p,
-        Err(e) => {
-            shared.metrics.inc(Counter::ResolverFailure);
-            return Err(match e {
-                ResolveError::Invalid(detail) => {
-                    refusal(StatusCode::UNAUTHORIZED, &detail, Some("Bearer"))
-                }
-                ResolveError::Forbidden(detail) => refusal(StatusCode::FORBIDDEN, &detail, None),
-                ResolveError::Unavailable(why) => {
-                    tracing::error!(error = %why, endpoint = %endpoint,
-                        "scopegate: the principal resolver failed; refusing (fail closed)");
-                    unavailable()
-                }
-            });
-        }
-    };
-    let request = Request {
-        principal,
+    let mut request = Request {
+        principal: Principal::Anonymous,
         endpoint,
         method,
-        organization,
-        project,
-        team,
+        organization: param(&shared.params.organization),
+        project: param(&shared.params.project),
+        team: param(&shared.params.team),
     };
-    let cx = DecisionContext {
-        policy: &shared.policy,
-        manifest: &shared.manifest,
+    let Some(resolved) = shared.resolver.resolve_now(&parts) else {
+        return Ok(Prepared::Later(Pending {
+            parts,
+            body,
+            request,
+            resolved: false,
+        }));
     };
-    let verdict = match shared.source.decide(cx, &request).await {
+    request.principal = match principal(shared, &request.endpoint, resolved) {
+        Ok(p) => p,
+        Err(refusal) => return Ok(Prepared::Now(Err(refusal))),
+    };
+    Ok(match shared.source.decide_now(shared.context(), &request) {
+        Some(decided) => Prepared::Now(admit(shared, parts, body, request, decided)),
+        None => Prepared::Later(Pending {
+            parts,
+            body,
+            request,
+            resolved: true,
+        }),
+    })
+}
+
+/// The request's path parameters as axum matched them (percent-decoded: what the
+/// handler's extractors read). `None` when there are none or one is not UTF-8: the
+/// request then names no object, and the engine decides so.
+fn path_params(parts: &mut Parts) -> Option<RawPathParams> {
+    // The extractor's future reads the request's extensions and never waits: one poll.
+    let future = std::pin::pin!(RawPathParams::from_request_parts(parts, &()));
+    match future.poll(&mut Context::from_waker(std::task::Waker::noop())) {
+        Poll::Ready(params) => params.ok(),
+        Poll::Pending => None,
+    }
+}
+
+/// The principal, or the refusal of a resolver that refused or failed.
+fn principal(
+    shared: &Shared,
+    endpoint: &str,
+    resolved: Result<Principal, ResolveError>,
+) -> Result<Principal, Refusal> {
+    resolved.map_err(|e| {
+        shared.metrics.inc(Counter::ResolverFailure);
+        match e {
+            ResolveError::Invalid(detail) => {
+                refusal(StatusCode::UNAUTHORIZED, &detail, Some("Bearer"))
+            }
+            ResolveError::Forbidden(detail) => refusal(StatusCode::FORBIDDEN, &detail, None),
+            ResolveError::Unavailable(why) => {
+                tracing::error!(error = %why, endpoint,
+                    "scopegate: the principal resolver failed; refusing (fail closed)");
+                unavailable()
+            }
+        }
+    })
+}
+
+/// The request to pass on, with [`Authorized`], when `decided` allows it; else the
+/// refusal (the decision's answer, or 503 for a source that failed).
+fn admit(
+    shared: &Shared,
+    mut parts: Parts,
+    body: Body,
+    request: Request,
+    decided: Result<Verdict, SourceError>,
+) -> Result<axum::extract::Request, Refusal> {
+    let verdict = match decided {
         Ok(v) => v,
         Err(e) => {
             shared.metrics.inc(Counter::SourceFailure);
@@ -305,7 +444,7 @@ fn log_source_failure(e: &SourceError, endpoint: &str) {
 }
 
 /// 503 with `Retry-After`: the decision could not be made.
-fn unavailable() -> Response {
+fn unavailable() -> Refusal {
     let mut r = refusal(
         StatusCode::SERVICE_UNAVAILABLE,
         "Authorization is temporarily unavailable",
@@ -316,8 +455,11 @@ fn unavailable() -> Response {
     r
 }
 
+/// A refused request's answer, boxed: the allowed path carries no response-sized error.
+type Refusal = Box<Response>;
+
 /// A refusal: `status`, `{"detail": detail}` and the optional `WWW-Authenticate` value.
-fn refusal(status: StatusCode, detail: &str, challenge: Option<&str>) -> Response {
+fn refusal(status: StatusCode, detail: &str, challenge: Option<&str>) -> Refusal {
     let body = serde_json::json!({ "detail": detail }).to_string();
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
@@ -328,5 +470,5 @@ fn refusal(status: StatusCode, detail: &str, challenge: Option<&str>) -> Respons
     if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(c).ok()) {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
-    r
+    Box::new(r)
 }

@@ -6,10 +6,10 @@
 //!   passed on with [`Authorized`] in its extensions or answered with the decision's status,
 //!   `{"detail": …}` body and `WWW-Authenticate` challenge. Deny by default: an unmapped
 //!   route is refused (404) and logged.
-//! - World sources: [`Replica`] (in-process, kept current from scopegate's store) and
-//!   [`StaticWorld`] (a world document), behind one trait, [`WorldSource`]. A failing or
-//!   stale source fails closed (503). (A remote source over the service's `/v1/check` is
-//!   not written yet: implement [`WorldSource`] to add one.)
+//! - World sources behind one trait, [`WorldSource`]: [`Replica`] (in-process, kept
+//!   current from scopegate's store), [`RemoteSource`] (a scopegate service's `/v1/check`
+//!   over HTTP, with a bounded cache and the revision protocol) and [`StaticWorld`] (a world
+//!   document). A failing or stale source fails closed (503).
 //! - [`coverage`] — Sentry's CI check generalised: every route declared, every declared
 //!   endpoint routed, no mutation admitting a read-only scope without a note.
 //!
@@ -75,13 +75,15 @@
 pub mod coverage;
 pub mod layer;
 pub mod metrics;
+pub mod remote;
 pub mod replica;
 pub mod resolver;
 pub mod source;
 
 pub use coverage::{Coverage, RouteRecorder};
 pub use layer::{Authorized, PathParams, ScopegateLayer, ScopegateService};
-pub use metrics::{Metrics, MetricsSnapshot};
+pub use metrics::{Metrics, MetricsSnapshot, RemoteMetrics, RemoteMetricsSnapshot};
+pub use remote::{RemoteConfigError, RemoteOptions, RemoteSource};
 pub use replica::{Replica, ReplicaOptions, ReplicaTokens};
 pub use resolver::{bearer, PrincipalResolver, ResolveError};
 pub use source::{DecisionContext, SourceError, StaticWorld, Verdict, WorldSource};

@@ -1,5 +1,5 @@
-//! The layer's counters: plain atomics the application reads ([`Metrics::snapshot`]) and
-//! exports however it exports metrics.
+//! The layer's counters ([`Metrics`]) and the remote source's ([`RemoteMetrics`]): plain
+//! atomics the application reads (`snapshot`) and exports however it exports metrics.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -59,6 +59,86 @@ impl Metrics {
             unmapped: self.unmapped.load(Ordering::Relaxed),
             source_failures: self.source_failures.load(Ordering::Relaxed),
             resolver_failures: self.resolver_failures.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Counters of one [`crate::RemoteSource`]: its cache and its exchanges with the service.
+/// Every failure is also a [`MetricsSnapshot::source_failures`] of the layer using it.
+#[derive(Debug, Default)]
+pub struct RemoteMetrics {
+    cache_hits: AtomicU64,
+    requests: AtomicU64,
+    unreachable: AtomicU64,
+    timeouts: AtomicU64,
+    status: AtomicU64,
+    behind: AtomicU64,
+    body: AtomicU64,
+}
+
+/// The remote source's counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RemoteMetricsSnapshot {
+    /// Decisions answered from the cache.
+    pub cache_hits: u64,
+    /// Requests sent to the service (a cache miss, or an entry too old or expired).
+    pub requests: u64,
+    /// Failures: the service could not be connected to, or the exchange broke.
+    pub unreachable: u64,
+    /// Failures: no complete answer within the timeout.
+    pub timeouts: u64,
+    /// Failures: a non-2xx answer (but the one below).
+    pub status: u64,
+    /// Failures: 503 to a request naming a revision (the service's index is behind it).
+    pub behind: u64,
+    /// Failures: a 2xx answer whose body is no consistent decision at the revision asked.
+    pub body: u64,
+}
+
+impl RemoteMetricsSnapshot {
+    /// Every failure.
+    pub fn failures(&self) -> u64 {
+        self.unreachable + self.timeouts + self.status + self.behind + self.body
+    }
+}
+
+/// One counter of [`RemoteMetrics`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RemoteCounter {
+    CacheHit,
+    Request,
+    Unreachable,
+    Timeout,
+    Status,
+    Behind,
+    Body,
+}
+
+impl RemoteMetrics {
+    /// Adds one to `counter`.
+    pub(crate) fn inc(&self, counter: RemoteCounter) {
+        let c = match counter {
+            RemoteCounter::CacheHit => &self.cache_hits,
+            RemoteCounter::Request => &self.requests,
+            RemoteCounter::Unreachable => &self.unreachable,
+            RemoteCounter::Timeout => &self.timeouts,
+            RemoteCounter::Status => &self.status,
+            RemoteCounter::Behind => &self.behind,
+            RemoteCounter::Body => &self.body,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> RemoteMetricsSnapshot {
+        RemoteMetricsSnapshot {
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            unreachable: self.unreachable.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+            status: self.status.load(Ordering::Relaxed),
+            behind: self.behind.load(Ordering::Relaxed),
+            body: self.body.load(Ordering::Relaxed),
         }
     }
 }

@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use axum::http::request::Parts;
 use scopegate_core::{Policy, Principal, Request};
 use scopegate_server::index::{Index, IndexError, LiveIndex, SyncObserver};
@@ -190,26 +189,16 @@ impl Replica {
     }
 }
 
-#[async_trait]
 impl WorldSource for Replica {
-    async fn decide(
+    fn decide_now(
         &self,
         cx: DecisionContext<'_>,
         request: &Request,
-    ) -> Result<Verdict, SourceError> {
-        self.fresh()?;
-        Ok(cx.decide(&self.index.current().world, request))
-    }
-}
-
-#[async_trait]
-impl WorldSource for Arc<Replica> {
-    async fn decide(
-        &self,
-        cx: DecisionContext<'_>,
-        request: &Request,
-    ) -> Result<Verdict, SourceError> {
-        (**self).decide(cx, request).await
+    ) -> Option<Result<Verdict, SourceError>> {
+        Some(
+            self.fresh()
+                .map(|()| cx.decide(&self.index.current().world, request)),
+        )
     }
 }
 
@@ -221,9 +210,14 @@ pub struct ReplicaTokens {
     replica: Arc<Replica>,
 }
 
-#[async_trait]
 impl PrincipalResolver for ReplicaTokens {
-    async fn resolve(&self, parts: &Parts) -> Result<Principal, ResolveError> {
+    fn resolve_now(&self, parts: &Parts) -> Option<Result<Principal, ResolveError>> {
+        Some(self.resolve_secret(parts))
+    }
+}
+
+impl ReplicaTokens {
+    fn resolve_secret(&self, parts: &Parts) -> Result<Principal, ResolveError> {
         let Some(secret) = bearer(&parts.headers)? else {
             return Ok(Principal::Anonymous);
         };

@@ -32,10 +32,30 @@ pub enum ResolveError {
 ///
 /// No credential is [`Principal::Anonymous`] (the engine then denies what needs one,
 /// with its own status).
+///
+/// A resolver implements one of the two methods: [`PrincipalResolver::resolve_now`] when
+/// it answers without waiting (a signed cookie, an in-memory table: the layer then makes no
+/// allocation for its future), [`PrincipalResolver::resolve`] when it must wait (a
+/// database, a session store).
 #[async_trait]
 pub trait PrincipalResolver: Send + Sync + 'static {
-    /// The principal of the request whose head is `parts`.
-    async fn resolve(&self, parts: &Parts) -> Result<Principal, ResolveError>;
+    /// The principal at once, or `None` (the default) when the resolver must wait: the
+    /// layer then awaits [`PrincipalResolver::resolve`].
+    fn resolve_now(&self, parts: &Parts) -> Option<Result<Principal, ResolveError>> {
+        let _ = parts;
+        None
+    }
+
+    /// The principal of the request whose head is `parts`, waiting if need be. The default
+    /// answers with [`PrincipalResolver::resolve_now`] (and refuses, 503, for a resolver
+    /// that implements neither).
+    async fn resolve(&self, parts: &Parts) -> Result<Principal, ResolveError> {
+        self.resolve_now(parts).unwrap_or_else(|| {
+            Err(ResolveError::Unavailable(
+                "the resolver implements neither resolve_now nor resolve".into(),
+            ))
+        })
+    }
 }
 
 /// The bearer secret of a request, as the service reads it: `None` without an

@@ -1,9 +1,9 @@
 //! World sources: where the layer's decisions get the world they read.
 //!
-//! One async trait, [`WorldSource`], two implementations: [`StaticWorld`] (a world
-//! document, for tests) and [`crate::Replica`] (an in-process read-only index kept current
-//! from scopegate's store). A remote source (a scopegate service's `/v1/check`) fits the
-//! same trait: [`SourceError::Remote`] is its failure; it is not written yet.
+//! One async trait, [`WorldSource`], three implementations: [`StaticWorld`] (a world
+//! document, for tests), [`crate::Replica`] (an in-process read-only index kept current
+//! from scopegate's store) and [`crate::RemoteSource`] (a scopegate service's `/v1/check`
+//! over HTTP, with a bounded cache and the revision protocol).
 //!
 //! A source that cannot answer returns a [`SourceError`]; the layer then refuses the
 //! request (503, fail closed). A source never turns its own failure into an allow.
@@ -80,14 +80,36 @@ pub enum SourceError {
 
 /// Where decisions get their world from. Implementations must fail closed: any doubt is an
 /// error, never an allow.
+///
+/// A source implements one of the two methods: [`WorldSource::decide_now`] when it decides
+/// without waiting (in-process, with [`DecisionContext::decide`]: the layer then makes no
+/// allocation for its future), [`WorldSource::decide`] when it must wait (the network).
 #[async_trait]
 pub trait WorldSource: Send + Sync + 'static {
-    /// Decides `request` (an in-process source with [`DecisionContext::decide`]).
+    /// Decides `request` at once, or `None` (the default) when the source must wait: the
+    /// layer then awaits [`WorldSource::decide`].
+    fn decide_now(
+        &self,
+        cx: DecisionContext<'_>,
+        request: &Request,
+    ) -> Option<Result<Verdict, SourceError>> {
+        let _ = (cx, request);
+        None
+    }
+
+    /// Decides `request`, waiting if need be. The default answers with
+    /// [`WorldSource::decide_now`] (and fails closed for a source that implements neither).
     async fn decide(
         &self,
         cx: DecisionContext<'_>,
         request: &Request,
-    ) -> Result<Verdict, SourceError>;
+    ) -> Result<Verdict, SourceError> {
+        self.decide_now(cx, request).unwrap_or_else(|| {
+            Err(SourceError::Remote(
+                "the source implements neither decide_now nor decide".into(),
+            ))
+        })
+    }
 }
 
 /// A fixed world, for tests and examples: a [`WorldDoc`] (the JSON of `scopegate check
@@ -131,13 +153,33 @@ impl StaticWorld {
     }
 }
 
+/// A shared source (the application keeps a handle, e.g. to raise a
+/// [`crate::RemoteSource`]'s minimum revision or read a [`crate::Replica`]'s status).
 #[async_trait]
-impl WorldSource for StaticWorld {
+impl<T: WorldSource> WorldSource for Arc<T> {
+    fn decide_now(
+        &self,
+        cx: DecisionContext<'_>,
+        request: &Request,
+    ) -> Option<Result<Verdict, SourceError>> {
+        (**self).decide_now(cx, request)
+    }
+
     async fn decide(
         &self,
         cx: DecisionContext<'_>,
         request: &Request,
     ) -> Result<Verdict, SourceError> {
-        Ok(cx.decide(&self.world, request))
+        (**self).decide(cx, request).await
+    }
+}
+
+impl WorldSource for StaticWorld {
+    fn decide_now(
+        &self,
+        cx: DecisionContext<'_>,
+        request: &Request,
+    ) -> Option<Result<Verdict, SourceError>> {
+        Some(Ok(cx.decide(&self.world, request)))
     }
 }

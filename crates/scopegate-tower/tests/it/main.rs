@@ -1,4 +1,5 @@
 //! Integration tests of scopegate-tower: the layer over a static world, route coverage,
+//! the remote source against a served scopegate,
 //! and the replica over SQLite and PostgreSQL.
 
 #![allow(
@@ -12,4 +13,5 @@
 mod common;
 mod coverage;
 mod layer;
+mod remote;
 mod replica;
