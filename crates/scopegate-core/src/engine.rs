@@ -39,7 +39,7 @@ mod guard;
 mod lookup;
 mod resolved;
 
-use lookup::{Lookups, Named, Slugs, Who};
+use lookup::{Lookups, Membership, Named, Slugs, Who};
 pub use resolved::Resolved;
 
 /// Receives the steps of a decision. The no-op [`NoTrace`] compiles away.
@@ -93,8 +93,8 @@ struct Access<'w> {
     global_scopes: ScopeSet,
     /// The grant path of `global_scopes`.
     global_path: GrantPath,
-    /// The member, for sessions and user tokens.
-    member: Option<&'w Member>,
+    /// The membership, for sessions and user tokens.
+    member: Option<Membership<'w>>,
     /// Upper bound on the member's scopes (a user token's scopes; all otherwise).
     bound: ScopeSet,
     /// Active staff.
@@ -373,7 +373,7 @@ impl<'a> Engine<'a> {
         // 5. Object check per class.
         let mut grant_path: Option<GrantPath> = None;
         for class in classes() {
-            match self.check_class(class, method, &access, org, project, team) {
+            match self.check_class(class, method, &access, who, l, org, project, team) {
                 ClassOutcome::Pass(path) => {
                     t.step("object_check", true, || {
                         format!(
@@ -414,7 +414,8 @@ impl<'a> Engine<'a> {
 
         // 6. Granular guard.
         let granular = match (endpoint.granular, org) {
-            (Some(kind), Some(o)) => match self.granular(kind, principal, method, o, &access, t) {
+            (Some(kind), Some(o)) => match self.granular(kind, principal, method, o, &access, l, t)
+            {
                 Some(g) => Some(g),
                 None => return Decision::deny(Reason::GranularAccessDenied),
             },
@@ -455,13 +456,19 @@ impl<'a> Engine<'a> {
             .map_or("?", |r| r.id.as_str())
     }
 
-    fn check_class(
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the decision's state, passed down"
+    )]
+    fn check_class<L: Lookups<'a>>(
         &self,
         class: &Class,
         method: Method,
-        a: &Access<'_>,
+        a: &Access<'a>,
+        who: Who,
+        l: &L,
         org: Option<&Org>,
-        project: Option<&Project>,
+        project: Option<&'a Project>,
         team: Option<TeamIdx>,
     ) -> ClassOutcome {
         let map = class.scopes_for(method);
@@ -472,6 +479,7 @@ impl<'a> Engine<'a> {
             .member
             .map_or(ScopeSet::EMPTY, |m| m.scopes.intersection(a.bound));
         let member_reach = |reachable: bool| a.member.is_some() && reachable;
+        let open = org.is_some_and(|o| o.open_membership);
         let outcome = match class.object {
             ObjectKind::Organization => {
                 if member_scopes.intersects(map) {
@@ -481,24 +489,19 @@ impl<'a> Engine<'a> {
                 }
             }
             ObjectKind::Project => {
-                let reachable = match (a.member, project) {
-                    (Some(m), Some(p)) => {
-                        m.global
-                            || org.is_some_and(|o| o.open_membership)
-                            || m.teams.iter().any(|(t, _)| p.teams.contains(t))
-                    }
+                let (by_team, team_scopes) = match (&a.member, project) {
+                    (Some(m), Some(p)) => l.project_teams(who, m, p),
+                    _ => (false, ScopeSet::EMPTY),
+                };
+                let reachable = match (&a.member, project) {
+                    (Some(m), Some(_)) => m.global || open || by_team,
                     _ => false,
                 };
                 if member_reach(reachable) && member_scopes.intersects(map) {
                     Some(GrantPath::RoleScope)
-                } else if let (Some(m), Some(p)) = (a.member, project) {
-                    let team_scopes = m
-                        .teams
-                        .iter()
-                        .filter(|(t, _)| p.teams.contains(t))
-                        .fold(ScopeSet::EMPTY, |acc, (_, s)| acc.union(*s))
-                        .intersection(a.bound);
+                } else if a.member.is_some() && project.is_some() {
                     team_scopes
+                        .intersection(a.bound)
                         .intersects(map)
                         .then_some(GrantPath::TeamRoleScope)
                 } else {
@@ -506,14 +509,11 @@ impl<'a> Engine<'a> {
                 }
             }
             ObjectKind::Team => {
-                let membership = match (a.member, team) {
-                    (Some(m), Some(t)) => m.team_scopes(t),
+                let membership = match (&a.member, team) {
+                    (Some(m), Some(t)) => l.team_scopes(who, m, t),
                     _ => None,
                 };
-                let reachable = a
-                    .member
-                    .is_some_and(|m| m.global || org.is_some_and(|o| o.open_membership))
-                    || membership.is_some();
+                let reachable = a.member.is_some_and(|m| m.global || open) || membership.is_some();
                 if member_reach(reachable) && member_scopes.intersects(map) {
                     Some(GrantPath::RoleScope)
                 } else if membership.is_some_and(|s| s.intersection(a.bound).intersects(map)) {

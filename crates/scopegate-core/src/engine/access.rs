@@ -116,7 +116,7 @@ impl<'a> Engine<'a> {
                                 });
                                 return Err(Reason::TwoFactorRequired);
                             }
-                            if m.member_limit_restricted {
+                            if m.restricted {
                                 t.step("member_state", false, || {
                                     "the member is disabled over the member limit".into()
                                 });
@@ -128,7 +128,7 @@ impl<'a> Engine<'a> {
                 t.step("access", true, || match access.member {
                     Some(m) => format!(
                         "member with role `{}`: [{}]",
-                        self.role_id(m),
+                        self.role_id(m.record),
                         self.policy.scopes.sorted_names(m.scopes).join(", ")
                     ),
                     None => "not a member of the organization".into(),
@@ -147,7 +147,7 @@ impl<'a> Engine<'a> {
                             });
                             return Err(Reason::TwoFactorRequired);
                         }
-                        if m.member_limit_restricted {
+                        if m.restricted {
                             t.step("member_state", false, || {
                                 "the member is disabled over the member limit".into()
                             });
@@ -158,7 +158,7 @@ impl<'a> Engine<'a> {
                 t.step("access", true, || match access.member {
                     Some(m) => format!(
                         "member with role `{}`, bounded by the token: [{}]",
-                        self.role_id(m),
+                        self.role_id(m.record),
                         self.policy
                             .scopes
                             .sorted_names(m.scopes.intersection(*scopes))

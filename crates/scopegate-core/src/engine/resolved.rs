@@ -8,12 +8,13 @@
 //! another world (a later snapshot of the index, say) never answers from stale lookups: that
 //! engine decides the request's slugs again ([`Resolved::is_for`]).
 
-use super::lookup::{Lookups, Named, Slugs, Who};
+use super::lookup::{Lookups, Membership, Named, Slugs, Who};
 use super::{Engine, NoTrace};
 use crate::decision::Decision;
 use crate::manifest::Endpoint;
 use crate::request::{Principal, Request};
-use crate::world::{Integration, Member, Org, Project, TeamIdx, User};
+use crate::scope::ScopeSet;
+use crate::world::{GranularState, Integration, Org, Project, TeamIdx, User};
 
 /// A request with its lookups made ([`Engine::resolve`]): its endpoint, its principal's
 /// user record or integration, the organization, project and team it names, the
@@ -31,17 +32,23 @@ pub struct Resolved<'a> {
     org: Named<&'a Org>,
     project: Named<&'a Project>,
     team: Named<TeamIdx>,
-    /// The principal's user record and membership (sessions and user tokens).
-    principal: Person<'a>,
-    /// The creator's, for an org token with a creator.
-    creator: Person<'a>,
+    /// The organization's state of the endpoint's granular kind.
+    granular: GranularState,
+    /// The user the decision reads: the principal's (sessions and user tokens) or the
+    /// creator's (an org token with a creator); never both (`Who` tells which is asked).
+    person: Person<'a>,
 }
 
-/// A user's record and membership in the organization the request names.
+/// A user's record and membership in the organization the request names, and what the
+/// membership holds on the project and team the request names.
 #[derive(Debug, Clone, Copy, Default)]
 struct Person<'a> {
-    user: Option<&'a User>,
-    member: Option<&'a Member>,
+    user: Option<User>,
+    member: Option<Membership<'a>>,
+    /// [`project_teams`](super::lookup::project_teams) of the membership and the project.
+    project_teams: (bool, ScopeSet),
+    /// The membership's team-role scopes of the team, if a member of it.
+    team_scopes: Option<ScopeSet>,
 }
 
 impl<'a> Resolved<'a> {
@@ -59,11 +66,10 @@ impl<'a> Resolved<'a> {
             && std::ptr::eq(self.engine.policy, engine.policy)
     }
 
-    fn person(&self, who: Who) -> &Person<'a> {
-        match who {
-            Who::Principal => &self.principal,
-            Who::Creator => &self.creator,
-        }
+    /// The user `who` names: a request has a principal user or a creator, never both.
+    #[inline]
+    fn person(&self, _: Who) -> &Person<'a> {
+        &self.person
     }
 }
 
@@ -74,7 +80,7 @@ impl<'a> Lookups<'a> for Resolved<'a> {
     }
 
     #[inline]
-    fn user(&self, who: Who, _: u64) -> Option<&'a User> {
+    fn user(&self, who: Who, _: u64) -> Option<User> {
         self.person(who).user
     }
 
@@ -99,8 +105,23 @@ impl<'a> Lookups<'a> for Resolved<'a> {
     }
 
     #[inline]
-    fn member(&self, who: Who, _: &'a Org, _: u64) -> Option<&'a Member> {
+    fn member(&self, who: Who, _: &'a Org, _: u64) -> Option<Membership<'a>> {
         self.person(who).member
+    }
+
+    #[inline]
+    fn project_teams(&self, who: Who, _: &Membership<'a>, _: &'a Project) -> (bool, ScopeSet) {
+        self.person(who).project_teams
+    }
+
+    #[inline]
+    fn team_scopes(&self, who: Who, _: &Membership<'a>, _: TeamIdx) -> Option<ScopeSet> {
+        self.person(who).team_scopes
+    }
+
+    #[inline]
+    fn granular(&self, _: &'a Org, _: usize) -> GranularState {
+        self.granular
     }
 }
 
@@ -123,38 +144,53 @@ impl<'a> Engine<'a> {
             Named::Found(o) => Some(o),
             Named::Absent | Named::Unknown => None,
         };
-        let person = |who: Who, id: u64| Person {
-            user: slugs.user(who, id),
-            member: found.and_then(|o| slugs.member(who, o, id)),
+        let project = found.map_or(Named::Absent, |o| slugs.project(o));
+        let team = found.map_or(Named::Absent, |o| slugs.team(o));
+        let endpoint = slugs.endpoint();
+        let person = |who: Who, id: u64| {
+            let member = found.and_then(|o| slugs.member(who, o, id));
+            Person {
+                user: slugs.user(who, id),
+                member,
+                project_teams: match (&member, project) {
+                    (Some(m), Named::Found(p)) => slugs.project_teams(who, m, p),
+                    _ => (false, ScopeSet::EMPTY),
+                },
+                team_scopes: match (&member, team) {
+                    (Some(m), Named::Found(t)) => slugs.team_scopes(who, m, t),
+                    _ => None,
+                },
+            }
         };
-        let (principal, creator, integration) = match &request.principal {
+        let (person, integration) = match &request.principal {
             Principal::Session { user, .. } | Principal::UserToken { user, .. } => {
-                (person(Who::Principal, *user), Person::default(), None)
+                (person(Who::Principal, *user), None)
             }
             Principal::OrgToken {
                 creator: Some(user),
                 ..
-            } => (Person::default(), person(Who::Creator, *user), None),
-            Principal::Integration { integration } => (
-                Person::default(),
-                Person::default(),
-                slugs.integration(*integration),
-            ),
+            } => (person(Who::Creator, *user), None),
+            Principal::Integration { integration } => {
+                (Person::default(), slugs.integration(*integration))
+            }
             Principal::Anonymous
             | Principal::OrgToken { creator: None, .. }
             | Principal::ApiKey { .. }
-            | Principal::System => (Person::default(), Person::default(), None),
+            | Principal::System => (Person::default(), None),
         };
         Resolved {
             engine,
             request,
-            endpoint: slugs.endpoint(),
+            endpoint,
             integration,
             org,
-            project: found.map_or(Named::Absent, |o| slugs.project(o)),
-            team: found.map_or(Named::Absent, |o| slugs.team(o)),
-            principal,
-            creator,
+            project,
+            team,
+            granular: match (found, endpoint.and_then(|e| e.granular)) {
+                (Some(o), Some(kind)) => slugs.granular(o, kind),
+                _ => GranularState::default(),
+            },
+            person,
         }
     }
 
