@@ -2,17 +2,16 @@
 //! (BENCHMARKS.md, "Engine" → "Where the time goes"):
 //!
 //! ```sh
-//! valgrind --tool=callgrind --cache-sim=yes --collect-atstart=no \
-//!   --toggle-collect='engine_profile::pass*' --dump-after='engine_profile::pass*' \
-//!   target/release/examples/engine_profile
+//! valgrind --tool=callgrind --cache-sim=yes --D1=32768,8,64 --LL=524288,16,64 \
+//!   --collect-atstart=no --toggle-collect='engine_profile::pass_*' \
+//!   target/release/examples/engine_profile slugs allowed
 //! ```
 //!
 //! Builds the benchmark's world (1,000 organizations, 100,000 members) without the peers,
-//! then decides the compared requests of each outcome class (allowed, token gate,
-//! membership, object) `PASSES` times, first from slugs (`Engine::decide`), then resolved
-//! beforehand (`Engine::decide_resolved`), each class and path in its own call of
-//! `pass_slugs` / `pass_resolved` so that a profiler attributes each to its own dump. Prints the pass order and
-//! the number of decisions per pass.
+//! then decides the compared requests of one outcome class (`allowed`, `token_gate`,
+//! `membership`, `object`) `PASSES` times, from slugs (`Engine::decide`, `slugs`) or
+//! resolved beforehand (`Engine::decide_resolved`, `resolved`), inside `pass_slugs` /
+//! `pass_resolved`, the only functions the profiler is told to collect.
 
 use std::hint::black_box;
 
@@ -52,28 +51,34 @@ fn pass_resolved(engine: &Engine<'_>, requests: &[Resolved<'_>]) -> usize {
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let (path, class) = match (args.next(), args.next()) {
+        (Some(p), Some(c))
+            if (p == "slugs" || p == "resolved") && OUTCOMES.contains(&c.as_str()) =>
+        {
+            (p, c)
+        }
+        _ => anyhow::bail!(
+            "usage: engine_profile slugs|resolved {}",
+            OUTCOMES.join("|")
+        ),
+    };
     let setup = Setup::new(Size::BENCH, 1)?;
     let engine = setup.engine();
     let compared = setup.compared_requests();
-    for resolved in [false, true] {
-        for class in OUTCOMES {
-            let requests: Vec<&Request> = compared
-                .iter()
-                .filter(|r| outcome_class(engine.decide(r).reason) == class)
-                .collect();
-            let allowed = if resolved {
-                let resolved: Vec<Resolved<'_>> =
-                    requests.iter().map(|r| engine.resolve(r)).collect();
-                black_box(pass_resolved(&engine, &resolved))
-            } else {
-                black_box(pass_slugs(&engine, &requests))
-            };
-            println!(
-                "{} {class}: {} requests x {PASSES} passes ({allowed} allowed)",
-                if resolved { "resolved" } else { "slugs" },
-                requests.len(),
-            );
-        }
-    }
+    let requests: Vec<&Request> = compared
+        .iter()
+        .filter(|r| outcome_class(engine.decide(r).reason) == class)
+        .collect();
+    let allowed = if path == "resolved" {
+        let resolved: Vec<Resolved<'_>> = requests.iter().map(|r| engine.resolve(r)).collect();
+        pass_resolved(&engine, &resolved)
+    } else {
+        pass_slugs(&engine, &requests)
+    };
+    println!(
+        "{path} {class}: {} requests x {PASSES} passes ({allowed} allowed)",
+        requests.len()
+    );
     Ok(())
 }
