@@ -1,5 +1,6 @@
 //! `cargo bench -p scopegate-bench`: criterion benchmarks of one decision, cycling over the
-//! compared requests, for scopegate (pre-parsed `Request`) and each peer (pre-built native
+//! compared requests, for scopegate (pre-parsed `Request`, and resolved beforehand with
+//! `Engine::resolve`) and each peer (pre-built native
 //! requests). The peers' answers are checked against scopegate's before anything is timed.
 
 use std::hint::black_box;
@@ -29,6 +30,14 @@ fn decisions(c: &mut Criterion) -> anyhow::Result<()> {
     let mut it = compared.iter().cycle();
     group.bench_function("scopegate", |b| {
         b.iter(|| it.next().map(|r| engine.decide(black_box(r)).allowed()))
+    });
+    let resolved: Vec<_> = compared.iter().map(|r| engine.resolve(r)).collect();
+    let mut it = resolved.iter().cycle();
+    group.bench_function("scopegate_resolved", |b| {
+        b.iter(|| {
+            it.next()
+                .map(|r| engine.decide_resolved(black_box(r)).allowed())
+        })
     });
     let mut it = setup.requests.iter().cycle();
     group.bench_function("scopegate_all_principals", |b| {

@@ -1,11 +1,11 @@
 //! `cargo run --release -p scopegate-bench -- [--quick]`: decides the same requests with
-//! scopegate, Cedar (two encodings), casbin, regorus (interpreter and bytecode VM) and a
+//! scopegate (from slugs, and resolved beforehand with `Engine::resolve`), Cedar (two encodings), casbin, regorus (interpreter and bytecode VM) and a
 //! hand-written floor, checks every peer's answers (and reasons, where a peer names them)
 //! against scopegate's, and prints one JSON line per engine with the median nanoseconds per
 //! decision, overall and per outcome class.
 //!
-//! Exit code 0 when every peer agrees on every compared request, 1 on a disagreement, 2 on
-//! a usage or setup error.
+//! Exit code 0 when every peer agrees on every compared request and `decide_resolved`
+//! agrees with `decide` on every request, 1 on a disagreement, 2 on a usage or setup error.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use scopegate_bench::measure::{measure, Measurement};
 use scopegate_bench::world::Size;
 use scopegate_bench::{outcome_class, Setup, OUTCOMES};
-use scopegate_core::Request;
+use scopegate_core::{Request, Resolved};
 use serde_json::json;
 
 /// mimalloc, as in the `scopegate` binary: the peers allocate per request, so the system
@@ -240,6 +240,21 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             .join(", ")
     );
 
+    // The resolved-request API must decide every request (every principal kind) exactly as
+    // `decide`: checked here on the whole world, before anything is timed.
+    let resolved_disagreements = setup
+        .requests
+        .iter()
+        .filter(|r| engine.decide_resolved(&engine.resolve(r)) != engine.decide(r))
+        .count();
+    eprintln!(
+        "resolved-request pass (decide_resolved(resolve(r)) == decide(r), whole decision): {resolved_disagreements} disagreement(s) over {} requests",
+        setup.requests.len()
+    );
+    let resolved: Vec<Resolved<'_>> = compared.iter().map(|r| engine.resolve(r)).collect();
+    let resolved_all: Vec<Resolved<'_>> =
+        setup.requests.iter().map(|r| engine.resolve(r)).collect();
+
     let n = compared.len();
     let class_budget = budget / 4;
     // Times `decide` over every compared request, then over each outcome class.
@@ -257,6 +272,27 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     };
     let ours = time(
         &mut |i| compared.get(i).is_some_and(|r| engine.decide(r).allowed()),
+        20,
+    );
+    let ours_resolved = time(
+        &mut |i| {
+            resolved
+                .get(i)
+                .is_some_and(|r| engine.decide_resolved(r).allowed())
+        },
+        20,
+    );
+    let all_resolved = measure(resolved_all.len(), budget, 20, |i| {
+        resolved_all
+            .get(i)
+            .is_some_and(|r| engine.decide_resolved(r).allowed())
+    });
+    let resolve_then_decide = time(
+        &mut |i| {
+            compared
+                .get(i)
+                .is_some_and(|r| engine.decide_resolved(&engine.resolve(r)).allowed())
+        },
         20,
     );
     let all = measure(setup.requests.len(), budget, 20, |i| {
@@ -338,7 +374,7 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         5,
     );
 
-    let all_agree = disagreements.is_empty();
+    let all_agree = disagreements.is_empty() && resolved_disagreements == 0;
     let round = |x: f64| (x * 10.0).round() / 10.0;
     let by_class = |per: &[Measurement]| {
         serde_json::Value::Object(
@@ -369,6 +405,32 @@ fn run(args: &Args) -> anyhow::Result<bool> {
                 "teams": world.teams.len(),
                 "projects": world.projects.len(),
             },
+        }),
+    );
+    line(
+        "scopegate-resolved",
+        ours_resolved.0,
+        n,
+        resolved_disagreements == 0,
+        json!({
+            "parsing_included": false,
+            "batches": ours_resolved.0.batches,
+            "by_outcome_ns": by_class(&ours_resolved.1),
+            "all_principals_median_ns": round(all_resolved.median_ns),
+            "times_scopegate": ratio(ours_resolved.0),
+            "times_floor": round(ours_resolved.0.median_ns / floor.0.median_ns.max(0.001)),
+        }),
+    );
+    line(
+        "scopegate-resolve-then-decide",
+        resolve_then_decide.0,
+        n,
+        resolved_disagreements == 0,
+        json!({
+            "parsing_included": false,
+            "batches": resolve_then_decide.0.batches,
+            "by_outcome_ns": by_class(&resolve_then_decide.1),
+            "times_scopegate": ratio(resolve_then_decide.0),
         }),
     );
     for (name, agree_name, m) in [

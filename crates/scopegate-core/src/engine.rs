@@ -10,19 +10,37 @@
 //! - **No allocation on the decision path.** Scopes are bit sets; the world index was built
 //!   beforehand. The explain trace is produced only through a [`Tracer`] that records.
 //!
+//! - **One algorithm, two ways in.** [`Engine::decide`] looks the request's slugs up as its
+//!   steps need them; [`Engine::resolve`] makes every lookup once and
+//!   [`Engine::decide_resolved`] decides the [`Resolved`] request from what it holds, for
+//!   callers that decide one request repeatedly. Both run the same steps over the
+//!   `lookup::Lookups` interface, so they give the same decision; a `Resolved` decided over
+//!   another world is decided from its slugs again (`engine/resolved.rs`).
+//!
 //! The semantics are pinned, step by step, in `docs/decision.md`; the test suite holds a
 //! naive reference implementation written from that page and compares the two on random
 //! worlds.
+//!
+//! - `engine/lookup.rs` — the lookups a decision makes, from slugs.
+//! - `engine/resolved.rs` — [`Resolved`], [`Engine::resolve`], [`Engine::decide_resolved`].
+//! - `engine/access.rs` — step 4, access and member state.
+//! - `engine/guard.rs` — step 6, the granular guard.
 
 use crate::decision::{Decision, Grant, GrantPath, Reason, TraceStep};
 use crate::manifest::{Class, Manifest, ObjectKind};
 use crate::method::Method;
 use crate::policy::Policy;
-use crate::request::{Principal, Request, Superuser};
+use crate::request::{Principal, Request};
 use crate::scope::ScopeSet;
 use crate::world::{Member, Org, Project, TeamIdx, World};
 
+mod access;
 mod guard;
+mod lookup;
+mod resolved;
+
+use lookup::{Lookups, Membership, Named, Slugs, Who};
+pub use resolved::Resolved;
 
 /// Receives the steps of a decision. The no-op [`NoTrace`] compiles away.
 pub trait Tracer {
@@ -75,8 +93,8 @@ struct Access<'w> {
     global_scopes: ScopeSet,
     /// The grant path of `global_scopes`.
     global_path: GrantPath,
-    /// The member, for sessions and user tokens.
-    member: Option<&'w Member>,
+    /// The membership, for sessions and user tokens.
+    member: Option<Membership<'w>>,
     /// Upper bound on the member's scopes (a user token's scopes; all otherwise).
     bound: ScopeSet,
     /// Active staff.
@@ -122,7 +140,23 @@ impl<'a> Engine<'a> {
 
     /// Decides `request`, reporting each step to `t`.
     pub fn decide_traced<T: Tracer>(&self, request: &Request, t: &mut T) -> Decision {
-        let decision = self.decide_as(request, &request.principal, t);
+        let slugs = Slugs {
+            engine: self,
+            request,
+        };
+        self.decide_with(request, &slugs, t)
+    }
+
+    /// Decides `request` with its lookups answered by `l` (the slugs, or a [`Resolved`]
+    /// request: the one algorithm for both).
+    #[inline]
+    fn decide_with<T: Tracer, L: Lookups<'a>>(
+        &self,
+        request: &Request,
+        l: &L,
+        t: &mut T,
+    ) -> Decision {
+        let decision = self.decide_as(request, &request.principal, Who::Principal, l, t);
         let Principal::OrgToken {
             creator: Some(user),
             ..
@@ -140,7 +174,7 @@ impl<'a> Engine<'a> {
             scopes: self.policy.scopes.all(),
             organization: None,
         };
-        let bound = self.decide_as(request, &creator, &mut NoTrace);
+        let bound = self.decide_as(request, &creator, Who::Creator, l, &mut NoTrace);
         if bound.allowed() {
             t.step("creator_bound", true, || {
                 format!("the token's creator, user {user}, is allowed the same request")
@@ -158,22 +192,20 @@ impl<'a> Engine<'a> {
     }
 
     /// Steps 0–6 and the allow of `docs/decision.md` for `principal` (the request's own, or
-    /// an org token's creator).
-    fn decide_as<T: Tracer>(
+    /// an org token's creator: `who`), its lookups answered by `l`.
+    fn decide_as<T: Tracer, L: Lookups<'a>>(
         &self,
         request: &Request,
         principal: &Principal,
+        who: Who,
+        l: &L,
         t: &mut T,
     ) -> Decision {
         let names = |set: ScopeSet| self.policy.scopes.sorted_names(set).join(", ");
         let method = request.method;
 
         // The endpoint.
-        let Some(endpoint) = self
-            .manifest
-            .endpoint_id(&request.endpoint)
-            .and_then(|id| self.manifest.endpoint(id))
-        else {
+        let Some(endpoint) = l.endpoint() else {
             t.step("endpoint", false, || {
                 format!("no endpoint `{}` in the manifest", request.endpoint)
             });
@@ -202,11 +234,9 @@ impl<'a> Engine<'a> {
         let authenticated = match principal {
             Principal::Anonymous => false,
             Principal::Session { user, .. } | Principal::UserToken { user, .. } => {
-                self.world.user(*user).is_some()
+                l.user(who, *user).is_some()
             }
-            Principal::Integration { integration } => {
-                self.world.integration(*integration).is_some()
-            }
+            Principal::Integration { integration } => l.integration(*integration).is_some(),
             Principal::OrgToken { .. } | Principal::ApiKey { .. } | Principal::System => true,
         };
         if !authenticated {
@@ -237,9 +267,7 @@ impl<'a> Engine<'a> {
             Principal::UserToken { scopes, .. }
             | Principal::OrgToken { scopes, .. }
             | Principal::ApiKey { scopes, .. } => Some(*scopes),
-            Principal::Integration { integration } => {
-                self.world.integration(*integration).map(|i| i.scopes)
-            }
+            Principal::Integration { integration } => l.integration(*integration).map(|i| i.scopes),
             _ => None,
         };
         let classes = || {
@@ -279,25 +307,29 @@ impl<'a> Engine<'a> {
         // Objects named by the request, resolved after the gate.
         let needs_org =
             endpoint.granular.is_some() || classes().any(|c| c.object != ObjectKind::None);
-        let org = match request.organization.as_deref() {
-            Some(slug) => match self.world.org_by_slug(slug) {
-                Some(o) => Some(o),
-                None => {
-                    t.step("objects", false, || format!("no organization `{slug}`"));
-                    return Decision::deny(Reason::NotFound);
-                }
-            },
-            None if needs_org => {
+        let org = match l.org() {
+            Named::Found(o) => Some(o),
+            Named::Unknown => {
+                t.step("objects", false, || {
+                    format!(
+                        "no organization `{}`",
+                        request.organization.as_deref().unwrap_or_default()
+                    )
+                });
+                return Decision::deny(Reason::NotFound);
+            }
+            Named::Absent if needs_org => {
                 t.step("objects", false, || {
                     "the endpoint needs an organization and the request names none".into()
                 });
                 return Decision::deny(Reason::NotFound);
             }
-            None => None,
+            Named::Absent => None,
         };
         let project = match self.lookup_project(
             request,
             org,
+            l,
             classes().any(|c| c.object == ObjectKind::Project),
         ) {
             Ok(p) => p,
@@ -307,9 +339,9 @@ impl<'a> Engine<'a> {
             }
         };
         let team = match (request.team.as_deref(), org) {
-            (Some(slug), Some(o)) => match self.world.team_by_slug(o, slug) {
-                Some((idx, _)) => Some(idx),
-                None => {
+            (Some(slug), Some(o)) => match l.team(o) {
+                Named::Found(idx) => Some(idx),
+                Named::Absent | Named::Unknown => {
                     t.step("objects", false, || {
                         format!("no team `{slug}` in `{}`", o.slug)
                     });
@@ -333,7 +365,7 @@ impl<'a> Engine<'a> {
         t.step("objects", true, || "every named object exists".into());
 
         // 4. Access.
-        let access = match self.access(principal, method, org, t) {
+        let access = match self.access(principal, who, method, org, l, t) {
             Ok(a) => a,
             Err(reason) => return Decision::deny(reason),
         };
@@ -341,7 +373,7 @@ impl<'a> Engine<'a> {
         // 5. Object check per class.
         let mut grant_path: Option<GrantPath> = None;
         for class in classes() {
-            match self.check_class(class, method, &access, org, project, team) {
+            match self.check_class(class, method, &access, who, l, org, project, team) {
                 ClassOutcome::Pass(path) => {
                     t.step("object_check", true, || {
                         format!(
@@ -382,7 +414,8 @@ impl<'a> Engine<'a> {
 
         // 6. Granular guard.
         let granular = match (endpoint.granular, org) {
-            (Some(kind), Some(o)) => match self.granular(kind, principal, method, o, &access, t) {
+            (Some(kind), Some(o)) => match self.granular(kind, principal, method, o, &access, l, t)
+            {
                 Some(g) => Some(g),
                 None => return Decision::deny(Reason::GranularAccessDenied),
             },
@@ -393,17 +426,20 @@ impl<'a> Engine<'a> {
         Decision::allow(Grant { path, granular })
     }
 
-    fn lookup_project(
+    fn lookup_project<L: Lookups<'a>>(
         &self,
         request: &Request,
         org: Option<&'a Org>,
+        l: &L,
         required: bool,
     ) -> Result<Option<&'a Project>, String> {
         match (request.project.as_deref(), org) {
-            (Some(slug), Some(o)) => match self.world.project_by_slug(o, slug) {
-                Some((_, p)) if p.active => Ok(Some(p)),
-                Some(_) => Err(format!("project `{slug}` is inactive")),
-                None => Err(format!("no project `{slug}` in `{}`", o.slug)),
+            (Some(slug), Some(o)) => match l.project(o) {
+                Named::Found(p) if p.active => Ok(Some(p)),
+                Named::Found(_) => Err(format!("project `{slug}` is inactive")),
+                Named::Absent | Named::Unknown => {
+                    Err(format!("no project `{slug}` in `{}`", o.slug))
+                }
             },
             (Some(slug), None) => Err(format!("project `{slug}` named without an organization")),
             (None, _) if required => {
@@ -413,166 +449,6 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn access<T: Tracer>(
-        &self,
-        principal: &Principal,
-        method: Method,
-        org: Option<&'a Org>,
-        t: &mut T,
-    ) -> Result<Access<'a>, Reason> {
-        let all = self.policy.scopes.all();
-        let mut access = Access {
-            global_scopes: ScopeSet::EMPTY,
-            global_path: GrantPath::Superuser,
-            member: None,
-            bound: all,
-            staff: false,
-            superuser_read_only_unsafe: false,
-            user_backed: false,
-        };
-        let org_slug = org.map(|o| o.slug.as_str());
-        match principal {
-            Principal::Anonymous => return Err(Reason::Unauthenticated),
-            Principal::System => {
-                access.global_scopes = all;
-                access.global_path = GrantPath::System;
-                t.step("access", true, || {
-                    "system: every scope, every object".into()
-                });
-            }
-            Principal::OrgToken { organization, .. } | Principal::ApiKey { organization, .. } => {
-                let path = if matches!(principal, Principal::OrgToken { .. }) {
-                    GrantPath::OrgToken
-                } else {
-                    GrantPath::ApiKey
-                };
-                if org_slug.is_some_and(|s| s != organization) {
-                    t.step("access", false, || {
-                        format!(
-                            "the {} belongs to organization `{organization}`",
-                            path.as_str()
-                        )
-                    });
-                    return Err(Reason::WrongOrganization);
-                }
-                access.global_scopes = all;
-                access.global_path = path;
-                t.step("access", true, || {
-                    format!(
-                        "{} of this organization: every scope, every object",
-                        path.as_str()
-                    )
-                });
-            }
-            Principal::Integration { integration } => {
-                let it = self
-                    .world
-                    .integration(*integration)
-                    .ok_or(Reason::Unauthenticated)?;
-                if let Some(o) = org {
-                    if !it.installed_on.contains(&o.id) {
-                        t.step("access", false, || {
-                            format!("integration {integration} is not installed on `{}`", o.slug)
-                        });
-                        return Err(Reason::WrongOrganization);
-                    }
-                }
-                access.global_scopes = it.scopes;
-                access.global_path = GrantPath::Integration;
-                t.step("access", true, || {
-                    "integration installed here: the app's scopes, every object".into()
-                });
-            }
-            Principal::Session {
-                user,
-                superuser,
-                staff,
-                sso_ok,
-            } => {
-                access.user_backed = true;
-                access.staff = *staff;
-                match superuser {
-                    Superuser::Write => access.global_scopes = all,
-                    Superuser::Read if method.is_superuser_read_only() => {
-                        access.global_scopes = self.policy.readonly
-                    }
-                    Superuser::Read => access.superuser_read_only_unsafe = true,
-                    Superuser::None => {}
-                }
-                access.global_path = GrantPath::Superuser;
-                let active_superuser = *superuser != Superuser::None;
-                if let Some(o) = org {
-                    access.member = self.world.member(o, *user);
-                    if let Some(m) = access.member {
-                        if !active_superuser {
-                            if o.require_sso && !(*sso_ok && m.sso_linked) {
-                                t.step("member_state", false, || {
-                                    "the organization requires SSO and it is not satisfied".into()
-                                });
-                                return Err(Reason::SsoRequired);
-                            }
-                            let has_2fa = self.world.user(*user).is_some_and(|u| u.has_2fa);
-                            if o.require_2fa && !has_2fa && !*staff {
-                                t.step("member_state", false, || {
-                                    "the organization requires 2FA and the user has none".into()
-                                });
-                                return Err(Reason::TwoFactorRequired);
-                            }
-                            if m.member_limit_restricted {
-                                t.step("member_state", false, || {
-                                    "the member is disabled over the member limit".into()
-                                });
-                                return Err(Reason::MemberDisabledOverLimit);
-                            }
-                        }
-                    }
-                }
-                t.step("access", true, || match access.member {
-                    Some(m) => format!(
-                        "member with role `{}`: [{}]",
-                        self.role_id(m),
-                        self.policy.scopes.sorted_names(m.scopes).join(", ")
-                    ),
-                    None => "not a member of the organization".into(),
-                });
-            }
-            Principal::UserToken { user, scopes, .. } => {
-                access.user_backed = true;
-                access.bound = *scopes;
-                if let Some(o) = org {
-                    access.member = self.world.member(o, *user);
-                    if let Some(m) = access.member {
-                        let has_2fa = self.world.user(*user).is_some_and(|u| u.has_2fa);
-                        if o.require_2fa && !has_2fa {
-                            t.step("member_state", false, || {
-                                "the organization requires 2FA and the user has none".into()
-                            });
-                            return Err(Reason::TwoFactorRequired);
-                        }
-                        if m.member_limit_restricted {
-                            t.step("member_state", false, || {
-                                "the member is disabled over the member limit".into()
-                            });
-                            return Err(Reason::MemberDisabledOverLimit);
-                        }
-                    }
-                }
-                t.step("access", true, || match access.member {
-                    Some(m) => format!(
-                        "member with role `{}`, bounded by the token: [{}]",
-                        self.role_id(m),
-                        self.policy
-                            .scopes
-                            .sorted_names(m.scopes.intersection(*scopes))
-                            .join(", ")
-                    ),
-                    None => "not a member of the organization".into(),
-                });
-            }
-        }
-        Ok(access)
-    }
-
     fn role_id(&self, m: &Member) -> &str {
         self.policy
             .org_roles
@@ -580,13 +456,19 @@ impl<'a> Engine<'a> {
             .map_or("?", |r| r.id.as_str())
     }
 
-    fn check_class(
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the decision's state, passed down"
+    )]
+    fn check_class<L: Lookups<'a>>(
         &self,
         class: &Class,
         method: Method,
-        a: &Access<'_>,
+        a: &Access<'a>,
+        who: Who,
+        l: &L,
         org: Option<&Org>,
-        project: Option<&Project>,
+        project: Option<&'a Project>,
         team: Option<TeamIdx>,
     ) -> ClassOutcome {
         let map = class.scopes_for(method);
@@ -597,6 +479,7 @@ impl<'a> Engine<'a> {
             .member
             .map_or(ScopeSet::EMPTY, |m| m.scopes.intersection(a.bound));
         let member_reach = |reachable: bool| a.member.is_some() && reachable;
+        let open = org.is_some_and(|o| o.open_membership);
         let outcome = match class.object {
             ObjectKind::Organization => {
                 if member_scopes.intersects(map) {
@@ -606,24 +489,19 @@ impl<'a> Engine<'a> {
                 }
             }
             ObjectKind::Project => {
-                let reachable = match (a.member, project) {
-                    (Some(m), Some(p)) => {
-                        m.global
-                            || org.is_some_and(|o| o.open_membership)
-                            || m.teams.iter().any(|(t, _)| p.teams.contains(t))
-                    }
+                let (by_team, team_scopes) = match (&a.member, project) {
+                    (Some(m), Some(p)) => l.project_teams(who, m, p),
+                    _ => (false, ScopeSet::EMPTY),
+                };
+                let reachable = match (&a.member, project) {
+                    (Some(m), Some(_)) => m.global || open || by_team,
                     _ => false,
                 };
                 if member_reach(reachable) && member_scopes.intersects(map) {
                     Some(GrantPath::RoleScope)
-                } else if let (Some(m), Some(p)) = (a.member, project) {
-                    let team_scopes = m
-                        .teams
-                        .iter()
-                        .filter(|(t, _)| p.teams.contains(t))
-                        .fold(ScopeSet::EMPTY, |acc, (_, s)| acc.union(*s))
-                        .intersection(a.bound);
+                } else if a.member.is_some() && project.is_some() {
                     team_scopes
+                        .intersection(a.bound)
                         .intersects(map)
                         .then_some(GrantPath::TeamRoleScope)
                 } else {
@@ -631,14 +509,11 @@ impl<'a> Engine<'a> {
                 }
             }
             ObjectKind::Team => {
-                let membership = match (a.member, team) {
-                    (Some(m), Some(t)) => m.team_scopes(t),
+                let membership = match (&a.member, team) {
+                    (Some(m), Some(t)) => l.team_scopes(who, m, t),
                     _ => None,
                 };
-                let reachable = a
-                    .member
-                    .is_some_and(|m| m.global || org.is_some_and(|o| o.open_membership))
-                    || membership.is_some();
+                let reachable = a.member.is_some_and(|m| m.global || open) || membership.is_some();
                 if member_reach(reachable) && member_scopes.intersects(map) {
                     Some(GrantPath::RoleScope)
                 } else if membership.is_some_and(|s| s.intersection(a.bound).intersects(map)) {

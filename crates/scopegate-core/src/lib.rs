@@ -26,7 +26,7 @@ pub mod wire;
 pub mod world;
 
 pub use decision::{Decision, DecisionDoc, Grant, GrantPath, GranularPath, Reason, TraceStep};
-pub use engine::Engine;
+pub use engine::{Engine, Resolved};
 pub use manifest::{Manifest, ManifestDoc};
 pub use method::Method;
 pub use policy::Policy;

@@ -21,6 +21,22 @@ fn peers_agree_with_scopegate_on_every_compared_request() {
     assert!(setup.peer_requests.len() > Size::TEST.requests / 2);
 }
 
+/// `Engine::decide_resolved` over `Engine::resolve` gives exactly `Engine::decide`'s decision
+/// on every request of the benchmark's world (every principal kind), as the binary checks on
+/// the large world before timing `scopegate-resolved`.
+#[test]
+fn resolved_requests_are_decided_exactly_as_their_slugs() {
+    let setup = setup().expect("setup");
+    let engine = setup.engine();
+    let mut reasons = BTreeSet::new();
+    for r in &setup.requests {
+        let want = engine.decide(r);
+        reasons.insert(want.reason);
+        assert_eq!(engine.decide_resolved(&engine.resolve(r)), want, "{r:?}");
+    }
+    assert!(reasons.len() >= 8, "the requests reach {reasons:?} only");
+}
+
 #[test]
 fn compared_requests_cover_every_modelled_path() {
     let setup = setup().expect("setup");

@@ -1,5 +1,6 @@
 //! Step 6 of `docs/decision.md`: the granular guard (the replay allowlist, generalized).
 
+use super::lookup::Lookups;
 use super::{Access, Engine, Tracer};
 use crate::decision::GranularPath;
 use crate::method::Method;
@@ -8,20 +9,25 @@ use crate::request::{Principal, Superuser};
 use crate::scope::ScopeSet;
 use crate::world::Org;
 
-impl Engine<'_> {
+impl<'a> Engine<'a> {
     /// The guard for granular resource `kind` in `org`: the granular path, or `None` to
     /// deny (`granular_access_denied`).
-    pub(super) fn granular<T: Tracer>(
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the decision's state, passed down"
+    )]
+    pub(super) fn granular<T: Tracer, L: Lookups<'a>>(
         &self,
         kind: usize,
         principal: &Principal,
         method: Method,
-        org: &Org,
-        a: &Access<'_>,
+        org: &'a Org,
+        a: &Access<'a>,
+        l: &L,
         t: &mut T,
     ) -> Option<GranularPath> {
         let resource = self.policy.granular_resources.get(kind)?;
-        let state = org.granular.get(kind).copied().unwrap_or_default();
+        let state = l.granular(org, kind);
         let bypass = |want: fn(&Bypass) -> bool| resource.bypass.iter().any(want);
         if !state.feature {
             t.step("granular", true, || {
@@ -88,7 +94,7 @@ impl Engine<'_> {
             t.step("granular", true, || {
                 format!(
                     "member {} is on the `{}` allowlist",
-                    member.id, resource.kind
+                    member.record.id, resource.kind
                 )
             });
             Some(GranularPath::GranularGrant)
@@ -96,7 +102,7 @@ impl Engine<'_> {
             t.step("granular", false, || {
                 format!(
                     "member {} is not on the `{}` allowlist",
-                    member.id, resource.kind
+                    member.record.id, resource.kind
                 )
             });
             None

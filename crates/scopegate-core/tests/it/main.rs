@@ -17,6 +17,7 @@ mod golden;
 mod patch;
 mod properties;
 mod replay;
+mod resolved;
 
 // The generators and the reference evaluator live in `scopegate-testkit`, shared with the
 // store's round-trip test.
