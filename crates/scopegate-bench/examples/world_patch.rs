@@ -3,7 +3,8 @@
 //! on one ten times larger (10,000 organizations, 1,000,000 members): `World::build` of the
 //! whole document, and `World::patched` replacing one organization (a median-size one and
 //! the largest, sent whole with one member's role changed, as the store's catch-up sends
-//! it), changing one user, and cloning the world. One JSON line per figure; medians over
+//! an organization touched whole), editing one member of each (an `OrgEdit`, as the
+//! catch-up sends a member-level change), changing one user, and cloning the world. One JSON line per figure; medians over
 //! repeated runs (`BENCHMARKS.md`, "World patch").
 
 use std::hint::black_box;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use scopegate_bench::world::{world, Size};
 use scopegate_core::wire::{UserDoc, WorldDoc};
-use scopegate_core::world::WorldPatch;
+use scopegate_core::world::{OrgEdit, WorldPatch};
 use scopegate_core::{Policy, World};
 use serde_json::json;
 
@@ -93,6 +94,34 @@ fn resend(doc: &WorldDoc, id: u64) -> WorldPatch {
     }
 }
 
+/// One member of organization `id` of `doc` with its role changed, as an edit (its grants
+/// sent with it).
+fn edit_one(doc: &WorldDoc, id: u64) -> WorldPatch {
+    let mut members: Vec<_> = doc
+        .members
+        .iter()
+        .filter(|m| m.organization == id && m.role == "member")
+        .take(1)
+        .cloned()
+        .collect();
+    let grants = doc
+        .granular_grants
+        .iter()
+        .filter(|g| members.iter().any(|m| g.member == Some(m.id)))
+        .cloned()
+        .collect();
+    members.iter_mut().for_each(|m| m.role = "admin".into());
+    WorldPatch {
+        edits: vec![OrgEdit {
+            org: id,
+            members,
+            grants,
+            ..OrgEdit::default()
+        }],
+        ..WorldPatch::default()
+    }
+}
+
 fn line(label: &str, size: &str, figure: serde_json::Value) {
     let mut v = json!({"what": label, "world": size});
     if let (Some(o), Some(f)) = (v.as_object_mut(), figure.as_object()) {
@@ -136,6 +165,17 @@ fn run(size: Size, name: &str) -> anyhow::Result<()> {
         let (p50, p90) = time(50, || w.patched(&patch, &policy));
         line(
             "World::patched, one organization replaced",
+            name,
+            json!({"organization": label, "members": members, "median_us": p50.round(), "p90_us": p90.round()}),
+        );
+        let patch = edit_one(&doc, org);
+        let edited = w
+            .patched(&patch, &policy)
+            .map_err(|e| anyhow::anyhow!("{}", e.summary(5)))?;
+        anyhow::ensure!(edited != w, "the edit changed nothing");
+        let (p50, p90) = time(50, || w.patched(&patch, &policy));
+        line(
+            "World::patched, one member edited",
             name,
             json!({"organization": label, "members": members, "median_us": p50.round(), "p90_us": p90.round()}),
         );

@@ -10,9 +10,10 @@
 //! than [`CHANGE_RETENTION_ROWS`] revisions behind are deleted, and an index further behind
 //! than the log reaches is given everything ([`CatchUp::Full`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use scopegate_core::wire::{IntegrationDoc, UserDoc};
+use scopegate_core::world::OrgEdit;
 use scopegate_core::WorldDoc;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,12 @@ pub struct Touched {
     /// Organizations whose row, members, teams, projects, grants or tokens changed (their
     /// whole part of the index is re-read).
     pub orgs: BTreeSet<i64>,
+    /// Organizations (not in `orgs`) of which only some rows changed, by id: only those rows
+    /// are re-read and patched into the organization's part of the index ([`OrgParts`]).
+    /// An organization with no parts changed nothing the index reads (a rename): its write
+    /// still has a revision.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub parts: BTreeMap<i64, OrgParts>,
     /// Users whose row changed.
     pub users: BTreeSet<i64>,
     /// Tokens created, changed or deleted.
@@ -46,20 +53,50 @@ impl Touched {
     /// Whether nothing was touched (the write changed nothing the index reads).
     pub fn is_empty(&self) -> bool {
         self.orgs.is_empty()
+            && self.parts.is_empty()
             && self.users.is_empty()
             && self.tokens.is_empty()
             && !self.integrations
             && !self.everything
     }
 
-    /// Adds what `other` touched.
+    /// Adds what `other` touched (an organization touched whole keeps no parts).
     pub fn merge(&mut self, other: Touched) {
         self.orgs.extend(other.orgs);
+        for (org, parts) in other.parts {
+            let mine = self.parts.entry(org).or_default();
+            mine.members.extend(parts.members);
+            mine.teams.extend(parts.teams);
+            mine.projects.extend(parts.projects);
+        }
+        self.settle();
         self.users.extend(other.users);
         self.tokens.extend(other.tokens);
         self.integrations |= other.integrations;
         self.everything |= other.everything;
     }
+
+    /// Drops the parts of the organizations touched whole.
+    pub(crate) fn settle(&mut self) {
+        let whole = &self.orgs;
+        self.parts.retain(|org, _| !whole.contains(org));
+    }
+}
+
+/// The rows of one organization a write changed (created, edited or deleted), when the
+/// rest of the organization is as it was ([`Touched::parts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrgParts {
+    /// Members (with their team memberships and member grants).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub members: BTreeSet<i64>,
+    /// Teams created or renamed (a deleted team touches its organization whole).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub teams: BTreeSet<i64>,
+    /// Projects (with their teams).
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub projects: BTreeSet<i64>,
 }
 
 /// One read snapshot for the index ([`Store::catch_up`](crate::Store::catch_up)): either
@@ -95,6 +132,10 @@ pub enum CatchUp {
         /// Every integration (installations on pending organizations left out), when any was
         /// touched.
         integrations: Option<Vec<IntegrationDoc>>,
+        /// The organizations of `touched.parts` (that still exist and are not pending
+        /// deletion: the others are read whole, in `orgs`), each with its touched rows as
+        /// they are now and the ids of those that are gone.
+        edits: Vec<OrgEdit>,
     },
 }
 
@@ -150,6 +191,33 @@ mod tests {
         t.tokens.extend(0..2_000);
         assert_eq!(notify_payload(8, &t), "{\"revision\":8}");
         assert_eq!(payload_revision("users"), None);
+    }
+
+    #[test]
+    fn an_organization_touched_whole_keeps_no_parts() {
+        let mut a = Touched::default();
+        a.parts.entry(1).or_default().members.insert(10);
+        a.parts.entry(2).or_default().teams.insert(20);
+        assert!(!a.is_empty());
+        let text = serde_json::to_string(&a).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"{"orgs":[],"parts":{"1":{"members":[10]},"2":{"teams":[20]}},"users":[],"tokens":[],"integrations":false,"everything":false}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Touched>(&text).ok().as_ref(),
+            Some(&a)
+        );
+        let mut b = Touched::default();
+        b.orgs.insert(1);
+        b.parts.entry(2).or_default().members.insert(21);
+        a.merge(b);
+        assert_eq!(a.parts.keys().copied().collect::<Vec<_>>(), vec![2]);
+        let two = a.parts.get(&2).cloned().unwrap_or_default();
+        assert_eq!((two.members.len(), two.teams.len()), (1, 1));
+        // A change logged before the field existed reads as no parts.
+        let old: Touched = serde_json::from_str(r#"{"orgs":[3]}"#).unwrap_or_default();
+        assert!(old.parts.is_empty() && old.orgs.contains(&3));
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod sqlite;
 pub mod token;
 mod types;
 
-pub use changes::{CatchUp, Touched, CHANGE_RETENTION_ROWS, CHANGE_RETENTION_SECS};
+pub use changes::{CatchUp, OrgParts, Touched, CHANGE_RETENTION_ROWS, CHANGE_RETENTION_SECS};
 pub use error::{Result, StoreError, Unknown};
 pub use import::ImportSummary;
 pub use postgres::{PostgresStore, CHANGE_CHANNEL};

@@ -129,6 +129,15 @@ impl<V: Clone> BucketsMut<V> {
         }
     }
 
+    /// The value of `key`, changes made so far included.
+    pub(crate) fn get(&self, key: u64) -> Option<&V> {
+        let bucket = match &self.buckets {
+            Some(b) => b.get(bucket_of(key, self.bits)),
+            None => self.base.get(bucket_of(key, self.bits)),
+        };
+        bucket?.get(&key)
+    }
+
     /// The bucket of `key`, for a change.
     fn bucket_mut(&mut self, key: u64) -> Option<&mut Arc<FxHashMap<u64, V>>> {
         let base = &self.base;
@@ -147,13 +156,7 @@ impl<V: Clone> BucketsMut<V> {
 
     /// Removes `key`; its value, if any.
     pub(crate) fn remove(&mut self, key: u64) -> Option<V> {
-        let bucket = match &self.buckets {
-            Some(b) => b.get(bucket_of(key, self.bits)),
-            None => self.base.get(bucket_of(key, self.bits)),
-        };
-        if !bucket.is_some_and(|b| b.contains_key(&key)) {
-            return None;
-        }
+        self.get(key)?;
         let old = Arc::make_mut(self.bucket_mut(key)?).remove(&key);
         if old.is_some() {
             self.len -= 1;

@@ -50,6 +50,7 @@ pub(super) enum Section {
     GranularGrants,
     RemovedOrgs,
     RemovedUsers,
+    Edits,
 }
 
 impl Section {
@@ -65,6 +66,7 @@ impl Section {
             Section::GranularGrants => "granular_grants",
             Section::RemovedOrgs => "removed_orgs",
             Section::RemovedUsers => "removed_users",
+            Section::Edits => "edits",
         }
     }
 

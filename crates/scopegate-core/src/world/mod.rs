@@ -32,14 +32,17 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::scope::ScopeSet;
+use crate::wire::OrganizationDoc;
 
 mod buckets;
 mod build;
+mod edit;
 mod error;
 mod patch;
 mod shard;
 
 use buckets::Buckets;
+pub use edit::OrgEdit;
 pub use error::{WorldError, WorldErrors};
 pub use patch::WorldPatch;
 
@@ -90,6 +93,13 @@ pub struct Org {
     /// Members, by id.
     members: Vec<Member>,
     member_by_user: FxHashMap<u64, MemberIdx>,
+    /// The organization's row as given (its options and features are what member-level
+    /// edits read, `edit.rs`).
+    doc: OrganizationDoc,
+    /// Per team (by [`TeamIdx`]): bit `k` set when the team is granted granular kind `k`.
+    team_grants: Vec<u64>,
+    /// Per granular kind: how many members are listed for it directly (by a member grant).
+    direct_counts: Vec<u32>,
 }
 
 impl Org {
@@ -139,6 +149,8 @@ pub struct Member {
     pub sso_linked: bool,
     /// Bit `k` set: listed for granular resource kind `k` (directly or through a team).
     pub granular_listed: u64,
+    /// Bit `k` set: listed for granular resource kind `k` by a member grant.
+    granular_direct: u64,
 }
 
 impl Member {

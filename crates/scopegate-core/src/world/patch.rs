@@ -7,8 +7,9 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::build::{integrations, shards, IdsMut};
+use super::edit::{self, IdsEdit, OrgEdit};
 use super::error::{Errors, Section};
-use super::shard::OrgInput;
+use super::shard::{Context, OrgInput};
 use super::{Org, User, World, WorldErrors};
 use crate::policy::Policy;
 use crate::wire::{IntegrationDoc, UserDoc, WorldDoc};
@@ -36,6 +37,10 @@ pub struct WorldPatch {
     pub removed_users: Vec<u64>,
     /// When set, replaces every integration.
     pub integrations: Option<Vec<IntegrationDoc>>,
+    /// Organizations of which only some members, teams or projects changed ([`OrgEdit`]):
+    /// applied to their shards without rebuilding them. Error paths name entries of these
+    /// (`edits[0].members[1].role`).
+    pub edits: Vec<OrgEdit>,
 }
 
 impl WorldPatch {
@@ -46,6 +51,7 @@ impl WorldPatch {
             && self.users.is_empty()
             && self.removed_users.is_empty()
             && self.integrations.is_none()
+            && self.edits.iter().all(OrgEdit::is_empty)
     }
 }
 
@@ -148,6 +154,50 @@ impl World {
         };
         let (ids, shards) = shards(doc, inputs, locate, ids, policy, &users, &mut err);
 
+        // The edits, on the shards this world keeps.
+        let mut edited: FxHashMap<u64, Org> = FxHashMap::default();
+        let ids = if patch.edits.is_empty() {
+            ids
+        } else {
+            let (mut teams, mut projects, mut members) =
+                (ids.teams.edit(), ids.projects.edit(), ids.members.edit());
+            let cx = Context {
+                policy,
+                users: &users,
+                ids: &ids,
+            };
+            for (k, e) in patch.edits.iter().enumerate() {
+                let old = self.org_by_id.get(&e.org).filter(|_| kept(e.org));
+                match old {
+                    Some(old) if !edited.contains_key(&e.org) => {
+                        let into = IdsEdit {
+                            teams: &mut teams,
+                            projects: &mut projects,
+                            members: &mut members,
+                        };
+                        let org = edit::apply(old, e, k, &cx, into, &mut err);
+                        edited.insert(e.org, org);
+                    }
+                    _ => err.at(
+                        Section::Edits,
+                        k,
+                        ".org",
+                        format!(
+                            "organization {} is not one the patch keeps (unknown, removed, \
+                             sent whole or edited twice)",
+                            e.org
+                        ),
+                    ),
+                }
+            }
+            IdsMut {
+                teams,
+                projects,
+                members,
+            }
+            .finish()
+        };
+
         // A user dropped for good must not stay a member of an organization kept as is
         // (the patch's own organizations were checked against the users above).
         for (k, u) in patch.removed_users.iter().enumerate() {
@@ -157,8 +207,9 @@ impl World {
             let mut holders: Vec<&Org> = self
                 .org_by_id
                 .values()
-                .filter(|o| kept(o.id) && o.member_by_user.contains_key(u))
-                .map(|o| &**o)
+                .filter(|o| kept(o.id))
+                .map(|o| edited.get(&o.id).unwrap_or(&**o))
+                .filter(|o| o.member_by_user.contains_key(u))
                 .collect();
             holders.sort_unstable_by_key(|o| o.id);
             for o in holders {
@@ -221,6 +272,13 @@ impl World {
                 }
             }
             for org in shards {
+                w.insert_org(Arc::new(org));
+            }
+            for (id, org) in edited {
+                if let Some(old) = w.org_by_id.remove(&id) {
+                    w.org_by_slug.remove(old.slug.as_str());
+                    w.member_count -= old.members.len();
+                }
                 w.insert_org(Arc::new(org));
             }
             w

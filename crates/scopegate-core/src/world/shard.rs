@@ -75,7 +75,7 @@ fn place<T>(list: &mut [Option<T>], slot: u32, value: T) {
 }
 
 /// A reference to `id`, held by organization `owner` when it is not this one: the problem.
-fn elsewhere(what: &str, id: u64, owner: Option<&u64>) -> String {
+pub(super) fn elsewhere(what: &str, id: u64, owner: Option<&u64>) -> String {
     match owner {
         Some(_) => format!("{what} {id} belongs to another organization"),
         None => format!("unknown {what} id {id}"),
@@ -86,7 +86,6 @@ fn elsewhere(what: &str, id: u64, owner: Option<&u64>) -> String {
 pub(super) fn build_org(input: &OrgInput<'_>, cx: &Context<'_>, err: &mut Errors) -> Org {
     let policy = cx.policy;
     let o = input.doc;
-    let option = |key: &str| o.options.get(key).map(truthy);
     let granular: Vec<GranularState> = policy
         .granular_resources
         .iter()
@@ -96,7 +95,8 @@ pub(super) fn build_org(input: &OrgInput<'_>, cx: &Context<'_>, err: &mut Errors
             nonempty: false,
         })
         .collect();
-    let team_roles = o.features.iter().any(|f| f == &policy.team_roles_feature);
+    let facts = OrgFacts::of(o, policy);
+    let team_roles = facts.team_roles;
 
     // Teams.
     let rank = ranks(&input.teams, |t| t.id);
@@ -171,91 +171,19 @@ pub(super) fn build_org(input: &OrgInput<'_>, cx: &Context<'_>, err: &mut Errors
     let mut member_by_id: FxHashMap<u64, MemberIdx> = FxHashMap::default();
     for ((i, m), &idx) in input.members.iter().zip(&rank) {
         let i = *i;
-        let Some((role, role_def)) = policy.org_role(&m.role) else {
-            err.at(
-                Section::Members,
-                i,
-                ".role",
-                format!("unknown org role `{}`", m.role),
-            );
+        let mut at = |field: String, message: String| err.at(Section::Members, i, field, message);
+        let Some(member) = build_member(m, &facts, &team_idx, cx, &mut at) else {
             continue;
         };
-        let scopes = policy.trim_scopes(role_def.scopes, option);
-        let minimum = policy.minimum_team_role(role);
-        let mut member_teams = Vec::with_capacity(m.teams.len());
-        for (j, mt) in m.teams.iter().enumerate() {
-            let Some(ti) = team_idx(mt.team) else {
-                err.at(
-                    Section::Members,
-                    i,
-                    format_args!(".teams[{j}].team"),
-                    elsewhere("team", mt.team, cx.ids.teams.get(mt.team)),
-                );
-                continue;
-            };
-            let explicit = match &mt.role {
-                Some(r) => match policy.team_role(r) {
-                    Some((idx, _)) => Some(idx),
-                    None => {
-                        err.at(
-                            Section::Members,
-                            i,
-                            format_args!(".teams[{j}].role"),
-                            format!("unknown team role `{r}`"),
-                        );
-                        continue;
-                    }
-                },
-                None => None,
-            };
-            // Effective team role: the minimum for the org role, raised to the explicit
-            // role only when the team-roles feature is on and the explicit one is higher.
-            let effective = match (minimum, explicit) {
-                (Some(min), Some(ex)) if team_roles && ex > min => Some(ex),
-                (min, _) => min,
-            };
-            let team_scopes = match effective.and_then(|e| policy.team_roles.get(e)) {
-                Some(tr) if team_roles => policy.trim_scopes(tr.scopes, option),
-                _ => ScopeSet::EMPTY,
-            };
-            if member_teams.iter().any(|(t, _)| *t == ti) {
-                err.at(
-                    Section::Members,
-                    i,
-                    format_args!(".teams[{j}].team"),
-                    format!("duplicate membership of team {}", mt.team),
-                );
-                continue;
-            }
-            member_teams.push((ti, team_scopes));
-        }
-        member_teams.sort_unstable_by_key(|(t, _)| *t);
         member_by_id.insert(m.id, idx);
         if let Some(u) = m.user {
-            if !cx.users.contains(u) {
-                err.at(Section::Members, i, ".user", format!("unknown user id {u}"));
-            }
             if member_by_user.insert(u, idx).is_some() {
-                err.at(
-                    Section::Members,
-                    i,
-                    ".user",
+                at(
+                    ".user".into(),
                     format!("user {u} is already a member of this organization"),
                 );
             }
         }
-        let member = Member {
-            id: m.id,
-            user: m.user,
-            org: o.id,
-            role,
-            scopes,
-            global: role_def.global || o.open_membership,
-            teams: member_teams,
-            member_limit_restricted: m.flags.member_limit_restricted,
-            sso_linked: m.flags.sso_linked,
-            granular_listed: 0,
-        };
         place(&mut members, idx, member);
     }
 
@@ -273,11 +201,127 @@ pub(super) fn build_org(input: &OrgInput<'_>, cx: &Context<'_>, err: &mut Errors
         project_by_slug,
         members: members.into_iter().flatten().collect(),
         member_by_user,
+        doc: o.clone(),
+        team_grants: Vec::new(),
+        direct_counts: Vec::new(),
     };
     // With problems found, some member slots may be empty and the shard is not used; the
     // grants are still checked.
+    org.team_grants = vec![0; org.teams.len()];
     grants(input, cx, &member_by_id, &team_by_id, &mut org, err);
+    org.direct_counts = direct_counts(&org.members, org.granular.len());
     org
+}
+
+/// For each granular kind (of `kinds`), how many members are listed directly.
+pub(super) fn direct_counts(members: &[Member], kinds: usize) -> Vec<u32> {
+    let mut counts = vec![0u32; kinds];
+    for m in members.iter().filter(|m| m.granular_direct != 0) {
+        for (k, c) in counts.iter_mut().enumerate().take(64) {
+            if m.granular_direct & (1u64 << k) != 0 {
+                *c += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// What building a member reads of its organization.
+pub(super) struct OrgFacts<'a> {
+    pub doc: &'a OrganizationDoc,
+    pub policy: &'a Policy,
+    pub team_roles: bool,
+}
+
+impl<'a> OrgFacts<'a> {
+    pub(super) fn of(doc: &'a OrganizationDoc, policy: &'a Policy) -> Self {
+        OrgFacts {
+            doc,
+            policy,
+            team_roles: doc.features.iter().any(|f| f == &policy.team_roles_feature),
+        }
+    }
+}
+
+/// Builds member `m` of the organization of `o` (its teams found by `team_idx`), reporting
+/// every problem to `at` (the field after the entry, the message); `None` when its role is
+/// unknown. Whether its user is already a member of the organization is the caller's
+/// check; its granular bits are set by [`grants`] (or the edit).
+pub(super) fn build_member(
+    m: &MemberDoc,
+    o: &OrgFacts<'_>,
+    team_idx: &impl Fn(u64) -> Option<TeamIdx>,
+    cx: &Context<'_>,
+    at: &mut impl FnMut(String, String),
+) -> Option<Member> {
+    let policy = o.policy;
+    let option = |key: &str| o.doc.options.get(key).map(truthy);
+    let Some((role, role_def)) = policy.org_role(&m.role) else {
+        at(".role".into(), format!("unknown org role `{}`", m.role));
+        return None;
+    };
+    let scopes = policy.trim_scopes(role_def.scopes, option);
+    let minimum = policy.minimum_team_role(role);
+    let mut member_teams = Vec::with_capacity(m.teams.len());
+    for (j, mt) in m.teams.iter().enumerate() {
+        let Some(ti) = team_idx(mt.team) else {
+            at(
+                format!(".teams[{j}].team"),
+                elsewhere("team", mt.team, cx.ids.teams.get(mt.team)),
+            );
+            continue;
+        };
+        let explicit = match &mt.role {
+            Some(r) => match policy.team_role(r) {
+                Some((idx, _)) => Some(idx),
+                None => {
+                    at(
+                        format!(".teams[{j}].role"),
+                        format!("unknown team role `{r}`"),
+                    );
+                    continue;
+                }
+            },
+            None => None,
+        };
+        // Effective team role: the minimum for the org role, raised to the explicit
+        // role only when the team-roles feature is on and the explicit one is higher.
+        let effective = match (minimum, explicit) {
+            (Some(min), Some(ex)) if o.team_roles && ex > min => Some(ex),
+            (min, _) => min,
+        };
+        let team_scopes = match effective.and_then(|e| policy.team_roles.get(e)) {
+            Some(tr) if o.team_roles => policy.trim_scopes(tr.scopes, option),
+            _ => ScopeSet::EMPTY,
+        };
+        if member_teams.iter().any(|(t, _)| *t == ti) {
+            at(
+                format!(".teams[{j}].team"),
+                format!("duplicate membership of team {}", mt.team),
+            );
+            continue;
+        }
+        member_teams.push((ti, team_scopes));
+    }
+    member_teams.sort_unstable_by_key(|(t, _)| *t);
+    if let Some(u) = m.user {
+        if !cx.users.contains(u) {
+            at(".user".into(), format!("unknown user id {u}"));
+        }
+    }
+    Some(Member {
+        id: m.id,
+        user: m.user,
+        org: o.doc.id,
+        role,
+        scopes,
+        global: role_def.global || o.doc.open_membership,
+        teams: member_teams,
+        member_limit_restricted: m.flags.member_limit_restricted,
+        sso_linked: m.flags.sso_linked,
+        granular_listed: 0,
+        granular_direct: 0,
+    })
 }
 
 /// Applies the organization's granular grants: the listed members' bits and the
@@ -312,6 +356,7 @@ fn grants(
                 Some(&mi) => {
                     if let Some(member) = org.members.get_mut(mi as usize) {
                         member.granular_listed |= bit;
+                        member.granular_direct |= bit;
                     }
                 }
                 None => {
@@ -326,6 +371,9 @@ fn grants(
             },
             (None, Some(t)) => match team_by_id.get(&t) {
                 Some(&ti) => {
+                    if let Some(bits) = org.team_grants.get_mut(ti as usize) {
+                        *bits |= bit;
+                    }
                     let by_team = team_members.get_or_insert_with(|| {
                         let mut by_team = vec![Vec::new(); org.teams.len()];
                         for (mi, m) in org.members.iter().enumerate() {

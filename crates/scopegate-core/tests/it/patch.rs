@@ -5,9 +5,13 @@
 //!
 //! The patches are what the service's store sends (organizations sent whole again with a
 //! change, new organizations, removed ones, users added, changed or removed, integrations
-//! replaced), sometimes with a fault: a slug taken by a kept organization, a member naming
-//! a user that does not exist, an id another organization holds, a user removed while
-//! still a member, an organization removed while an integration is installed on it.
+//! replaced, and edits of kept organizations: members added, changed — role, teams, user,
+//! grants — or removed, teams added, some before the existing ones, or renamed, projects
+//! added, changed or removed), sometimes with a fault: a slug taken by a kept organization,
+//! a member naming a user that does not exist, an id another organization holds, a user
+//! removed while still a member, an organization removed while an integration is installed
+//! on it; in an edit, an unknown role, a user already a member, a team slug taken, an
+//! unknown granular kind.
 //! `SCOPEGATE_PROPTEST_CASES` / `SCOPEGATE_PROPTEST_SEED` as for the other suites.
 
 use std::collections::BTreeSet;
@@ -17,11 +21,14 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use serde_json::json;
 
-use scopegate_core::wire::{IntegrationDoc, OrganizationDoc, UserDoc, WorldDoc};
-use scopegate_core::world::WorldPatch;
+use scopegate_core::wire::{
+    GrantDoc, IntegrationDoc, MemberDoc, MemberTeamDoc, OrganizationDoc, ProjectDoc, TeamDoc,
+    UserDoc, WorldDoc,
+};
+use scopegate_core::world::{OrgEdit, WorldPatch};
 use scopegate_core::{Engine, Manifest, Policy, Request, Source, World};
 
-use crate::gen::{self, policy_variant, ORG_ROLES};
+use crate::gen::{self, policy_variant, ORG_ROLES, TEAM_ROLES};
 use crate::run::{cases, config};
 
 const DEFAULT_CASES: u32 = 300;
@@ -85,7 +92,40 @@ fn apply(doc: &WorldDoc, p: &WorldPatch) -> WorldDoc {
     out.projects.extend(p.orgs.projects.iter().cloned());
     out.granular_grants
         .extend(p.orgs.granular_grants.iter().cloned());
+    for e in &p.edits {
+        apply_edit(&mut out, e);
+    }
     out
+}
+
+/// The document an edit describes (the semantics documented on `OrgEdit`).
+fn apply_edit(doc: &mut WorldDoc, e: &OrgEdit) {
+    let ours = |org: u64| org == e.org;
+    let members: BTreeSet<u64> = e
+        .members
+        .iter()
+        .map(|m| m.id)
+        .chain(e.removed_members.iter().copied())
+        .collect();
+    let teams: BTreeSet<u64> = e.teams.iter().map(|t| t.id).collect();
+    let projects: BTreeSet<u64> = e
+        .projects
+        .iter()
+        .map(|x| x.id)
+        .chain(e.removed_projects.iter().copied())
+        .collect();
+    doc.members
+        .retain(|m| !(ours(m.organization) && members.contains(&m.id)));
+    doc.granular_grants
+        .retain(|g| !(ours(g.organization) && g.member.is_some_and(|m| members.contains(&m))));
+    doc.teams
+        .retain(|t| !(ours(t.organization) && teams.contains(&t.id)));
+    doc.projects
+        .retain(|x| !(ours(x.organization) && projects.contains(&x.id)));
+    doc.members.extend(e.members.iter().cloned());
+    doc.teams.extend(e.teams.iter().cloned());
+    doc.projects.extend(e.projects.iter().cloned());
+    doc.granular_grants.extend(e.grants.iter().cloned());
 }
 
 /// Draws choices from a byte string (shrinks towards zero: the plainest patch).
@@ -156,7 +196,12 @@ fn make_patch(cur: &WorldDoc, src: &WorldDoc, d: &mut Dice<'_>, round: u64) -> W
     // Organizations of `cur`: kept, sent again (changed), or removed.
     for o in &cur.organizations {
         match d.below(4) {
-            0 | 1 => {}
+            0 => {}
+            1 => {
+                if d.chance(75) {
+                    p.edits.push(make_edit(cur, o.id, d, round));
+                }
+            }
             2 => {
                 let mut e = org_entries(cur, o.id);
                 match d.below(6) {
@@ -252,12 +297,184 @@ fn make_patch(cur: &WorldDoc, src: &WorldDoc, d: &mut Dice<'_>, round: u64) -> W
     p
 }
 
+fn replay(org: u64, member: u64) -> GrantDoc {
+    GrantDoc {
+        organization: org,
+        kind: "replay".into(),
+        member: Some(member),
+        team: None,
+    }
+}
+
+/// A random edit of organization `org` of `cur`: members changed (role, teams, user,
+/// grants), removed or added (some with ids before the existing ones), teams renamed or
+/// added (some before the existing ones), projects added, changed or removed.
+fn make_edit(cur: &WorldDoc, org: u64, d: &mut Dice<'_>, round: u64) -> OrgEdit {
+    let base = 10_000 * round;
+    let mut e = OrgEdit {
+        org,
+        ..OrgEdit::default()
+    };
+    let members: Vec<&MemberDoc> = cur
+        .members
+        .iter()
+        .filter(|m| m.organization == org)
+        .collect();
+    let mut teams: Vec<u64> = cur
+        .teams
+        .iter()
+        .filter(|t| t.organization == org)
+        .map(|t| t.id)
+        .collect();
+    let mut free: Vec<u64> = cur
+        .users
+        .iter()
+        .map(|u| u.id)
+        .filter(|u| !members.iter().any(|m| m.user == Some(*u)))
+        .collect();
+    let grants_of = |m: u64| -> Vec<GrantDoc> {
+        cur.granular_grants
+            .iter()
+            .filter(|g| g.member == Some(m))
+            .cloned()
+            .collect()
+    };
+    // Teams first: members and projects may name the new ones.
+    if d.chance(25) {
+        if let Some(t) = cur
+            .teams
+            .iter()
+            .filter(|t| t.organization == org)
+            .nth(d.below(teams.len()))
+        {
+            e.teams.push(TeamDoc {
+                slug: format!("x{}r{round}", t.id),
+                ..t.clone()
+            });
+        }
+    }
+    if d.chance(30) {
+        let id = if d.chance(40) {
+            300 + 50 * round + org % 50
+        } else {
+            base + 4_000 + org % 97
+        };
+        e.teams.push(TeamDoc {
+            id,
+            organization: org,
+            slug: format!("n{id}"),
+        });
+        teams.push(id);
+    }
+    let pick_team = |d: &mut Dice<'_>| teams.get(d.below(teams.len())).copied();
+    for m in &members {
+        let mut x = (*m).clone();
+        let mut grants = grants_of(m.id);
+        match d.below(8) {
+            0 => x.role = ORG_ROLES[d.below(ORG_ROLES.len())].into(),
+            1 => {
+                if !x.teams.is_empty() && d.chance(50) {
+                    x.teams.remove(d.below(x.teams.len()));
+                } else if let Some(t) = pick_team(d) {
+                    if !x.teams.iter().any(|mt| mt.team == t) {
+                        let role = d.chance(40).then(|| TEAM_ROLES[d.below(2)].to_string());
+                        x.teams.push(MemberTeamDoc { team: t, role });
+                    }
+                }
+            }
+            2 => {
+                grants = if grants.is_empty() {
+                    vec![replay(org, m.id)]
+                } else {
+                    Vec::new()
+                }
+            }
+            3 => {
+                x.user = match x.user {
+                    Some(_) => None,
+                    None if !free.is_empty() => Some(free.remove(d.below(free.len()))),
+                    None => None,
+                }
+            }
+            4 => {
+                e.removed_members.push(m.id);
+                continue;
+            }
+            _ => continue,
+        }
+        e.members.push(x);
+        e.grants.extend(grants);
+    }
+    for n in 0..d.below(3) as u64 {
+        let id = if d.chance(30) {
+            20 + 10 * round + n
+        } else {
+            base + 3_000 + (org % 97) * 10 + n
+        };
+        let user = if d.chance(50) && !free.is_empty() {
+            Some(free.remove(d.below(free.len())))
+        } else {
+            None
+        };
+        let teams = pick_team(d)
+            .filter(|_| d.chance(60))
+            .map(|team| MemberTeamDoc { team, role: None })
+            .into_iter()
+            .collect();
+        e.members.push(MemberDoc {
+            id,
+            organization: org,
+            user,
+            role: ORG_ROLES[d.below(ORG_ROLES.len())].into(),
+            teams,
+            flags: Default::default(),
+        });
+        if d.chance(40) {
+            e.grants.push(replay(org, id));
+        }
+    }
+    let projects: Vec<&ProjectDoc> = cur
+        .projects
+        .iter()
+        .filter(|x| x.organization == org)
+        .collect();
+    if d.chance(25) {
+        let id = base + 6_000 + org % 97;
+        e.projects.push(ProjectDoc {
+            id,
+            organization: org,
+            slug: format!("q{id}"),
+            teams: pick_team(d).into_iter().collect(),
+            active: d.chance(80),
+        });
+    }
+    if !projects.is_empty() && d.chance(25) {
+        let x = projects[d.below(projects.len())];
+        if d.chance(50) {
+            e.removed_projects.push(x.id);
+        } else {
+            e.projects.push(ProjectDoc {
+                teams: pick_team(d).into_iter().collect(),
+                active: !x.active,
+                ..x.clone()
+            });
+        }
+    }
+    e
+}
+
 /// Sometimes, one fault the validation must report.
 fn fault(cur: &WorldDoc, p: &mut WorldPatch, d: &mut Dice<'_>, base: u64) {
     if !d.chance(25) {
         return;
     }
     let patched = |p: &WorldPatch| p.orgs.organizations.first().map(|o| o.id);
+    if let Some(e) = p.edits.first_mut() {
+        if d.chance(50) {
+            edit_fault(cur, e, d);
+            return;
+        }
+    }
     match d.below(5) {
         // A slug another organization of the result holds.
         0 => {
@@ -300,6 +517,46 @@ fn fault(cur: &WorldDoc, p: &mut WorldPatch, d: &mut Dice<'_>, base: u64) {
     }
 }
 
+/// One fault in edit `e`: an unknown role, a user already a member of the organization, a
+/// team slug the organization holds, an unknown granular kind.
+fn edit_fault(cur: &WorldDoc, e: &mut OrgEdit, d: &mut Dice<'_>) {
+    let held = |e: &OrgEdit| {
+        cur.members.iter().find(|m| {
+            m.organization == e.org
+                && m.user.is_some()
+                && !e.members.iter().any(|x| x.id == m.id)
+                && !e.removed_members.contains(&m.id)
+        })
+    };
+    match d.below(4) {
+        0 => {
+            if let Some(m) = e.members.first_mut() {
+                m.role = "ghost".into();
+            }
+        }
+        1 => {
+            if let (Some(user), Some(m)) = (held(e).and_then(|m| m.user), e.members.first_mut()) {
+                m.user = Some(user);
+            }
+        }
+        2 => {
+            let slug = cur
+                .teams
+                .iter()
+                .find(|t| t.organization == e.org && !e.teams.iter().any(|x| x.id == t.id))
+                .map(|t| t.slug.clone());
+            if let (Some(slug), Some(t)) = (slug, e.teams.first_mut()) {
+                t.slug = slug;
+            }
+        }
+        _ => {
+            if let Some(g) = e.grants.first_mut() {
+                g.kind = "nope".into();
+            }
+        }
+    }
+}
+
 #[test]
 fn patched_equals_and_decides_as_the_build_of_the_patched_document() {
     let mut runner = TestRunner::new(config(cases(DEFAULT_CASES)));
@@ -311,7 +568,7 @@ fn patched_equals_and_decides_as_the_build_of_the_patched_document() {
         vec(gen::request_spec(), 40..=60),
         any::<u8>(),
     );
-    let tally = std::cell::Cell::new([0u32; 2]);
+    let tally = std::cell::Cell::new([0u32; 3]);
     let result = runner.run(&strategy, |(doc, src, dice, manifest, specs, which)| {
         let policy = &policy_variant(which);
         let text = manifest.json.to_string();
@@ -329,6 +586,7 @@ fn patched_equals_and_decides_as_the_build_of_the_patched_document() {
             match (built, patched) {
                 (Ok(built), Ok(patched)) => {
                     t[0] += 1;
+                    t[2] += u32::from(patch.edits.iter().any(|e| !e.is_empty()));
                     prop_assert!(patched == built, "patched ≠ built\n{patch:#?}");
                     prop_assert!(built == patched);
                     let a = Engine::new(policy, &compiled, &patched);
@@ -347,7 +605,8 @@ fn patched_equals_and_decides_as_the_build_of_the_patched_document() {
                     }
                     for o in &cur.organizations {
                         let touched = patch.removed_orgs.contains(&o.id)
-                            || patch.orgs.organizations.iter().any(|x| x.id == o.id);
+                            || patch.orgs.organizations.iter().any(|x| x.id == o.id)
+                            || patch.edits.iter().any(|e| e.org == o.id);
                         prop_assert_eq!(world.shares_org(&patched, o.id), !touched);
                     }
                     world = patched;
@@ -356,7 +615,14 @@ fn patched_equals_and_decides_as_the_build_of_the_patched_document() {
                 (Err(want), Err(got)) => {
                     t[1] += 1;
                     for e in &got.0 {
-                        let known = ["orgs.", "users[", "removed_", "integrations[", "granular_"];
+                        let known = [
+                            "orgs.",
+                            "users[",
+                            "removed_",
+                            "integrations[",
+                            "granular_",
+                            "edits[",
+                        ];
                         prop_assert!(
                             known.iter().any(|k| e.path.starts_with(k)),
                             "{e} (build: {want})"
@@ -383,12 +649,12 @@ fn patched_equals_and_decides_as_the_build_of_the_patched_document() {
     if let Err(e) = result {
         panic!("{e}");
     }
-    let [ok, refused] = tally.get();
-    eprintln!("{ok} patches applied, {refused} refused");
-    // The generator must exercise both sides.
+    let [ok, refused, edited] = tally.get();
+    eprintln!("{ok} patches applied ({edited} with edits), {refused} refused");
+    // The generator must exercise both sides, and edits.
     assert!(
-        ok > 100 && refused > 20,
-        "{ok} patches applied, {refused} refused"
+        ok > 100 && refused > 20 && edited > ok / 4,
+        "{ok} patches applied ({edited} with edits), {refused} refused"
     );
 }
 
@@ -440,6 +706,7 @@ fn a_patch_is_refused_with_paths_into_the_patch() {
         users: vec![user(false), user(true)],
         removed_users: vec![11],
         integrations: None,
+        edits: Vec::new(),
     };
     let e = patch_errors(&world, &policy, &p);
     assert_eq!(

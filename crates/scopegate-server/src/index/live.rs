@@ -145,6 +145,7 @@ impl LiveIndex {
                 users,
                 tokens,
                 integrations,
+                edits,
             } => {
                 let patch = WorldPatch {
                     removed_orgs: touched
@@ -162,6 +163,7 @@ impl LiveIndex {
                     orgs,
                     users,
                     integrations,
+                    edits,
                 };
                 let world = current
                     .world

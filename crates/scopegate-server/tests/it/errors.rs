@@ -126,8 +126,9 @@ async fn an_invalid_stored_world_keeps_the_last_index_and_the_log_names_the_row(
     assert_eq!(r[1].body["name"], "Renamed");
     assert!(
         logged.contains("cannot rebuild the decision index after a write")
-            // A catch-up patches the organization: the path names the patch's document.
-            && logged.contains("the stored world is invalid: 1 problem(s): orgs.members[")
+            // A catch-up patches the member into its organization: the path names the
+            // patch's edit.
+            && logged.contains("the stored world is invalid: 1 problem(s): edits[0].members[")
             && logged.contains("].role: unknown org role `ghost`"),
         "the log names the row and why:\n{logged}"
     );

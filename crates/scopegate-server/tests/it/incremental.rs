@@ -3,6 +3,11 @@
 //! each, the live index compared with `World::build` of a full export at the same revision —
 //! structurally (`Index::same_as`) and decision for decision on requests drawn from the
 //! world. On SQLite always, on PostgreSQL when `SCOPEGATE_TEST_DATABASE_URL` is set.
+//!
+//! Most writes patch only their rows into the organization's shard (a member's role, teams,
+//! user or grants; a team created or renamed; a project created, retargeted or deleted; a
+//! rename that changes nothing the index reads); the others (a slug, a team deleted, the
+//! toggle) rebuild the organization: the operations draw both kinds.
 
 use axum::http::StatusCode;
 use proptest::prelude::*;
@@ -24,7 +29,13 @@ enum Op {
     Invite(u8),
     RemoveMember(u8),
     JoinTeam(u8, u8),
+    LeaveTeam(u8, u8),
+    RenameTeam(u8, u8),
     CreateProject(u8, u8),
+    DeleteProject(u8),
+    /// An invite accepted by a user created for it, straight in the store (the sync loop's
+    /// catch-up): a member whose user changes.
+    Accept(u8),
     OrgToken(u8),
     UserToken(u8),
     DeleteToken(u8),
@@ -43,7 +54,11 @@ fn op() -> impl Strategy<Value = Op> {
         any::<u8>().prop_map(Op::Invite),
         any::<u8>().prop_map(Op::RemoveMember),
         (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::JoinTeam(a, b)),
+        (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::LeaveTeam(a, b)),
+        (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::RenameTeam(a, b)),
         (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::CreateProject(a, b)),
+        any::<u8>().prop_map(Op::DeleteProject),
+        any::<u8>().prop_map(Op::Accept),
         any::<u8>().prop_map(Op::OrgToken),
         any::<u8>().prop_map(Op::UserToken),
         any::<u8>().prop_map(Op::DeleteToken),
@@ -156,6 +171,62 @@ async fn apply(app: &App, op: &Op, n: usize) -> bool {
                 return false;
             };
             call("POST", format!("{o}/members/{id}/teams/{t}/"), None).await
+        }
+        Op::LeaveTeam(m, t) => {
+            let (Some((id, _)), Some(t)) = (pick(&members, *m), pick(&teams, *t)) else {
+                return false;
+            };
+            call("DELETE", format!("{o}/members/{id}/teams/{t}/"), None).await
+        }
+        Op::RenameTeam(t, i) => {
+            let Some(t) = pick(&teams, *t) else {
+                return false;
+            };
+            call(
+                "PUT",
+                format!("/api/0/teams/{slug}/{t}/"),
+                Some(json!({"slug": format!("r{}", i % 7)})),
+            )
+            .await
+        }
+        Op::DeleteProject(p) => {
+            let projects: Vec<String> = app
+                .store
+                .projects(org_id, Default::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.slug)
+                .collect();
+            let Some(p) = pick(&projects, *p) else {
+                return false;
+            };
+            call("DELETE", format!("/api/0/projects/{slug}/{p}/"), None).await
+        }
+        Op::Accept(m) => {
+            let pending: Vec<i64> = members
+                .iter()
+                .filter(|(_, user)| user.is_none())
+                .map(|(id, _)| *id)
+                .collect();
+            let Some(member) = pick(&pending, *m) else {
+                return false;
+            };
+            let user = app
+                .store
+                .create_user(&format!("a{n}-{m}@x.invalid"), false)
+                .await
+                .unwrap();
+            app.store
+                .accept_invite(org_id, member, user.id, &Actor::system())
+                .await
+                .unwrap();
+            app.state
+                .index
+                .catch_up(&*app.store, &app.state.policy)
+                .await
+                .unwrap();
+            return true;
         }
         Op::CreateProject(p, t) => {
             let Some(t) = pick(&teams, *t) else {

@@ -1,15 +1,16 @@
 //! Revisions and the catch-up read (issue 13), on both backends: every write kind reports
-//! what it touched; a catch-up after a write returns exactly the touched parts, as the full
-//! export has them; revisions increase by one per committed write, in commit order; a
+//! what it touched (an organization whole, or some of its members, teams or projects); a
+//! catch-up after a write returns exactly the touched parts, as the full export has them; revisions increase by one per committed write, in commit order; a
 //! catch-up from before what the change log holds is `Full`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use scopegate_core::world::OrgEdit;
 use scopegate_core::WorldDoc;
 use scopegate_store::{
     Actor, CatchUp, GrantSelection, GranularEdit, Guarded, Invited, MemberEdit, MemberGuard,
-    NewIntegration, NewInvite, NewToken, OrgUpdate, Store, TokenKind, Touched,
+    NewIntegration, NewInvite, NewToken, OrgParts, OrgUpdate, Store, TokenKind, Touched,
 };
 
 crate::on_both!(every_write_reports_what_it_touched);
@@ -19,6 +20,69 @@ fn orgs(ids: &[i64]) -> Touched {
         orgs: ids.iter().copied().collect(),
         ..Touched::default()
     }
+}
+
+/// Some rows of organization `org` touched: members, teams, projects.
+fn parts(org: i64, members: &[i64], teams: &[i64], projects: &[i64]) -> Touched {
+    let mut t = Touched::default();
+    t.parts.insert(
+        org,
+        OrgParts {
+            members: members.iter().copied().collect(),
+            teams: teams.iter().copied().collect(),
+            projects: projects.iter().copied().collect(),
+        },
+    );
+    t
+}
+
+/// The edits a partial catch-up gives for `touched.parts`, as the full export has the rows.
+fn expected_edits(full: &WorldDoc, touched: &Touched) -> Vec<OrgEdit> {
+    let has = |set: &BTreeSet<i64>, id: u64| set.contains(&(id as i64));
+    touched
+        .parts
+        .iter()
+        .map(|(org, p)| {
+            let org = *org as u64;
+            let members: Vec<_> = full
+                .members
+                .iter()
+                .filter(|m| m.organization == org && has(&p.members, m.id))
+                .cloned()
+                .collect();
+            let projects: Vec<_> = full
+                .projects
+                .iter()
+                .filter(|x| x.organization == org && has(&p.projects, x.id))
+                .cloned()
+                .collect();
+            let gone = |set: &BTreeSet<i64>, present: Vec<u64>| -> Vec<u64> {
+                set.iter()
+                    .map(|id| *id as u64)
+                    .filter(|id| !present.contains(id))
+                    .collect()
+            };
+            OrgEdit {
+                org,
+                removed_members: gone(&p.members, members.iter().map(|m| m.id).collect()),
+                removed_projects: gone(&p.projects, projects.iter().map(|x| x.id).collect()),
+                grants: full
+                    .granular_grants
+                    .iter()
+                    .filter(|g| g.member.is_some_and(|m| has(&p.members, m)))
+                    .cloned()
+                    .collect(),
+                teams: full
+                    .teams
+                    .iter()
+                    .filter(|t| t.organization == org && has(&p.teams, t.id))
+                    .cloned()
+                    .collect(),
+                members,
+                projects,
+            }
+        })
+        .collect()
 }
 
 /// The parts of `full` (and of `tokens`) that `touched` names, as a partial catch-up gives
@@ -92,6 +156,7 @@ async fn one_write(s: &dyn Store, before: u64, expect: Touched, what: &str) -> u
         users,
         tokens,
         integrations,
+        edits,
     } = s.catch_up(before).await.unwrap()
     else {
         panic!("{what}: a partial catch-up");
@@ -101,6 +166,7 @@ async fn one_write(s: &dyn Store, before: u64, expect: Touched, what: &str) -> u
     let full = s.full_world().await.unwrap();
     let all_tokens = s.all_tokens().await.unwrap();
     let (doc, user_ids, token_ids) = expected_parts(&full, &all_tokens, &touched);
+    assert_eq!(edits, expected_edits(&full, &touched), "{what}");
     assert_eq!(orgs.organizations, doc.organizations, "{what}");
     assert_eq!(orgs.members, doc.members, "{what}");
     assert_eq!(orgs.teams, doc.teams, "{what}");
@@ -173,7 +239,7 @@ async fn every_write_reports_what_it_touched(s: &dyn Store) {
         .invite_member(a.id, "m@example.com", "member", &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "invite_member").await;
+    let r = one_write(s, r, parts(a.id, &[invited.id], &[], &[]), "invite_member").await;
     let m = s.create_user("m@example.com", false).await.unwrap();
     let r = one_write(
         s,
@@ -188,34 +254,52 @@ async fn every_write_reports_what_it_touched(s: &dyn Store) {
     s.accept_invite(a.id, invited.id, m.id, &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "accept_invite").await;
+    let r = one_write(s, r, parts(a.id, &[invited.id], &[], &[]), "accept_invite").await;
     s.set_member_role(a.id, invited.id, "admin", &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "set_member_role").await;
+    let r = one_write(
+        s,
+        r,
+        parts(a.id, &[invited.id], &[], &[]),
+        "set_member_role",
+    )
+    .await;
 
     let team = s.create_team(a.id, "ops", "Ops", &actor).await.unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "create_team").await;
+    let r = one_write(s, r, parts(a.id, &[], &[team.id], &[]), "create_team").await;
     s.set_team_member(a.id, team.id, invited.id, Some("admin"), &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "set_team_member").await;
+    let r = one_write(
+        s,
+        r,
+        parts(a.id, &[invited.id], &[], &[]),
+        "set_team_member",
+    )
+    .await;
     s.set_team_role(a.id, team.id, invited.id, None, &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "set_team_role").await;
+    let r = one_write(s, r, parts(a.id, &[invited.id], &[], &[]), "set_team_role").await;
     s.remove_team_member(a.id, team.id, invited.id, &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "remove_team_member").await;
+    let r = one_write(
+        s,
+        r,
+        parts(a.id, &[invited.id], &[], &[]),
+        "remove_team_member",
+    )
+    .await;
     s.join_team(a.id, team.id, invited.id, &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "join_team").await;
+    let r = one_write(s, r, parts(a.id, &[invited.id], &[], &[]), "join_team").await;
     s.update_team(a.id, team.id, Some("ops2"), None, &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "update_team").await;
+    let r = one_write(s, r, parts(a.id, &[], &[team.id], &[]), "update_team").await;
     let guard = MemberGuard {
         owner_role: "owner".into(),
         write_roles: vec!["owner".into(), "manager".into()],
@@ -230,23 +314,23 @@ async fn every_write_reports_what_it_touched(s: &dyn Store) {
         .await
         .unwrap();
     assert!(matches!(done, Guarded::Done(_)));
-    let r = one_write(s, r, orgs(&[a.id]), "edit_member").await;
+    let r = one_write(s, r, parts(a.id, &[invited.id], &[], &[]), "edit_member").await;
 
     let p = s
         .create_project(a.id, "web", "Web", &[team.id], &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "create_project").await;
+    let r = one_write(s, r, parts(a.id, &[], &[], &[p.id]), "create_project").await;
     let other = s.create_team(a.id, "dev", "Dev", &actor).await.unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "create_team dev").await;
+    let r = one_write(s, r, parts(a.id, &[], &[other.id], &[]), "create_team dev").await;
     s.add_project_team(a.id, p.id, other.id, &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "add_project_team").await;
+    let r = one_write(s, r, parts(a.id, &[], &[], &[p.id]), "add_project_team").await;
     s.remove_project_team(a.id, p.id, other.id, &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "remove_project_team").await;
+    let r = one_write(s, r, parts(a.id, &[], &[], &[p.id]), "remove_project_team").await;
 
     let granular = GranularEdit {
         kind: "replay".into(),
@@ -261,6 +345,32 @@ async fn every_write_reports_what_it_touched(s: &dyn Store) {
         .await
         .unwrap();
     let r = one_write(s, r, orgs(&[a.id]), "edit_org granular").await;
+    // Only member grants: those members. Only the name: nothing to re-read, a revision.
+    let members_only = GranularEdit {
+        kind: "replay".into(),
+        toggle_option: "sentry:granular-replay-permissions".into(),
+        toggle: None,
+        members: Some(GrantSelection::MemberIds(Vec::new())),
+        teams: None,
+        toggle_field: "hasGranularReplayPermissions".into(),
+        members_field: "replayAccessMembers".into(),
+    };
+    s.edit_org(a.id, &OrgUpdate::default(), Some(&members_only), &actor)
+        .await
+        .unwrap();
+    let r = one_write(
+        s,
+        r,
+        parts(a.id, &[invited.id], &[], &[]),
+        "edit_org members",
+    )
+    .await;
+    let name_only = OrgUpdate {
+        name: Some("Alpha 3".into()),
+        ..OrgUpdate::default()
+    };
+    s.update_org(a.id, &name_only, &actor).await.unwrap();
+    let r = one_write(s, r, parts(a.id, &[], &[], &[]), "update_org name").await;
 
     // Access requests grant nothing: no revision. Resolving one (approved) does.
     let before = s.revision().await.unwrap();
@@ -272,7 +382,13 @@ async fn every_write_reports_what_it_touched(s: &dyn Store) {
     s.resolve_access_request(a.id, req.id, true, &actor)
         .await
         .unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "resolve_access_request").await;
+    let r = one_write(
+        s,
+        r,
+        parts(a.id, &[invited.id], &[], &[]),
+        "resolve_access_request",
+    )
+    .await;
 
     let invite = NewInvite {
         email: "new@example.com".into(),
@@ -282,15 +398,21 @@ async fn every_write_reports_what_it_touched(s: &dyn Store) {
     let Invited::Created(pending) = s.invite(a.id, &invite, &actor).await.unwrap() else {
         panic!("invited");
     };
-    let r = one_write(s, r, orgs(&[a.id]), "invite").await;
+    let r = one_write(s, r, parts(a.id, &[pending.id], &[], &[]), "invite").await;
     s.reinvite(a.id, pending.id, true, &actor).await.unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "reinvite").await;
+    let r = one_write(s, r, parts(a.id, &[pending.id], &[], &[]), "reinvite").await;
     let removed = s
         .remove_member_guarded(a.id, pending.id, &guard, &actor)
         .await
         .unwrap();
     assert!(matches!(removed, Guarded::Done(())));
-    let r = one_write(s, r, orgs(&[a.id]), "remove_member_guarded").await;
+    let r = one_write(
+        s,
+        r,
+        parts(a.id, &[pending.id], &[], &[]),
+        "remove_member_guarded",
+    )
+    .await;
 
     // Tokens: a user token touches the token; an org token is re-read with its organization
     // (its principal carries the organization's slug).
@@ -418,11 +540,11 @@ async fn every_write_reports_what_it_touched(s: &dyn Store) {
     s.edit_org(a.id, &restore, None, &actor).await.unwrap();
     let r = one_write(s, r, org_and_integrations.clone(), "restore").await;
     s.remove_member(a.id, invited.id, &actor).await.unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "remove_member").await;
+    let r = one_write(s, r, parts(a.id, &[invited.id], &[], &[]), "remove_member").await;
     s.delete_team(a.id, other.id, &actor).await.unwrap();
     let r = one_write(s, r, orgs(&[a.id]), "delete_team").await;
     s.delete_project(a.id, p.id, &actor).await.unwrap();
-    let r = one_write(s, r, orgs(&[a.id]), "delete_project").await;
+    let r = one_write(s, r, parts(a.id, &[], &[], &[p.id]), "delete_project").await;
     s.delete_org(a.id, &actor).await.unwrap();
     let r = one_write(s, r, org_and_integrations, "delete_org").await;
     s.schedule_org_deletion(b.id, 10, &actor).await.unwrap();
@@ -574,7 +696,15 @@ async fn revisions_are_in_commit_order(s: Arc<dyn Store>) {
     let CatchUp::Partial { touched, .. } = s.catch_up(base).await.unwrap() else {
         panic!("partial");
     };
-    assert_eq!(touched.orgs, org_ids.iter().copied().collect());
+    // Team creations: some rows of each organization.
+    assert_eq!(
+        touched.parts.keys().copied().collect::<BTreeSet<_>>(),
+        org_ids.iter().copied().collect()
+    );
+    assert_eq!(
+        touched.parts.values().map(|p| p.teams.len()).sum::<usize>(),
+        80
+    );
 }
 
 #[tokio::test]
@@ -614,7 +744,7 @@ async fn pruned_log_gives_everything(s: &dyn Store, url: &str) {
     let CatchUp::Partial { touched, .. } = s.catch_up(2).await.unwrap() else {
         panic!("the log still reaches back to 2");
     };
-    assert_eq!(touched.orgs, [o.id].into());
+    assert_eq!(touched.parts.keys().copied().collect::<Vec<_>>(), [o.id]);
 }
 
 async fn prune_below(url: &str, revision: i64) {

@@ -84,7 +84,6 @@ pub(super) async fn resolve_access_request(
     actor: &crate::Actor,
 ) -> crate::Result<Option<crate::TeamMembership>> {
     let mut tx = store.write().await?;
-    tx.org(org);
     Backend::lock_org(&mut tx, org).await?;
     let request = sqlx::query_as::<_, crate::sql::AccessRequestRow>(&format!(
         "DELETE FROM access_requests WHERE organization_id = $1 AND id = $2 \
@@ -95,6 +94,7 @@ pub(super) async fn resolve_access_request(
     .bind(id)
     .fetch_one(&mut **tx)
     .await?;
+    tx.member(org, request.member_id);
     let target = format!("member:{}", request.member_id);
     let mut created = None;
     if approve {

@@ -79,8 +79,16 @@ async fn changes_after(
 async fn partial(
     tx: &mut sqlx::Transaction<'_, Db>,
     revision: u64,
-    touched: crate::Touched,
+    mut touched: crate::Touched,
 ) -> crate::Result<crate::CatchUp> {
+    let edits = if touched.parts.is_empty() {
+        Vec::new()
+    } else {
+        let (edits, whole) = super::parts::edits(tx, &touched.parts).await?;
+        touched.orgs.extend(whole);
+        touched.settle();
+        edits
+    };
     let orgs = if touched.orgs.is_empty() {
         scopegate_core::WorldDoc::default()
     } else {
@@ -127,6 +135,7 @@ async fn partial(
         users,
         tokens,
         integrations,
+        edits,
     })
 }
 

@@ -194,9 +194,11 @@ pub(super) async fn edit_org(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Organization> {
     let mut tx = store.write().await?;
-    tx.org(org);
     let current = Backend::lock_org(&mut tx, org).await?;
     let mut options = current.options.clone();
+    // The members whose grants the edit changes, and whether a team's did.
+    let mut regranted: Vec<u64> = Vec::new();
+    let mut teams_regranted = false;
     for (k, v) in &update.options {
         options.insert(k.clone(), v.clone());
     }
@@ -231,12 +233,14 @@ pub(super) async fn edit_org(
             entries.extend(toggle.entry.map(entry));
         }
         if let Some(plan) = &members {
+            regranted.extend(plan.grant.iter().chain(&plan.revoke));
             apply(&mut tx, org, &g.kind, plan, &mut entries).await?;
             if let Some(text) = plan.summary() {
                 summary.insert(g.members_field.clone(), text.into());
             }
         }
         if let Some(plan) = &teams {
+            teams_regranted |= !plan.grant.is_empty() || !plan.revoke.is_empty();
             apply(&mut tx, org, &g.kind, plan, &mut entries).await?;
         }
     }
@@ -261,6 +265,20 @@ pub(super) async fn edit_org(
     .await?;
     let updated = crate::Organization::try_from(row)?;
     let restored = update.cancel_deletion && current.pending_deletion();
+    // The index re-reads the organization whole when its row as the index reads it (slug,
+    // options, features, flags) or a team's grants changed; otherwise only the members
+    // whose grants changed (a rename alone: nothing, but a revision).
+    let row_changed = crate::sql::org_doc(&current)? != crate::sql::org_doc(&updated)?;
+    if restored || row_changed || teams_regranted {
+        tx.org(org);
+    } else {
+        tx.org_unindexed(org);
+        for id in regranted {
+            let id = i64::try_from(id)
+                .map_err(|_| crate::StoreError::Corrupt(format!("member id {id} out of range")))?;
+            tx.member(org, id);
+        }
+    }
     if restored {
         // Back in the index, with the installations on it.
         tx.integrations();

@@ -192,7 +192,6 @@ pub(super) async fn invite_member(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Member> {
     let mut tx = store.write().await?;
-    tx.org(org);
     let now = crate::now();
     let row = sqlx::query_as::<_, crate::sql::MemberRow>(&format!(
         "INSERT INTO members (organization_id, email, role, created_at, \
@@ -208,6 +207,7 @@ pub(super) async fn invite_member(
     .bind(now + crate::INVITE_VALID_SECS)
     .fetch_one(&mut **tx)
     .await?;
+    tx.member(org, row.id);
     store
         .audit(
             &mut tx,
@@ -230,7 +230,7 @@ pub(super) async fn accept_invite(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Member> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     let row = sqlx::query_as::<_, crate::sql::MemberRow>(&format!(
         "UPDATE members SET user_id = $3 WHERE organization_id = $1 AND id = $2 \
              AND user_id IS NULL RETURNING {}",
@@ -263,7 +263,7 @@ pub(super) async fn set_member_role(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Member> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     let row = sqlx::query_as::<_, crate::sql::MemberRow>(&format!(
         "UPDATE members SET role = $3 WHERE organization_id = $1 AND id = $2 RETURNING {}",
         crate::sql::MEMBER_COLS
@@ -294,7 +294,7 @@ pub(super) async fn remove_member(
     actor: &crate::Actor,
 ) -> crate::Result<()> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     Backend::lock_org(&mut tx, org).await?;
     store
         .delete_grant_holder(&mut tx, org, crate::sql::GrantHolder::Member, member, actor)
@@ -311,7 +311,7 @@ pub(super) async fn remove_member_guarded(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Guarded<()>> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     Backend::lock_org(&mut tx, org).await?;
     let target = Backend::member_in(&mut tx, org, member).await?;
     if Backend::breaks_guard(&mut tx, &target, None, guard).await? {
@@ -331,6 +331,7 @@ pub(super) async fn remove_member_guarded(
         .fetch_all(&mut **tx)
         .await?;
         for invite in invites {
+            tx.member(org, invite.id);
             store
                 .delete_grant_holder(
                     &mut tx,
@@ -355,7 +356,7 @@ pub(super) async fn edit_member(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Guarded<crate::Member>> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     Backend::lock_org(&mut tx, org).await?;
     let target = Backend::member_in(&mut tx, org, member).await?;
     let new_role = edit.role.as_deref().filter(|r| *r != target.role);
@@ -410,7 +411,6 @@ pub(super) async fn invite(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Invited> {
     let mut tx = store.write().await?;
-    tx.org(org);
     Backend::lock_org(&mut tx, org).await?;
     let existing = sqlx::query_as::<_, (Option<i64>,)>(
         "SELECT m.user_id FROM members m LEFT JOIN users u ON u.id = m.user_id \
@@ -442,6 +442,7 @@ pub(super) async fn invite(
     .bind(now + crate::INVITE_VALID_SECS)
     .fetch_one(&mut **tx)
     .await?;
+    tx.member(org, row.id);
     let mut teams = invite.teams.clone();
     teams.sort_unstable();
     teams.dedup();
@@ -475,7 +476,7 @@ pub(super) async fn reinvite(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Member> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     let row = if regenerate {
         sqlx::query_as::<_, crate::sql::MemberRow>(&format!(
             "UPDATE members SET invite_expires_at = $3 WHERE organization_id = $1 \

@@ -26,6 +26,7 @@ mod import;
 mod integrations;
 mod members;
 mod organizations;
+mod parts;
 mod projects;
 mod teams;
 mod tokens;

@@ -51,7 +51,6 @@ pub(super) async fn create_project(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Project> {
     let mut tx = store.write().await?;
-    tx.org(org);
     let row = sqlx::query_as::<_, crate::sql::ProjectRow>(&format!(
         "INSERT INTO projects (organization_id, slug, name, active, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING {}",
@@ -64,6 +63,7 @@ pub(super) async fn create_project(
     .bind(crate::now())
     .fetch_one(&mut **tx)
     .await?;
+    tx.project(org, row.id);
     for team in teams {
         Backend::ensure_in_org(&mut tx, "teams", *team, org).await?;
         sqlx::query("INSERT INTO project_teams (project_id, team_id) VALUES ($1, $2)")
@@ -128,7 +128,7 @@ pub(super) async fn delete_project(
     actor: &crate::Actor,
 ) -> crate::Result<()> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.project(org, project);
     sqlx::query_as::<_, crate::sql::IdRow>(
         "DELETE FROM projects WHERE organization_id = $1 AND id = $2 RETURNING id",
     )
@@ -158,7 +158,7 @@ pub(super) async fn add_project_team(
     actor: &crate::Actor,
 ) -> crate::Result<bool> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.project(org, project);
     Backend::ensure_in_org(&mut tx, "projects", project, org).await?;
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     let added = sqlx::query_as::<_, crate::sql::ProjectTeamRow>(
@@ -193,7 +193,7 @@ pub(super) async fn remove_project_team(
     actor: &crate::Actor,
 ) -> crate::Result<bool> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.project(org, project);
     Backend::ensure_in_org(&mut tx, "projects", project, org).await?;
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     let removed = sqlx::query_as::<_, crate::sql::ProjectTeamRow>(

@@ -10,7 +10,6 @@ pub(super) async fn create_team(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Team> {
     let mut tx = store.write().await?;
-    tx.org(org);
     let row = sqlx::query_as::<_, crate::sql::TeamRow>(&format!(
         "INSERT INTO teams (organization_id, slug, name, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING {}",
@@ -22,6 +21,7 @@ pub(super) async fn create_team(
     .bind(crate::now())
     .fetch_one(&mut **tx)
     .await?;
+    tx.team(org, row.id);
     store
         .audit(
             &mut tx,
@@ -109,7 +109,7 @@ pub(super) async fn set_team_member(
     actor: &crate::Actor,
 ) -> crate::Result<crate::TeamMembership> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     Backend::ensure_in_org(&mut tx, "members", member, org).await?;
     let row = sqlx::query_as::<_, crate::sql::TeamMemberRow>(
@@ -144,7 +144,7 @@ pub(super) async fn remove_team_member(
     actor: &crate::Actor,
 ) -> crate::Result<bool> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     Backend::ensure_in_org(&mut tx, "members", member, org).await?;
     let removed = sqlx::query_as::<_, crate::sql::TeamMemberRow>(
@@ -180,7 +180,7 @@ pub(super) async fn set_team_role(
     actor: &crate::Actor,
 ) -> crate::Result<crate::TeamMembership> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     Backend::ensure_in_org(&mut tx, "members", member, org).await?;
     let row = sqlx::query_as::<_, crate::sql::TeamMemberRow>(
@@ -214,7 +214,7 @@ pub(super) async fn join_team(
     actor: &crate::Actor,
 ) -> crate::Result<Option<crate::TeamMembership>> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.member(org, member);
     Backend::ensure_in_org(&mut tx, "teams", team, org).await?;
     Backend::ensure_in_org(&mut tx, "members", member, org).await?;
     let row = sqlx::query_as::<_, crate::sql::TeamMemberRow>(
@@ -263,7 +263,7 @@ pub(super) async fn update_team(
     actor: &crate::Actor,
 ) -> crate::Result<crate::Team> {
     let mut tx = store.write().await?;
-    tx.org(org);
+    tx.team(org, team);
     let row = sqlx::query_as::<_, crate::sql::TeamRow>(&format!(
         "UPDATE teams SET slug = COALESCE($1, slug), name = COALESCE($2, name) \
              WHERE organization_id = $3 AND id = $4 RETURNING {}",

@@ -40,9 +40,39 @@ impl Backend {
 }
 
 impl WriteTx {
-    /// Records that organization `id` changed (its row or anything in it).
+    /// Records that organization `id` changed (its row or anything in it): it is re-read
+    /// whole.
     pub(super) fn org(&mut self, id: i64) {
         self.touched.orgs.insert(id);
+    }
+
+    /// Records that member `id` of organization `org` was created, edited or deleted (its
+    /// row, team memberships or member grants), the rest of the organization unchanged.
+    pub(super) fn member(&mut self, org: i64, id: i64) {
+        self.parts(org).members.insert(id);
+    }
+
+    /// Records that team `id` of organization `org` was created or renamed (a deleted team
+    /// changes its members' team lists: [`WriteTx::org`]).
+    pub(super) fn team(&mut self, org: i64, id: i64) {
+        self.parts(org).teams.insert(id);
+    }
+
+    /// Records that project `id` of organization `org` was created, edited or deleted (its
+    /// row or teams).
+    pub(super) fn project(&mut self, org: i64, id: i64) {
+        self.parts(org).projects.insert(id);
+    }
+
+    /// Records that organization `org` changed in nothing the index reads (its name): the
+    /// write has a revision, nothing is re-read.
+    pub(super) fn org_unindexed(&mut self, org: i64) {
+        self.parts(org);
+    }
+
+    /// The parts of `org` touched so far.
+    fn parts(&mut self, org: i64) -> &mut crate::OrgParts {
+        self.touched.parts.entry(org).or_default()
     }
 
     /// Records that user `id` changed.
@@ -70,6 +100,7 @@ impl WriteTx {
     /// announces the change (PostgreSQL: NOTIFY, delivered at commit); returns the revision
     /// committed, `None` when nothing was touched (no revision).
     pub(super) async fn commit(mut self) -> crate::Result<Option<u64>> {
+        self.touched.settle();
         if self.touched.is_empty() {
             self.tx.commit().await?;
             return Ok(None);
