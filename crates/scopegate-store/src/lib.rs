@@ -330,6 +330,10 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// The organization's granular grants.
     async fn grants(&self, org: i64) -> Result<Vec<GranularGrant>>;
+    /// The user ids of the organization's members granted `kind` directly (members without
+    /// a user left out), ascending, without duplicates: the read side of
+    /// `replayAccessMembers`, one indexed read whatever the organization's size.
+    async fn granted_user_ids(&self, org: i64, kind: &str) -> Result<Vec<i64>>;
 
     // Tokens.
 

@@ -150,24 +150,11 @@ pub async fn listed_user_ids(
     if !toggle_on(org, g) {
         return Ok(Vec::new());
     }
-    let members = state.store.members(org.id, ALL).await?;
-    let grants = state.store.grants(org.id).await?;
-    let granted: std::collections::BTreeSet<i64> = grants
-        .iter()
-        .filter(|x| x.kind == g.kind)
-        .filter_map(|x| x.member_id)
-        .collect();
-    let refs: Vec<scopegate_core::granular::MemberRef> = members
-        .iter()
-        .filter_map(|m| {
-            Some(scopegate_core::granular::MemberRef {
-                member: u64::try_from(m.id).ok()?,
-                user: m.user_id.and_then(|u| u64::try_from(u).ok()),
-                granted: granted.contains(&m.id),
-            })
-        })
-        .collect();
-    Ok(scopegate_core::granular::listed_user_ids(&refs, true))
+    let ids = state.store.granted_user_ids(org.id, &g.kind).await?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|u| u64::try_from(u).ok())
+        .collect())
 }
 
 async fn current(

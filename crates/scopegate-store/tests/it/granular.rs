@@ -100,6 +100,12 @@ async fn granular_edits_write_in_bulk_and_audit_in_order(s: &dyn Store) {
     .unwrap();
     let want: BTreeSet<i64> = members[50..].iter().copied().chain([invite]).collect();
     assert_eq!(granted(s, org).await, want);
+    // What `replayAccessMembers` reads back: the granted members' users (the invite has
+    // none), ascending; another kind has nobody.
+    let mut listed = users[50..].to_vec();
+    listed.sort_unstable();
+    assert_eq!(s.granted_user_ids(org, "replay").await.unwrap(), listed);
+    assert!(s.granted_user_ids(org, "other").await.unwrap().is_empty());
     let all = log(s, org).await;
     let new = &all[before..];
     assert_eq!(new.len(), 1 + 50 + 50);

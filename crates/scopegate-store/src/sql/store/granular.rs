@@ -330,6 +330,23 @@ pub(super) async fn edit_org(
     Ok(updated)
 }
 
+pub(super) async fn granted_user_ids(
+    store: &Backend,
+    org: i64,
+    kind: &str,
+) -> crate::Result<Vec<i64>> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT DISTINCT m.user_id FROM granular_grants g \
+         JOIN members m ON m.id = g.member_id \
+         WHERE g.organization_id = $1 AND g.kind = $2 AND m.user_id IS NOT NULL \
+         ORDER BY m.user_id",
+    )
+    .bind(org)
+    .bind(kind)
+    .fetch_all(&store.pool)
+    .await?)
+}
+
 pub(super) async fn grants(store: &Backend, org: i64) -> crate::Result<Vec<crate::GranularGrant>> {
     let rows = sqlx::query_as::<_, crate::sql::GrantRow>(
         "SELECT kind, member_id, team_id FROM granular_grants WHERE organization_id = $1 \

@@ -393,6 +393,10 @@ impl crate::Store for Backend {
         granular::grants(self, org).await
     }
 
+    async fn granted_user_ids(&self, org: i64, kind: &str) -> crate::Result<Vec<i64>> {
+        granular::granted_user_ids(self, org, kind).await
+    }
+
     async fn create_token(
         &self,
         new: &crate::NewToken,
