@@ -110,18 +110,7 @@ impl<'a> Engine<'a> {
                                 return Err(Reason::SsoRequired);
                             }
                             let has_2fa = l.user(who, *user).is_some_and(|u| u.has_2fa);
-                            if o.require_2fa && !has_2fa && !*staff {
-                                t.step("member_state", false, || {
-                                    "the organization requires 2FA and the user has none".into()
-                                });
-                                return Err(Reason::TwoFactorRequired);
-                            }
-                            if m.restricted {
-                                t.step("member_state", false, || {
-                                    "the member is disabled over the member limit".into()
-                                });
-                                return Err(Reason::MemberDisabledOverLimit);
-                            }
+                            member_state(o, has_2fa || *staff, m.restricted, t)?;
                         }
                     }
                 }
@@ -141,18 +130,7 @@ impl<'a> Engine<'a> {
                     access.member = l.member(who, o, *user);
                     if let Some(m) = access.member {
                         let has_2fa = l.user(who, *user).is_some_and(|u| u.has_2fa);
-                        if o.require_2fa && !has_2fa {
-                            t.step("member_state", false, || {
-                                "the organization requires 2FA and the user has none".into()
-                            });
-                            return Err(Reason::TwoFactorRequired);
-                        }
-                        if m.restricted {
-                            t.step("member_state", false, || {
-                                "the member is disabled over the member limit".into()
-                            });
-                            return Err(Reason::MemberDisabledOverLimit);
-                        }
+                        member_state(o, has_2fa, m.restricted, t)?;
                     }
                 }
                 t.step("access", true, || match access.member {
@@ -170,4 +148,28 @@ impl<'a> Engine<'a> {
         }
         Ok(access)
     }
+}
+
+/// The member-state denials a session and a user token share, in order: the organization
+/// requires 2FA and the user has none (`two_factor_ok`: has it, or is exempt), then the
+/// member is disabled over the member limit (`restricted`).
+fn member_state<T: Tracer>(
+    o: &Org,
+    two_factor_ok: bool,
+    restricted: bool,
+    t: &mut T,
+) -> Result<(), Reason> {
+    if o.require_2fa && !two_factor_ok {
+        t.step("member_state", false, || {
+            "the organization requires 2FA and the user has none".into()
+        });
+        return Err(Reason::TwoFactorRequired);
+    }
+    if restricted {
+        t.step("member_state", false, || {
+            "the member is disabled over the member limit".into()
+        });
+        return Err(Reason::MemberDisabledOverLimit);
+    }
+    Ok(())
 }
