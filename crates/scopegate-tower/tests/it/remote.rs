@@ -36,6 +36,11 @@ struct Service {
 }
 
 impl Service {
+    /// A remote source over this service, its entries kept for `ttl`.
+    fn source(&self, ttl: Duration) -> Arc<RemoteSource> {
+        Arc::new(RemoteSource::new(&self.url(), &self.token, options(ttl)).unwrap())
+    }
+
     /// A service over a fresh store holding the example world, with a service token.
     async fn start() -> Service {
         let dir = tempfile::tempdir().unwrap();
@@ -133,9 +138,7 @@ const ORG: &str = "/api/0/organizations/acme/";
 #[tokio::test]
 async fn the_service_allows_and_denies_with_its_status_detail_and_challenge() {
     let service = Service::start().await;
-    let source = Arc::new(
-        RemoteSource::new(&service.url(), &service.token, options(Duration::ZERO)).unwrap(),
-    );
+    let source = service.source(Duration::ZERO);
     let app = protected(source.clone());
     let (status, _, body) = send(&app, "GET", ORG, Some("u12")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -180,14 +183,7 @@ async fn the_service_allows_and_denies_with_its_status_detail_and_challenge() {
 #[tokio::test]
 async fn a_cached_answer_is_served_without_the_service_until_its_ttl() {
     let mut service = Service::start().await;
-    let source = Arc::new(
-        RemoteSource::new(
-            &service.url(),
-            &service.token,
-            options(Duration::from_secs(600)),
-        )
-        .unwrap(),
-    );
+    let source = service.source(Duration::from_secs(600));
     let app = protected(source.clone());
     for _ in 0..3 {
         assert_eq!(send(&app, "GET", ORG, Some("u12")).await.0, StatusCode::OK);
@@ -210,9 +206,7 @@ async fn a_cached_answer_is_served_without_the_service_until_its_ttl() {
 
     // A source whose entries expire at once asks every time.
     let service = Service::start().await;
-    let source = Arc::new(
-        RemoteSource::new(&service.url(), &service.token, options(Duration::ZERO)).unwrap(),
-    );
+    let source = service.source(Duration::ZERO);
     let app = protected(source.clone());
     for _ in 0..3 {
         assert_eq!(send(&app, "GET", ORG, Some("u12")).await.0, StatusCode::OK);
@@ -223,14 +217,7 @@ async fn a_cached_answer_is_served_without_the_service_until_its_ttl() {
 #[tokio::test]
 async fn raising_the_minimum_revision_bypasses_older_cached_answers() {
     let service = Service::start().await;
-    let source = Arc::new(
-        RemoteSource::new(
-            &service.url(),
-            &service.token,
-            options(Duration::from_secs(600)),
-        )
-        .unwrap(),
-    );
+    let source = service.source(Duration::from_secs(600));
     let app = protected(source.clone());
     assert_eq!(send(&app, "GET", ORG, Some("u12")).await.0, StatusCode::OK);
     // User 12 leaves acme; the cached allow stands until the application says it wrote.
@@ -280,9 +267,7 @@ impl PrincipalResolver for SyncSessions {
 #[tokio::test]
 async fn a_resolver_that_answers_at_once_with_the_remote_source() {
     let service = Service::start().await;
-    let source = Arc::new(
-        RemoteSource::new(&service.url(), &service.token, options(Duration::ZERO)).unwrap(),
-    );
+    let source = service.source(Duration::ZERO);
     let policy = policy();
     let app = router().route_layer(ScopegateLayer::new(
         policy.clone(),
@@ -305,9 +290,7 @@ async fn a_resolver_that_answers_at_once_with_the_remote_source() {
 #[tokio::test]
 async fn a_revision_the_service_cannot_reach_fails_closed() {
     let service = Service::start().await;
-    let source = Arc::new(
-        RemoteSource::new(&service.url(), &service.token, options(Duration::ZERO)).unwrap(),
-    );
+    let source = service.source(Duration::ZERO);
     let revision = service.store.revision().await.unwrap();
     source.raise_min_revision(revision + 1_000);
     let app = protected(source.clone());
