@@ -190,11 +190,22 @@ impl LiveIndex {
     }
 
     /// Builds the whole index aside from one snapshot (without the rebuild lock: decisions
-    /// and catch-ups go on), then, under the lock: at the live index's revision, compares
-    /// the two ([`Index::same_as`]) and swaps the full one in when they differ; newer than
-    /// the live one, swaps it in; older, drops it.
-    pub async fn resync(&self, store: &dyn Store, policy: &Policy) -> Result<Resynced, IndexError> {
-        let full = self.full(store.catch_up(0).await?, policy)?;
+    /// and catch-ups go on; on a blocking thread: the runtime's other tasks, writes and
+    /// their catch-ups, go on during the seconds of CPU a large world takes), then, under
+    /// the lock: at the live index's revision, compares the two ([`Index::same_as`]) and
+    /// swaps the full one in when they differ; newer than the live one, swaps it in; older,
+    /// drops it.
+    pub async fn resync(
+        &self,
+        store: &dyn Store,
+        policy: &Arc<Policy>,
+    ) -> Result<Resynced, IndexError> {
+        let snapshot = store.catch_up(0).await?;
+        let (policy, shadow) = (policy.clone(), self.shadow_policy.get().cloned());
+        let full =
+            tokio::task::spawn_blocking(move || full_index(snapshot, &policy, shadow.as_deref()))
+                .await
+                .map_err(|e| IndexError::Build(e.to_string()))??;
         let mut generation = self.rebuild.lock().await;
         let current = self.current();
         let found = if *generation == 0 || full.revision > current.revision {
