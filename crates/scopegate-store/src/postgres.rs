@@ -139,13 +139,13 @@ impl Dialect for PostgresStore {
         format!("(SELECT scopegate_ids(${param}))")
     }
 
-    /// Makes the reads of `tx` one snapshot (its first statement): READ COMMITTED, the
-    /// default, would give each statement its own.
-    async fn read_snapshot(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+    /// REPEATABLE READ, READ ONLY, set by the `BEGIN` itself (one round trip): READ
+    /// COMMITTED, the default, would give each statement its own snapshot.
+    async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
+        Ok(self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?)
     }
 
     /// After a world import with explicit ids: moves every id sequence past the largest

@@ -41,10 +41,11 @@ pub(crate) trait Dialect {
         &self,
     ) -> impl Future<Output = Result<Option<tokio::sync::OwnedSemaphorePermit>>> + Send;
 
-    /// Makes the reads of `tx` one snapshot (called as its first statement).
-    fn read_snapshot(
-        tx: &mut sqlx::Transaction<'_, Self::Db>,
-    ) -> impl Future<Output = Result<()>> + Send;
+    /// Begins a read-only transaction whose reads are one snapshot, so that an export never
+    /// mixes two states.
+    fn begin_snapshot(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>>> + Send;
 
     /// Runs at the end of a world import with explicit ids, before its commit.
     fn after_import(

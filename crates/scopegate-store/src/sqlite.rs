@@ -236,8 +236,8 @@ impl Dialect for SqliteStore {
     }
 
     /// A SQLite transaction reads one snapshot already (from its first read, in WAL mode).
-    async fn read_snapshot(_tx: &mut sqlx::Transaction<'_, Sqlite>) -> Result<()> {
-        Ok(())
+    async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin().await?)
     }
 
     /// SQLite generates the next rowid past the largest one: nothing to advance.
