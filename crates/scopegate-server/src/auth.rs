@@ -335,7 +335,7 @@ pub async fn index_at_store_revision(state: &AppState) -> Result<Arc<Index>, Api
         // A stored world that does not build (a role the policy dropped) is not transient:
         // the last good index stays, as it does for `/v1/`, and the failure is logged with
         // every problem.
-        Err(e @ crate::index::IndexError::World(_)) => {
+        Err(e @ (crate::index::IndexError::World(_) | crate::index::IndexError::Build(_))) => {
             tracing::error!(error = %e, "cannot rebuild the decision index; authorizing from the last good one");
             Ok(state.index.current())
         }
@@ -436,6 +436,7 @@ pub async fn authorize(
                 .map_err(|e| match e {
                     IndexError::World(e) => ApiError::from(e),
                     IndexError::Store(e) => ApiError::from(e),
+                    IndexError::Build(e) => ApiError::Internal(e),
                 })?;
             Arc::new(exported)
         }

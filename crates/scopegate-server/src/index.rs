@@ -318,6 +318,9 @@ pub enum IndexError {
     /// [`LISTED_PROBLEMS`].
     #[error("the stored world is invalid: {}", .0.summary(LISTED_PROBLEMS))]
     World(WorldErrors),
+    /// The thread building an index aside panicked ([`LiveIndex::resync`]).
+    #[error("the index build failed: {0}")]
+    Build(String),
 }
 
 pub use crate::error::REVISION_HEADER;

@@ -50,6 +50,9 @@ pub struct Config {
     /// How often the index is fully resynchronized (`serve --resync-interval`; a zero
     /// interval is taken as [`crate::index::RESYNC_INTERVAL`]).
     pub resync_interval: Duration,
+    /// The management plane to run the store, the `/api/` routes and the background tasks
+    /// on ([`crate::plane`]); `None`: the current runtime.
+    pub management: Option<tokio::runtime::Handle>,
 }
 
 /// A step of start-up failed.
@@ -94,6 +97,9 @@ pub enum LaunchError {
     /// The server stopped with an error.
     #[error("the server failed")]
     Serve(#[source] std::io::Error),
+    /// A start-up step on the management plane panicked, or the plane stopped under it.
+    #[error("a start-up step on the management plane failed")]
+    Plane(#[source] tokio::task::JoinError),
 }
 
 /// An opened, migrated store, nothing built or served yet.
@@ -104,13 +110,21 @@ pub struct Opened {
 }
 
 /// Opens (and migrates) the store of `config`.
+///
+/// With a management plane, the store is opened on it: PostgreSQL's sockets are then driven
+/// by the plane's runtime, and SQLite's connection threads start from (and share the
+/// priority of) the plane's threads.
 pub async fn open(config: Config) -> Result<Opened, LaunchError> {
-    let store = scopegate_store::connect(&config.database_url)
-        .await
-        .map_err(|source| LaunchError::Open {
-            url: redact_url(&config.database_url),
-            source,
-        })?;
+    let url = config.database_url.clone();
+    let store = crate::plane::run(config.management.as_ref(), async move {
+        scopegate_store::connect(&url).await
+    })
+    .await
+    .map_err(LaunchError::Plane)?
+    .map_err(|source| LaunchError::Open {
+        url: redact_url(&config.database_url),
+        source,
+    })?;
     Ok(Opened { store, config })
 }
 
@@ -154,17 +168,29 @@ impl Opened {
         if config.bench_noop_route {
             state = state.with_bench_noop_route();
         }
+        if let Some(plane) = &config.management {
+            state = state.with_management(plane.clone());
+        }
         // Org auth tokens hold exactly the policy's org token scopes (security issue 11):
         // tokens stored with more are reduced, each change audited.
         let reduced_tokens = state
             .reduce_org_token_scopes()
             .await
             .map_err(LaunchError::ReduceTokens)?;
+        // Here, not on the management plane: nothing else runs yet, and the build is the
+        // start-up time (at the default priority, even on a machine shared with others).
         state.load_index().await.map_err(LaunchError::Index)?;
-        let tasks = vec![
-            LiveIndex::spawn_sync(&state),
-            crate::deletion::spawn(&state),
-        ];
+        let tasks = {
+            // Spawned on the management plane when there is one (no await in this block).
+            let _plane = config
+                .management
+                .as_ref()
+                .map(tokio::runtime::Handle::enter);
+            vec![
+                LiveIndex::spawn_sync(&state),
+                crate::deletion::spawn(&state),
+            ]
+        };
         let listener =
             TcpListener::bind(&config.listen)
                 .await

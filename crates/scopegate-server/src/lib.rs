@@ -30,6 +30,7 @@ pub mod logging;
 pub mod metrics;
 pub mod openapi;
 pub mod paging;
+pub mod plane;
 pub mod revision;
 pub mod routes;
 pub mod shadow;
@@ -58,6 +59,12 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             index::write_caught_up,
+        ))
+        // Outermost: everything above runs on the management plane, off the decisions'
+        // threads.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            plane::managed,
         ));
     // Only a service token may call `/v1/`: every handler there takes `auth::ServiceCaller`.
     let mut v1 = routes::v1::router();

@@ -72,6 +72,9 @@ pub struct Shared {
     /// Bench only: mount `POST /v1/bench/noop` ([`crate::routes::bench_noop`];
     /// `serve --bench-noop-route`).
     pub bench_noop_route: bool,
+    /// The management plane the `/api/` routes and the background tasks run on
+    /// ([`crate::plane`]); `None`: they run where they are called.
+    pub management: Option<tokio::runtime::Handle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -146,6 +149,7 @@ impl AppState {
             org_deletion_grace: crate::deletion::DEFAULT_GRACE,
             lifecycle: Arc::default(),
             bench_noop_route: false,
+            management: None,
             revision_wait: crate::revision::DEFAULT_REVISION_WAIT,
             resync_interval: crate::index::RESYNC_INTERVAL,
         };
@@ -204,6 +208,13 @@ impl AppState {
     #[must_use]
     pub fn with_bench_noop_route(mut self) -> AppState {
         Arc::make_mut(&mut self.shared).bench_noop_route = true;
+        self
+    }
+
+    /// Runs the management API and the background tasks on `plane` ([`crate::plane`]).
+    #[must_use]
+    pub fn with_management(mut self, plane: tokio::runtime::Handle) -> AppState {
+        Arc::make_mut(&mut self.shared).management = Some(plane);
         self
     }
 

@@ -148,20 +148,15 @@ impl CatchUp {
     }
 }
 
-/// The notification payload of a committed change on PostgreSQL: the revision and what it
-/// touched, or the revision alone when that would not fit NOTIFY's payload limit.
-pub(crate) fn notify_payload(revision: i64, touched: &Touched) -> String {
-    #[derive(Serialize)]
-    struct Payload<'a> {
-        revision: i64,
-        #[serde(flatten)]
-        touched: &'a Touched,
-    }
-    let full = serde_json::to_string(&Payload { revision, touched }).unwrap_or_default();
-    if full.is_empty() || full.len() > 7_000 {
-        format!("{{\"revision\":{revision}}}")
-    } else {
-        full
+/// The notification payload of a committed change on PostgreSQL is `{"revision":N` (written
+/// by `scopegate_record_change`, in the transaction) followed by this tail: what the write
+/// touched (`,"orgs":[…],…}`, from `touched`, the change's JSON object), or `}` alone when
+/// that would not fit NOTIFY's payload limit.
+pub(crate) fn notify_tail(touched: &str) -> String {
+    match touched.strip_prefix('{') {
+        Some("}") | None => "}".to_string(),
+        Some(_) if touched.len() > 7_000 => "}".to_string(),
+        Some(fields) => format!(",{fields}"),
     }
 }
 
@@ -185,11 +180,19 @@ mod tests {
         let mut t = Touched::default();
         t.orgs.insert(3);
         t.integrations = true;
-        let p = notify_payload(7, &t);
+        // As `scopegate_record_change` writes it.
+        let payload = |revision: i64, t: &Touched| {
+            let text = serde_json::to_string(t).unwrap_or_default();
+            format!("{{\"revision\":{revision}{}", notify_tail(&text))
+        };
+        assert_eq!(payload_revision(&payload(6, &Touched::default())), Some(6));
+        assert_eq!(notify_tail("{}"), "}");
+        let p = payload(7, &t);
         assert!(p.starts_with("{\"revision\":7,\"orgs\":[3]"), "{p}");
+        assert!(serde_json::from_str::<serde_json::Value>(&p).is_ok(), "{p}");
         assert_eq!(payload_revision(&p), Some(7));
         t.tokens.extend(0..2_000);
-        assert_eq!(notify_payload(8, &t), "{\"revision\":8}");
+        assert_eq!(payload(8, &t), "{\"revision\":8}");
         assert_eq!(payload_revision("users"), None);
     }
 

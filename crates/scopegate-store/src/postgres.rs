@@ -99,6 +99,11 @@ impl Dialect for PostgresStore {
         Ok(self.pool.begin().await?)
     }
 
+    /// PostgreSQL orders writers by its row locks: no turn to wait for.
+    async fn writer_turn(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>> {
+        Ok(None)
+    }
+
     /// Nothing past the committed write of the readiness probe: PostgreSQL has no page cap.
     async fn probe_room(_tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
         Ok(())
@@ -111,18 +116,21 @@ impl Dialect for PostgresStore {
         Ok(Some(Box::new(PgFeed(listener))))
     }
 
-    /// `pg_notify` on [`CHANGE_CHANNEL`] with the revision and what it touched.
-    async fn announce(
+    /// One round trip under the revision's row lock: `scopegate_record_change` (migration
+    /// `…95_record_change.sql`) bumps, logs and notifies.
+    async fn record_change(
         tx: &mut sqlx::Transaction<'_, Postgres>,
-        revision: i64,
-        touched: &crate::Touched,
-    ) -> Result<()> {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANGE_CHANNEL)
-            .bind(crate::changes::notify_payload(revision, touched))
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        text: &str,
+        now: i64,
+    ) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT scopegate_record_change($1, $2, $3)")
+                .bind(text)
+                .bind(now)
+                .bind(crate::changes::notify_tail(text))
+                .fetch_one(&mut **tx)
+                .await?,
+        )
     }
 
     /// `scopegate_ids` (migration `…70_catch_up_reads.sql`) declares few rows, so the
@@ -131,13 +139,13 @@ impl Dialect for PostgresStore {
         format!("(SELECT scopegate_ids(${param}))")
     }
 
-    /// Makes the reads of `tx` one snapshot (its first statement): READ COMMITTED, the
-    /// default, would give each statement its own.
-    async fn read_snapshot(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+    /// REPEATABLE READ, READ ONLY, set by the `BEGIN` itself (one round trip): READ
+    /// COMMITTED, the default, would give each statement its own snapshot.
+    async fn begin_snapshot(&self) -> Result<sqlx::Transaction<'static, Postgres>> {
+        Ok(self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?)
     }
 
     /// After a world import with explicit ids: moves every id sequence past the largest
@@ -173,7 +181,8 @@ const SEQUENCED: [&str; 6] = [
 ];
 
 /// The channel every committed change is announced on (payload
-/// `{"revision":N,"orgs":[…],…}`, migration `…_revisions.sql`).
+/// `{"revision":N,"orgs":[…],…}`, migrations `…_revisions.sql` and `…_record_change.sql`,
+/// whose function names the channel too).
 pub const CHANGE_CHANNEL: &str = "scopegate_changes";
 
 struct PgFeed(PgListener);

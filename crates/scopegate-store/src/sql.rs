@@ -35,10 +35,17 @@ pub(crate) trait Dialect {
         &self,
     ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>>> + Send;
 
-    /// Makes the reads of `tx` one snapshot (called as its first statement).
-    fn read_snapshot(
-        tx: &mut sqlx::Transaction<'_, Self::Db>,
-    ) -> impl Future<Output = Result<()>> + Send;
+    /// Waits for this process's turn to write, before [`Dialect::begin_write`]; the turn is
+    /// held until the transaction ends (`None`: the backend orders writers itself).
+    fn writer_turn(
+        &self,
+    ) -> impl Future<Output = Result<Option<tokio::sync::OwnedSemaphorePermit>>> + Send;
+
+    /// Begins a read-only transaction whose reads are one snapshot, so that an export never
+    /// mixes two states.
+    fn begin_snapshot(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>>> + Send;
 
     /// Runs at the end of a world import with explicit ids, before its commit.
     fn after_import(
@@ -54,13 +61,16 @@ pub(crate) trait Dialect {
     /// has one.
     fn feed(&self) -> impl Future<Output = Result<Option<Box<dyn ChangeFeed>>>> + Send;
 
-    /// Announces a change to other replicas, in its transaction, after the revision bump
-    /// (PostgreSQL: `pg_notify`, delivered at commit; SQLite: nothing).
-    fn announce(
+    /// Records a write's change, as the last statements of its transaction: bumps the
+    /// revision (the row lock, held to the commit, keeps revisions in commit order), appends
+    /// what it touched (`text`, its JSON) to `store_changes` at `now`, and announces it to other
+    /// replicas (PostgreSQL: `pg_notify`, delivered at commit, all in one round trip;
+    /// SQLite: no one to tell). Returns the revision.
+    fn record_change(
         tx: &mut sqlx::Transaction<'_, Self::Db>,
-        revision: i64,
-        touched: &crate::Touched,
-    ) -> impl Future<Output = Result<()>> + Send;
+        text: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<i64>> + Send;
 
     /// A subquery giving the ids of the JSON array of integers bound to `$param`, for
     /// `… IN <subquery>`.

@@ -1,7 +1,7 @@
 //! [`LiveIndex`]: the current [`Index`], caught up with the store's revisions and swapped
 //! whole.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use scopegate_core::world::WorldPatch;
@@ -23,6 +23,8 @@ pub const RESYNC_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Debug)]
 pub struct LiveIndex {
     current: RwLock<Arc<Index>>,
+    /// The index swapped out last, kept until the next swap (see [`LiveIndex::swap`]).
+    retired: Mutex<Option<Arc<Index>>>,
     /// Held while a next index is made from the current one; the generation of the current.
     rebuild: tokio::sync::Mutex<u64>,
     /// The revision of the current index, for waiters ([`LiveIndex::wait_for`]).
@@ -52,6 +54,7 @@ impl LiveIndex {
         let (reached, _) = tokio::sync::watch::channel(index.revision);
         LiveIndex {
             current: RwLock::new(Arc::new(index)),
+            retired: Mutex::new(None),
             rebuild: tokio::sync::Mutex::new(generation),
             reached,
             shadow_policy: std::sync::OnceLock::new(),
@@ -84,14 +87,40 @@ impl LiveIndex {
     }
 
     /// Swaps `index` in as generation `generation + 1` and wakes the waiters.
+    ///
+    /// Whoever drops the last reference to an index frees what it does not share with the
+    /// next one (a patched organization's whole shard): not a decision's job. So the
+    /// previous index is not dropped under the write lock (every reader would wait for the
+    /// freeing), and it is kept aside until the next swap, by which time no request still
+    /// reads it; the one kept before is freed here, on the swapping (management) thread.
     fn swap(&self, generation: &mut u64, mut index: Index) -> Arc<Index> {
         *generation = generation.saturating_add(1);
         index.generation = *generation;
         let revision = index.revision;
         let index = Arc::new(index);
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = index.clone();
+        let previous = std::mem::replace(
+            &mut *self.current.write().unwrap_or_else(PoisonError::into_inner),
+            index.clone(),
+        );
         self.reached.send_replace(revision);
+        let freed = self
+            .retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(previous);
+        drop(freed);
         index
+    }
+
+    /// After a full build was swapped in: frees the index it replaced now (it shares
+    /// nothing with the new one; keeping it would double the memory until the next swap).
+    fn free_retired(&self) {
+        let freed = self
+            .retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(freed);
     }
 
     /// Rebuilds the whole index from one snapshot of `store` and swaps it in.
@@ -99,6 +128,7 @@ impl LiveIndex {
         let mut generation = self.rebuild.lock().await;
         let full = self.full(store.catch_up(0).await?, policy)?;
         self.swap(&mut generation, full);
+        self.free_retired();
         Ok(())
     }
 
@@ -190,11 +220,22 @@ impl LiveIndex {
     }
 
     /// Builds the whole index aside from one snapshot (without the rebuild lock: decisions
-    /// and catch-ups go on), then, under the lock: at the live index's revision, compares
-    /// the two ([`Index::same_as`]) and swaps the full one in when they differ; newer than
-    /// the live one, swaps it in; older, drops it.
-    pub async fn resync(&self, store: &dyn Store, policy: &Policy) -> Result<Resynced, IndexError> {
-        let full = self.full(store.catch_up(0).await?, policy)?;
+    /// and catch-ups go on; on a blocking thread: the runtime's other tasks, writes and
+    /// their catch-ups, go on during the seconds of CPU a large world takes), then, under
+    /// the lock: at the live index's revision, compares the two ([`Index::same_as`]) and
+    /// swaps the full one in when they differ; newer than the live one, swaps it in; older,
+    /// drops it.
+    pub async fn resync(
+        &self,
+        store: &dyn Store,
+        policy: &Arc<Policy>,
+    ) -> Result<Resynced, IndexError> {
+        let snapshot = store.catch_up(0).await?;
+        let (policy, shadow) = (policy.clone(), self.shadow_policy.get().cloned());
+        let full =
+            tokio::task::spawn_blocking(move || full_index(snapshot, &policy, shadow.as_deref()))
+                .await
+                .map_err(|e| IndexError::Build(e.to_string()))??;
         let mut generation = self.rebuild.lock().await;
         let current = self.current();
         let found = if *generation == 0 || full.revision > current.revision {
@@ -207,6 +248,7 @@ impl LiveIndex {
             Resynced::Diverged
         };
         self.swap(&mut generation, full);
+        self.free_retired();
         Ok(found)
     }
 

@@ -26,6 +26,7 @@ mod metrics;
 mod mgmt_index;
 mod org_tokens;
 mod organizations;
+mod plane;
 mod revisions;
 mod sentry_member_delete;
 mod sentry_member_details;
@@ -271,6 +272,14 @@ impl App {
         self
     }
 
+    /// The same service with its management API on `plane` (`scopegate_server::plane`), as
+    /// `scopegate serve` runs it.
+    pub fn on_plane(mut self, plane: tokio::runtime::Handle) -> App {
+        self.state = self.state.clone().with_management(plane);
+        self.router = router(self.state.clone());
+        self
+    }
+
     /// Waits until every decision made so far is in the decision log's file.
     pub async fn flush_log(&self) {
         self.state
@@ -313,7 +322,7 @@ impl App {
     }
 
     /// A request as `who` ([`App::call`]).
-    fn request(&self, method: &str, uri: &str, who: &str, body: Option<&str>) -> Request<Body> {
+    pub fn request(&self, method: &str, uri: &str, who: &str, body: Option<&str>) -> Request<Body> {
         let mut req = Request::builder().method(method).uri(uri);
         if !who.is_empty() {
             let secret = self

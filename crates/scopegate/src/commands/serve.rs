@@ -102,6 +102,15 @@ pub struct Args {
     /// `scopegate_index_divergence_total` and logged).
     #[arg(long, env = "SCOPEGATE_RESYNC_INTERVAL", default_value = "60", value_parser = seconds)]
     pub resync_interval: std::time::Duration,
+    /// Worker threads of the management plane, which runs the `/api/` routes, the index
+    /// catch-ups and the store apart from the decisions (default: the cores available).
+    #[arg(long, env = "SCOPEGATE_MANAGEMENT_THREADS")]
+    pub management_threads: Option<usize>,
+    /// The nice value (0–19) of the management plane's threads: the higher, the more the
+    /// kernel favours the decision threads on a busy core; 0 runs both at one priority.
+    #[arg(long, env = "SCOPEGATE_MANAGEMENT_NICE", default_value_t = scopegate_server::plane::DEFAULT_NICE,
+          value_parser = clap::value_parser!(i8).range(0..=19))]
+    pub management_nice: i8,
     /// Bench only: also mount `POST /v1/bench/noop` (bench/http.sh's denominator).
     #[arg(long, hide = true)]
     pub bench_noop_route: bool,
@@ -129,6 +138,8 @@ impl fmt::Debug for Args {
             .field("shutdown_delay", &self.shutdown_delay)
             .field("revision_wait", &self.revision_wait)
             .field("resync_interval", &self.resync_interval)
+            .field("management_threads", &self.management_threads)
+            .field("management_nice", &self.management_nice)
             .field("bench_noop_route", &self.bench_noop_route)
             .finish()
     }
@@ -207,8 +218,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         bench_noop_route: args.bench_noop_route,
         revision_wait: args.revision_wait,
         resync_interval: args.resync_interval,
+        management: None,
     };
-    super::migrate::runtime()?.block_on(async {
+    let threads = args
+        .management_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let plane = scopegate_server::plane::ManagementPlane::start(threads, args.management_nice)
+        .context("cannot start the management plane's runtime")?;
+    let config = launch::Config {
+        management: Some(plane.handle()),
+        ..config
+    };
+    let served = super::migrate::runtime()?.block_on(async {
         let opened = launch::open(config).await?;
         let seeded = if args.demo {
             demo_seed(&**opened.store(), &policy, to_stderr).await?
@@ -245,7 +266,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
                 args.shutdown_grace
             )),
         }
-    })
+    });
+    // Outside any async context: dropping a runtime waits for its blocking threads.
+    drop(plane);
+    served
 }
 
 /// `--demo`: seeds an empty store (before the index is built, so the index holds it).

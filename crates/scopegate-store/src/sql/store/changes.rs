@@ -7,22 +7,21 @@ use crate::sql::Dialect as _;
 
 /// The revision of the last committed write, read in `tx`.
 async fn revision_in(tx: &mut sqlx::Transaction<'_, Db>) -> crate::Result<u64> {
-    let revision: i64 = sqlx::query_scalar("SELECT revision FROM store_revision WHERE id = 1")
-        .fetch_one(&mut **tx)
-        .await?;
+    let revision: i64 = sqlx::query_scalar(REVISION).fetch_one(&mut **tx).await?;
     crate::sql::uid(revision)
 }
 
+/// The revision of the last committed write: one statement, one round trip (every
+/// management request and every write's catch-up reads it).
 pub(super) async fn revision(store: &Backend) -> crate::Result<u64> {
-    let mut tx = store.pool.begin().await?;
-    let revision = revision_in(&mut tx).await?;
-    tx.commit().await?;
-    Ok(revision)
+    let revision: i64 = sqlx::query_scalar(REVISION).fetch_one(&store.pool).await?;
+    crate::sql::uid(revision)
 }
 
+const REVISION: &str = "SELECT revision FROM store_revision WHERE id = 1";
+
 pub(super) async fn catch_up(store: &Backend, after: u64) -> crate::Result<crate::CatchUp> {
-    let mut tx = store.pool.begin().await?;
-    Backend::snapshot(&mut tx).await?;
+    let mut tx = store.begin_snapshot().await?;
     let revision = revision_in(&mut tx).await?;
     let touched = if after == 0 || after > revision {
         None

@@ -47,12 +47,6 @@ impl Backend {
         Ok(doc)
     }
 
-    /// Takes a consistent snapshot for the reads of `tx` (see the backend's
-    /// `read_snapshot`), so that an export never mixes two states.
-    pub(super) async fn snapshot(tx: &mut sqlx::Transaction<'_, Db>) -> crate::Result<()> {
-        Self::read_snapshot(tx).await
-    }
-
     /// Runs `sql` in `tx`, binding `$1` to the organizations of `org` unless all.
     pub(super) async fn fetch_scoped<R>(
         tx: &mut sqlx::Transaction<'_, Db>,
@@ -76,8 +70,7 @@ impl Backend {
     ///
     /// [`Export`]: crate::sql::Export
     pub(super) async fn export(&self, org: &Orgs) -> crate::Result<crate::sql::Export> {
-        let mut tx = self.pool.begin().await?;
-        Self::snapshot(&mut tx).await?;
+        let mut tx = self.begin_snapshot().await?;
         let export = Self::export_in(&mut tx, org).await?;
         tx.commit().await?;
         Ok(export)

@@ -1,6 +1,7 @@
 //! Integrations and their installations on organizations.
 
 use super::{Backend, Db};
+use crate::sql::Dialect as _;
 
 impl Backend {
     /// Integration `id` with its installations, read in `tx`.
@@ -113,8 +114,7 @@ pub(super) async fn integrations(
     page: crate::Page,
 ) -> crate::Result<Vec<crate::Integration>> {
     let (limit, offset) = crate::sql::page_binds(page);
-    let mut tx = store.pool.begin().await?;
-    Backend::snapshot(&mut tx).await?;
+    let mut tx = store.begin_snapshot().await?;
     let rows = sqlx::query_as::<_, crate::sql::IntegrationRow>(&format!(
         "SELECT {} FROM integrations ORDER BY id LIMIT $1 OFFSET $2",
         crate::sql::INTEGRATION_COLS

@@ -13,6 +13,12 @@ use super::{Backend, Db};
 pub(crate) struct WriteTx {
     tx: sqlx::Transaction<'static, Db>,
     touched: crate::Touched,
+    /// This process's turn to write, held to the end of the transaction (SQLite,
+    /// [`Dialect::writer_turn`](crate::sql::Dialect::writer_turn)); declared after `tx`, so
+    /// that a dropped transaction has queued its rollback before the turn passes on (the
+    /// rollback runs as the connection goes back to the pool: until then, the next writer
+    /// waits on SQLite's busy timeout, as before).
+    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Deref for WriteTx {
@@ -30,11 +36,14 @@ impl DerefMut for WriteTx {
 }
 
 impl Backend {
-    /// Begins a write transaction (the backend's `begin_write`).
+    /// Waits for this process's turn to write (the backend's `writer_turn`), then begins a
+    /// write transaction (its `begin_write`).
     pub(super) async fn write(&self) -> crate::Result<WriteTx> {
+        let turn = self.writer_turn().await?;
         Ok(WriteTx {
             tx: self.begin_write().await?,
             touched: crate::Touched::default(),
+            _turn: turn,
         })
     }
 }
@@ -95,10 +104,11 @@ impl WriteTx {
         self.touched.everything = true;
     }
 
-    /// Commits. When anything was touched, first (the transaction's last statements) bumps
-    /// the revision, appends the change to `store_changes`, prunes the log now and then and
-    /// announces the change (PostgreSQL: NOTIFY, delivered at commit); returns the revision
-    /// committed, `None` when nothing was touched (no revision).
+    /// Commits. When anything was touched, first (the transaction's last statements) records
+    /// the change (the backend's `record_change`: bumps the revision, appends the change to
+    /// `store_changes`, announces it; PostgreSQL: NOTIFY, delivered at commit) and prunes the
+    /// log now and then; returns the revision committed, `None` when nothing was touched (no
+    /// revision).
     pub(super) async fn commit(mut self) -> crate::Result<Option<u64>> {
         self.touched.settle();
         if self.touched.is_empty() {
@@ -108,21 +118,7 @@ impl WriteTx {
         let text = serde_json::to_string(&self.touched)
             .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
         let now = crate::now();
-        // The row lock taken here is held to the commit: on PostgreSQL, the next writer's
-        // bump waits for this commit, so revisions are in commit order.
-        let revision: i64 = sqlx::query_scalar(
-            "UPDATE store_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision",
-        )
-        .fetch_one(&mut *self.tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO store_changes (revision, touched, committed_at) VALUES ($1, $2, $3)",
-        )
-        .bind(revision)
-        .bind(text)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
+        let revision = Backend::record_change(&mut self.tx, &text, now).await?;
         if revision % PRUNE_EVERY == 0 {
             sqlx::query("DELETE FROM store_changes WHERE revision <= $1 OR committed_at < $2")
                 .bind(revision - crate::CHANGE_RETENTION_ROWS)
@@ -130,7 +126,6 @@ impl WriteTx {
                 .execute(&mut *self.tx)
                 .await?;
         }
-        Backend::announce(&mut self.tx, revision, &self.touched).await?;
         self.tx.commit().await?;
         Ok(Some(crate::sql::uid(revision)?))
     }
