@@ -99,6 +99,14 @@ pub struct OrgParts {
     pub projects: BTreeSet<i64>,
 }
 
+impl OrgParts {
+    /// Whether no part is named: the organization changed in nothing the index reads
+    /// (a rename; the write still has its revision).
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.teams.is_empty() && self.projects.is_empty()
+    }
+}
+
 /// One read snapshot for the index ([`Store::catch_up`](crate::Store::catch_up)): either
 /// everything, or the parts named by the changes committed after the index's revision.
 #[derive(Debug, Clone)]

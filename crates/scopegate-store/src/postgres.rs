@@ -135,6 +135,10 @@ impl Dialect for PostgresStore {
 
     /// `scopegate_ids` (migration `…70_catch_up_reads.sql`) declares few rows, so the
     /// planner reads by index.
+    /// The lock an `UPDATE` of non-key columns takes: other writers of the row wait, rows
+    /// referencing it can still be inserted.
+    const LOCK_ROW: &'static str = " FOR NO KEY UPDATE";
+
     fn id_set(param: usize) -> String {
         format!("(SELECT scopegate_ids(${param}))")
     }

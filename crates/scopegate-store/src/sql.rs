@@ -75,6 +75,11 @@ pub(crate) trait Dialect {
     /// A subquery giving the ids of the JSON array of integers bound to `$param`, for
     /// `… IN <subquery>`.
     fn id_set(param: usize) -> String;
+
+    /// The clause that makes a `SELECT` of a row in a write transaction lock it to the
+    /// transaction's end (PostgreSQL: `FOR NO KEY UPDATE`; SQLite: nothing, the write
+    /// transaction holds the database's write lock from its `BEGIN IMMEDIATE`).
+    const LOCK_ROW: &'static str;
 }
 
 /// Ids as the JSON array text that [`Dialect::id_set`] reads.

@@ -231,6 +231,9 @@ impl Dialect for SqliteStore {
         Ok(revision)
     }
 
+    /// `BEGIN IMMEDIATE` holds the write lock already.
+    const LOCK_ROW: &'static str = "";
+
     fn id_set(param: usize) -> String {
         format!("(SELECT value FROM json_each(${param}))")
     }

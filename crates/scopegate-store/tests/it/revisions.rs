@@ -42,6 +42,8 @@ fn expected_edits(full: &WorldDoc, touched: &Touched) -> Vec<OrgEdit> {
     touched
         .parts
         .iter()
+        // An organization changed in nothing the index reads (a rename) has no edit.
+        .filter(|(_, p)| !p.is_empty())
         .map(|(org, p)| {
             let org = *org as u64;
             let members: Vec<_> = full

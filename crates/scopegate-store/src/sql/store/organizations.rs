@@ -4,17 +4,24 @@
 use super::{Backend, Db};
 
 impl Backend {
-    /// Locks the organization row for the rest of `tx` and returns it: edits of one
-    /// organization are serialized (the first statement is a write, so SQLite takes
-    /// its write lock before any read; PostgreSQL takes the row lock), and every read
-    /// after it sees the latest committed state.
+    /// Locks the organization row for the rest of `tx` (a write transaction) and returns
+    /// it: edits of one organization are serialized (PostgreSQL: the row lock,
+    /// [`Dialect::LOCK_ROW`]; SQLite: the write transaction holds the database's write lock
+    /// from its `BEGIN IMMEDIATE`), and every read after it sees the latest committed state.
+    ///
+    /// A `SELECT`, not an `UPDATE … SET id = id`: on SQLite, an update naming the parent
+    /// key counts the rows of every table referencing it (a large organization's
+    /// members, teams, audit log…: milliseconds on every write to it).
+    ///
+    /// [`Dialect::LOCK_ROW`]: crate::sql::Dialect::LOCK_ROW
     pub(super) async fn lock_org(
         tx: &mut sqlx::Transaction<'_, Db>,
         org: i64,
     ) -> crate::Result<crate::Organization> {
         sqlx::query_as::<_, crate::sql::OrgRow>(&format!(
-            "UPDATE organizations SET id = id WHERE id = $1 RETURNING {}",
-            crate::sql::ORG_COLS
+            "SELECT {} FROM organizations WHERE id = $1{}",
+            crate::sql::ORG_COLS,
+            <Backend as crate::sql::Dialect>::LOCK_ROW
         ))
         .bind(org)
         .fetch_one(&mut **tx)

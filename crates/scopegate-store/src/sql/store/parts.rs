@@ -33,8 +33,15 @@ pub(super) async fn edits(
         .copied()
         .filter(|o| !live.contains(o))
         .collect();
-    let parts: Vec<(&i64, &crate::OrgParts)> =
-        parts.iter().filter(|(o, _)| live.contains(o)).collect();
+    // An organization changed in nothing the index reads (a rename) has no edit: its shard
+    // is kept as it is, not copied.
+    let parts: Vec<(&i64, &crate::OrgParts)> = parts
+        .iter()
+        .filter(|(o, p)| live.contains(o) && !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return Ok((Vec::new(), whole));
+    }
     let ids = |pick: fn(&crate::OrgParts) -> &BTreeSet<i64>| {
         crate::sql::id_list(parts.iter().flat_map(|(_, p)| pick(p)))
     };
