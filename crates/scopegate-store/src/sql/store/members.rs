@@ -412,10 +412,16 @@ pub(super) async fn invite(
 ) -> crate::Result<crate::Invited> {
     let mut tx = store.write().await?;
     Backend::lock_org(&mut tx, org).await?;
+    // The members whose own email or whose user's email is the address, case-insensitively:
+    // index lookups whatever the organization's size (`members (organization_id,
+    // lower(email))`; `users (lower(email))`, then `members (organization_id, user_id)`).
+    // An `OR` across a join read every member of the organization; a join of `users` and
+    // `members` let SQLite, without statistics, start from the organization's members.
     let existing = sqlx::query_as::<_, (Option<i64>,)>(
-        "SELECT m.user_id FROM members m LEFT JOIN users u ON u.id = m.user_id \
-             WHERE m.organization_id = $1 \
-             AND (lower(m.email) = lower($2) OR lower(u.email) = lower($2))",
+        "SELECT user_id FROM members WHERE organization_id = $1 \
+             AND lower(email) = lower($2) \
+         UNION ALL SELECT user_id FROM members WHERE organization_id = $1 \
+             AND user_id IN (SELECT id FROM users WHERE lower(email) = lower($2))",
     )
     .bind(org)
     .bind(&invite.email)
