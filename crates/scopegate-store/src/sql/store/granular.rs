@@ -4,7 +4,7 @@
 use scopegate_core::granular::{AuditEntry, Holder, Plan, TeamRef};
 
 use crate::sql::bulk::Bulk;
-use crate::sql::{entry, GrantHolder};
+use crate::sql::{entry, Dialect as _, GrantHolder};
 
 use super::{Backend, Db};
 
@@ -56,6 +56,11 @@ impl Backend {
 
     /// Plans the replacement of the member grants of `kind` (`scopegate_core::granular`).
     /// Errors with every requested id that is not a member (or user) of the organization.
+    ///
+    /// Reads only the members the plan depends on, whatever the organization's size: those
+    /// the request names (by user or member id) and those granted `kind` now. A member
+    /// outside both sets is neither granted nor revoked, and a requested id matching none
+    /// of them is not in the organization, so the plan is the one over every member.
     pub(super) async fn plan_member_grants(
         &self,
         tx: &mut sqlx::Transaction<'_, Db>,
@@ -64,17 +69,37 @@ impl Backend {
         selection: &crate::GrantSelection,
     ) -> crate::Result<Plan> {
         use scopegate_core::granular::{plan_member_ids, plan_user_ids, MemberRef};
-        // Two plain reads, each an index or a sequential scan, joined here rather
-        // than in SQL: their cost cannot depend on the planner's statistics (right
-        // after a bulk load PostgreSQL assumes empty tables).
-        let ids = sqlx::query_as::<_, crate::sql::MemberUserRow>(
-            "SELECT id, user_id FROM members WHERE organization_id = $1",
-        )
+        // By user id: the index `members (organization_id, user_id)`. By member id: the
+        // primary key, the organization checked on the rows found (`+` keeps SQLite from
+        // choosing the organization's index and reading all its members instead).
+        let (what, lookup, requested) = match selection {
+            crate::GrantSelection::UserIds(ids) => (
+                crate::Unknown::Users,
+                "organization_id = $1 AND user_id",
+                ids,
+            ),
+            crate::GrantSelection::MemberIds(ids) => {
+                (crate::Unknown::Members, "+organization_id = $1 AND id", ids)
+            }
+        };
+        let (ids, negative) = crate::sql::split_ids(requested);
+        let wanted = crate::sql::id_list(requested.iter().filter(|id| **id >= 0));
+        // The granted members: `granular_grants (organization_id, kind, …)`, then the
+        // primary key.
+        let granted = granted_ids(tx, org, kind, GrantHolder::Member).await?;
+        let rows = sqlx::query_as::<_, crate::sql::MemberUserRow>(&format!(
+            "SELECT id, user_id FROM members WHERE {lookup} IN {requested} \
+             UNION SELECT m.id, m.user_id FROM granular_grants g \
+             JOIN members m ON m.id = g.member_id \
+             WHERE g.organization_id = $1 AND g.kind = $3 AND m.organization_id = $1",
+            requested = Backend::id_set(2),
+        ))
         .bind(org)
+        .bind(wanted)
+        .bind(kind)
         .fetch_all(&mut **tx)
         .await?;
-        let granted = granted_ids(tx, org, kind, GrantHolder::Member).await?;
-        let members = ids
+        let members = rows
             .iter()
             .map(|r| {
                 Ok(MemberRef {
@@ -84,11 +109,6 @@ impl Backend {
                 })
             })
             .collect::<crate::Result<Vec<_>>>()?;
-        let (what, requested) = match selection {
-            crate::GrantSelection::UserIds(ids) => (crate::Unknown::Users, ids),
-            crate::GrantSelection::MemberIds(ids) => (crate::Unknown::Members, ids),
-        };
-        let (ids, negative) = crate::sql::split_ids(requested);
         let planned = match selection {
             crate::GrantSelection::UserIds(_) => plan_user_ids(&members, Some(&ids)),
             crate::GrantSelection::MemberIds(_) => plan_member_ids(&members, &ids),
