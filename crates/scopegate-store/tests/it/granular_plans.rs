@@ -3,7 +3,8 @@
 //! members the request names and those granted now, and must plan exactly as if it had
 //! read them all. A fixed table of edge cases, then a seeded random sequence of edits mixing
 //! granted, ungranted and pending members, other organizations' users and members, unknown
-//! and negative ids, duplicates and empty lists, for two kinds.
+//! and negative ids, duplicates and empty lists, for two kinds; after each, the users
+//! `Store::granted_user_ids` lists.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -179,6 +180,13 @@ async fn check(
         assert_eq!(
             stored(s, world.org, k).await,
             grants[k],
+            "{k} after {selection:?}"
+        );
+        // What `replayAccessMembers` reads back: the granted members' users, ascending.
+        let listed: BTreeSet<i64> = grants[k].iter().filter_map(|m| world.members[m]).collect();
+        assert_eq!(
+            s.granted_user_ids(world.org, k).await.unwrap(),
+            listed.into_iter().collect::<Vec<_>>(),
             "{k} after {selection:?}"
         );
     }
