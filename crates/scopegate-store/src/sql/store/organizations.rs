@@ -7,13 +7,17 @@ impl Backend {
     /// Locks the organization row for the rest of `tx` and returns it: edits of one
     /// organization are serialized (the first statement is a write, so SQLite takes
     /// its write lock before any read; PostgreSQL takes the row lock), and every read
-    /// after it sees the latest committed state.
+    /// after it sees the latest committed state. It sets `name`, a column no foreign key
+    /// references: `SET id = id` made SQLite check every row referencing the organization
+    /// (its members, teams, projects, …): 1.4 ms in the largest organization of the
+    /// 100,000-member bench world, 0.4 ms this way, as in a small one. PostgreSQL takes
+    /// the same row lock either way (the key is unchanged).
     pub(super) async fn lock_org(
         tx: &mut sqlx::Transaction<'_, Db>,
         org: i64,
     ) -> crate::Result<crate::Organization> {
         sqlx::query_as::<_, crate::sql::OrgRow>(&format!(
-            "UPDATE organizations SET id = id WHERE id = $1 RETURNING {}",
+            "UPDATE organizations SET name = name WHERE id = $1 RETURNING {}",
             crate::sql::ORG_COLS
         ))
         .bind(org)
