@@ -19,9 +19,7 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Extension, Router};
 use scopegate_core::policy::GranularResource;
-use scopegate_store::{
-    GrantSelection, GranularEdit, OrgUpdate, Organization, Page, StoreError, Unknown,
-};
+use scopegate_store::{GrantSelection, GranularEdit, OrgUpdate, Organization, StoreError, Unknown};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
@@ -129,12 +127,6 @@ pub fn rejected(users: &str, members: &str, teams: &str) -> impl Fn(StoreError) 
     }
 }
 
-/// The whole organization, for reads of the allowlist.
-const ALL: Page = Page {
-    offset: 0,
-    limit: u32::MAX >> 1,
-};
-
 /// Whether `kind`'s toggle is on in `org`.
 pub fn toggle_on(org: &Organization, g: &GranularResource) -> bool {
     super::option_value(org, &g.toggle_option).unwrap_or(false)
@@ -163,15 +155,23 @@ async fn current(
     g: &GranularResource,
 ) -> Result<GranularAccessOut, ApiError> {
     let grants = state.store.grants(org.id).await?;
-    let teams = state.store.teams(org.id, ALL).await?;
     let of_kind = || grants.iter().filter(|x| x.kind == g.kind);
     let mut members: Vec<i64> = of_kind().filter_map(|x| x.member_id).collect();
     members.sort_unstable();
     members.dedup();
-    let mut team_slugs: Vec<String> = of_kind()
-        .filter_map(|x| x.team_id)
-        .filter_map(|id| teams.iter().find(|t| t.id == id).map(|t| t.slug.clone()))
-        .collect();
+    // The granted teams alone, by id (not every team of the organization); one deleted
+    // since the grants were read is left out.
+    let mut team_ids: Vec<i64> = of_kind().filter_map(|x| x.team_id).collect();
+    team_ids.sort_unstable();
+    team_ids.dedup();
+    let mut team_slugs: Vec<String> = Vec::with_capacity(team_ids.len());
+    for id in team_ids {
+        match state.store.team(org.id, id).await {
+            Ok(t) => team_slugs.push(t.slug),
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     team_slugs.sort();
     team_slugs.dedup();
     Ok(GranularAccessOut {

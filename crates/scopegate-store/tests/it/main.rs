@@ -13,6 +13,7 @@ mod access_requests;
 mod conformance;
 mod durability;
 mod granular;
+mod granular_plans;
 mod import;
 mod integrations;
 mod members;

@@ -9,6 +9,7 @@ crate::on_both!(
     removal_keeps_an_owner_or_manager,
     edit_is_one_transaction,
     invites_check_duplicates_under_the_lock,
+    invite_duplicates_match_either_email_in_the_organization_only,
 );
 
 fn guard() -> MemberGuard {
@@ -254,4 +255,63 @@ async fn invites_check_duplicates_under_the_lock(s: &dyn Store) {
         s.reinvite(org, owner, false, &actor).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// The duplicate check matches, case-insensitively, a member's own email (the address it
+/// was invited at) or its user's email, and only in the organization invited to.
+async fn invite_duplicates_match_either_email_in_the_organization_only(s: &dyn Store) {
+    let o = s.create_user("o@example.com", false).await.unwrap();
+    let actor = Actor::user(o.id);
+    let org = s
+        .create_org("acme", "Acme", &[], o.id, "owner", &actor)
+        .await
+        .unwrap()
+        .id;
+    let other = s
+        .create_org("umbrella", "Umbrella", &[], o.id, "owner", &actor)
+        .await
+        .unwrap()
+        .id;
+    let invite = |email: &str| NewInvite {
+        email: email.into(),
+        role: "member".into(),
+        teams: Vec::new(),
+    };
+    // A user who accepted an invite sent to another address.
+    let y = s.create_user("Y@example.com", false).await.unwrap();
+    let sent = s
+        .invite_member(org, "alias@example.com", "member", &actor)
+        .await
+        .unwrap();
+    s.accept_invite(org, sent.id, y.id, &actor).await.unwrap();
+    s.invite_member(org, "q@example.com", "member", &actor)
+        .await
+        .unwrap();
+    // Elsewhere only: a member with a user, and a pending invite.
+    member(s, other, "x@example.com", "member").await;
+    s.invite_member(other, "p@example.com", "member", &actor)
+        .await
+        .unwrap();
+    for (email, expected) in [
+        ("y@EXAMPLE.com", Some(Invited::AlreadyMember)),
+        ("ALIAS@example.com", Some(Invited::AlreadyMember)),
+        ("Q@Example.Com", Some(Invited::AlreadyInvited)),
+        ("O@example.com", Some(Invited::AlreadyMember)),
+        ("X@example.com", None),
+        ("P@example.com", None),
+    ] {
+        let got = s.invite(org, &invite(email), &actor).await.unwrap();
+        match expected {
+            Some(expected) => assert_eq!(got, expected, "{email}"),
+            None => assert!(matches!(got, Invited::Created(_)), "{email}: {got:?}"),
+        }
+    }
+    // Both addresses invited now.
+    for email in ["x@example.com", "p@EXAMPLE.com"] {
+        assert_eq!(
+            s.invite(org, &invite(email), &actor).await.unwrap(),
+            Invited::AlreadyInvited,
+            "{email}"
+        );
+    }
 }

@@ -23,7 +23,7 @@ impl Backend {
     /// Whether removing `target` (`new_role` `None`) or giving it `new_role` breaks
     /// `guard`: it is the last member with a user holding the owner role, or one of the
     /// "owner or manager" roles. Pending invites never count. Call with the
-    /// organization locked, so that the count holds until the change commits.
+    /// organization locked, so that the answer holds until the change commits.
     pub(super) async fn breaks_guard(
         tx: &mut sqlx::Transaction<'_, Db>,
         target: &crate::sql::MemberRow,
@@ -33,28 +33,40 @@ impl Backend {
         if target.user_id.is_none() {
             return Ok(false);
         }
-        let counts = sqlx::query_as::<_, (String, i64)>(
-            "SELECT role, COUNT(*) FROM members WHERE organization_id = $1 \
-             AND user_id IS NOT NULL AND id <> $2 GROUP BY role",
-        )
-        .bind(target.organization_id)
-        .bind(target.id)
-        .fetch_all(&mut **tx)
-        .await?;
-        let others = |roles: &[String]| -> i64 {
-            counts
-                .iter()
-                .filter(|(r, _)| roles.contains(r))
-                .map(|(_, n)| *n)
-                .sum()
-        };
         let owner = std::slice::from_ref(&guard.owner_role);
-        let loses = |roles: &[String]| {
-            roles.contains(&target.role)
-                && !new_role.is_some_and(|r| roles.iter().any(|x| x == r))
-                && others(roles) == 0
-        };
-        Ok(loses(owner) || loses(&guard.write_roles))
+        for roles in [owner, guard.write_roles.as_slice()] {
+            let loses = roles.contains(&target.role)
+                && !new_role.is_some_and(|r| roles.iter().any(|x| x == r));
+            if loses && !Self::others_hold(tx, target, roles).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether a member of `target`'s organization other than `target`, with a user,
+    /// holds one of `roles`: one index lookup per role (`members (organization_id,
+    /// role)`), not a count of the organization's members.
+    async fn others_hold(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        target: &crate::sql::MemberRow,
+        roles: &[String],
+    ) -> crate::Result<bool> {
+        for role in roles {
+            let other = sqlx::query_as::<_, crate::sql::IdRow>(
+                "SELECT id FROM members WHERE organization_id = $1 AND role = $2 \
+                 AND user_id IS NOT NULL AND id <> $3 LIMIT 1",
+            )
+            .bind(target.organization_id)
+            .bind(role)
+            .bind(target.id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if other.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Replaces `member`'s teams inside `tx` (each team checked to be in `org`), one
@@ -412,10 +424,16 @@ pub(super) async fn invite(
 ) -> crate::Result<crate::Invited> {
     let mut tx = store.write().await?;
     Backend::lock_org(&mut tx, org).await?;
+    // The members whose own email or whose user's email is the address, case-insensitively:
+    // index lookups whatever the organization's size (`members (organization_id,
+    // lower(email))`; `users (lower(email))`, then `members (organization_id, user_id)`).
+    // An `OR` across a join read every member of the organization; a join of `users` and
+    // `members` let SQLite, without statistics, start from the organization's members.
     let existing = sqlx::query_as::<_, (Option<i64>,)>(
-        "SELECT m.user_id FROM members m LEFT JOIN users u ON u.id = m.user_id \
-             WHERE m.organization_id = $1 \
-             AND (lower(m.email) = lower($2) OR lower(u.email) = lower($2))",
+        "SELECT user_id FROM members WHERE organization_id = $1 \
+             AND lower(email) = lower($2) \
+         UNION ALL SELECT user_id FROM members WHERE organization_id = $1 \
+             AND user_id IN (SELECT id FROM users WHERE lower(email) = lower($2))",
     )
     .bind(org)
     .bind(&invite.email)
