@@ -362,9 +362,12 @@ fn insert_teams(org: &mut Org, mut added: Vec<Team>) {
             *g = org.team_grants.get(old).copied().unwrap_or(0);
         }
     }
-    let moved = |t: &mut TeamIdx| *t = remap.get(*t as usize).copied().unwrap_or(*t);
+    let remap_idx = |t: TeamIdx| remap.get(t as usize).copied().unwrap_or(t);
+    let moved = |t: &mut TeamIdx| *t = remap_idx(*t);
     for m in &mut org.members {
-        m.teams.iter_mut().for_each(|(t, _)| moved(t));
+        if !m.teams.is_empty() {
+            m.teams = m.teams.iter().map(|&(t, s)| (remap_idx(t), s)).collect();
+        }
     }
     for p in &mut org.projects {
         p.teams.iter_mut().for_each(moved);

@@ -141,8 +141,9 @@ pub struct Member {
     /// Reaches every team and project (global role or open membership).
     pub global: bool,
     /// Team memberships (teams of the member's organization, [`Org::team`]) with the
-    /// effective team-role scopes (empty without the feature), by team.
-    pub teams: Vec<(TeamIdx, ScopeSet)>,
+    /// effective team-role scopes (empty without the feature), by team. Shared: a patch
+    /// copies an organization's members without allocating a list per member.
+    pub teams: Arc<[(TeamIdx, ScopeSet)]>,
     /// Disabled over the member limit.
     pub member_limit_restricted: bool,
     /// SSO identity linked.

@@ -316,7 +316,7 @@ pub(super) fn build_member(
         role,
         scopes,
         global: role_def.global || o.doc.open_membership,
-        teams: member_teams,
+        teams: member_teams.into(),
         member_limit_restricted: m.flags.member_limit_restricted,
         sso_linked: m.flags.sso_linked,
         granular_listed: 0,
@@ -377,7 +377,7 @@ fn grants(
                     let by_team = team_members.get_or_insert_with(|| {
                         let mut by_team = vec![Vec::new(); org.teams.len()];
                         for (mi, m) in org.members.iter().enumerate() {
-                            for (t, _) in &m.teams {
+                            for (t, _) in m.teams.iter() {
                                 if let Some(list) = by_team.get_mut(*t as usize) {
                                     list.push(mi as MemberIdx);
                                 }
