@@ -35,7 +35,8 @@
 #   SAMPLES=2 WARMUP=0 SIZES=10000:1000000 bench/writes.sh   # when a write takes seconds
 # Parameters (environment): SIZES BACKENDS SAMPLES (20 rounds of the five kinds) WARMUP (1
 # round) MAX_MS CONCURRENT_MAX_MS CLIENTS (32) DURATION (10 s) CHECK_RATE (200/s)
-# CHECK_BASELINE (3 s) REPLICA_SAMPLES (20) PG PORT SERVER_CPU CLIENT_CPU WORK OUT BIN.
+# CHECK_BASELINE (3 s) REPLICA_SAMPLES (20) PG PGDB (sg_bench_writes: two runs at once need two)
+# PORT SERVER_CPU CLIENT_CPU WORK OUT BIN.
 # A benchmark, not a test: quote the load (uptime) with the figures. Results: one JSON line
 # per measurement in $OUT (default target/bench-writes/results-TIME.jsonl) and a table.
 set -euo pipefail
@@ -135,7 +136,7 @@ for size in $SIZES; do
     case $backend in
       sqlite) rm -f "$WORK"/bench.db*; DB="sqlite://$WORK/bench.db" ;;
       postgres)
-        db="sg_bench_writes"
+        db="${PGDB:-sg_bench_writes}"
         psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >&2
         DB="$PG/$db" ;;
       *) echo "unknown backend $backend" >&2; exit 2 ;;
