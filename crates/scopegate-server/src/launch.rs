@@ -177,9 +177,14 @@ impl Opened {
             .reduce_org_token_scopes()
             .await
             .map_err(LaunchError::ReduceTokens)?;
-        // Here, not on the management plane: nothing else runs yet, and the build is the
-        // start-up time (at the default priority, even on a machine shared with others).
-        state.load_index().await.map_err(LaunchError::Index)?;
+        // On the management plane, with the store's threads (`plane`'s module documentation).
+        let loading = state.clone();
+        crate::plane::run(config.management.as_ref(), async move {
+            loading.load_index().await
+        })
+        .await
+        .map_err(LaunchError::Plane)?
+        .map_err(LaunchError::Index)?;
         let tasks = {
             // Spawned on the management plane when there is one (no await in this block).
             let _plane = config

@@ -22,12 +22,17 @@
 //!   its threads.
 //!
 //! Decisions, `/healthz`, `/readyz` and `/metrics` stay on the main runtime. The plane's
-//! threads ask the kernel for a lower priority (a nice value, [`DEFAULT_NICE`] unless
-//! `serve --management-nice` says otherwise): when both planes have work on a saturated
-//! core, the kernel runs the decision threads first, and management still gets the CPU the
-//! decisions leave (a nice value weighs, it does not starve). Raising a nice value needs no
-//! privilege; where the kernel refuses, the plane runs at the default priority and says so
-//! once in the log.
+//! threads may ask the kernel for a lower priority (`serve --management-nice`, 0 by default,
+//! [`DEFAULT_NICE`]): when both planes have work on a saturated core, the kernel then runs
+//! the decision threads first, and management still gets the CPU the decisions leave (a
+//! nice value weighs, it does not starve). Raising a nice value needs no privilege; where
+//! the kernel refuses, the plane runs at the default priority and says so once in the log.
+//!
+//! Whatever runs on the plane reads the store with threads of the plane's priority (SQLite's
+//! connection threads are started from it): a reader at another priority than the thread
+//! feeding it rows is slow (the start-up index build of the 100k bench world took 4.7 s of
+//! CPU on the main runtime with the plane at nice 10, 0.6 s on the plane at nice 10 or 0),
+//! so the start-up build runs on the plane too.
 //!
 //! Without a plane ([`crate::Shared::management`] `None`: the tests' routers, an embedded
 //! router) everything runs where it is called, as before.
@@ -44,9 +49,13 @@ use tokio::runtime::{Handle, Runtime};
 use crate::error::ApiError;
 use crate::AppState;
 
-/// The nice value of the management threads unless configured: weighted about a tenth of a
-/// decision thread by the kernel's fair scheduler when both want the same core.
-pub const DEFAULT_NICE: i8 = 10;
+/// The nice value of the management threads unless configured: the default priority. The
+/// plane's own runtime is what keeps decisions from queueing behind management work; a
+/// positive value (`serve --management-nice`) also has the kernel favour the decision
+/// threads on a saturated core, at a cost to management's throughput (on the 100k bench
+/// world, 32 writers: `/v1/check` p99 2.1–2.6 ms at nice 10 against 2.7–3.1 ms at 0, writes
+/// 875–923/s against 928–1,012/s; BENCHMARKS.md).
+pub const DEFAULT_NICE: i8 = 0;
 
 /// The management plane's runtime (see the module documentation). Dropping it stops its
 /// tasks at their next await, without waiting (`scopegate serve` drops it after its

@@ -107,7 +107,8 @@ pub struct Args {
     #[arg(long, env = "SCOPEGATE_MANAGEMENT_THREADS")]
     pub management_threads: Option<usize>,
     /// The nice value (0–19) of the management plane's threads: the higher, the more the
-    /// kernel favours the decision threads on a busy core; 0 runs both at one priority.
+    /// kernel favours the decision threads on a busy core, at a cost to management's
+    /// throughput; 0 (the default) runs both at one priority.
     #[arg(long, env = "SCOPEGATE_MANAGEMENT_NICE", default_value_t = scopegate_server::plane::DEFAULT_NICE,
           value_parser = clap::value_parser!(i8).range(0..=19))]
     pub management_nice: i8,
