@@ -334,6 +334,10 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// a user left out), ascending, without duplicates: the read side of
     /// `replayAccessMembers`, one indexed read whatever the organization's size.
     async fn granted_user_ids(&self, org: i64, kind: &str) -> Result<Vec<i64>>;
+    /// The slugs of the organization's teams granted `kind`, sorted, without duplicates:
+    /// the read side of a granular allowlist's teams, one indexed read whatever the
+    /// organization's size.
+    async fn granted_team_slugs(&self, org: i64, kind: &str) -> Result<Vec<String>>;
 
     // Tokens.
 

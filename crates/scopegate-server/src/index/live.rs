@@ -90,10 +90,13 @@ impl LiveIndex {
     ///
     /// Whoever drops the last reference to an index frees what it does not share with the
     /// next one (a patched organization's whole shard): not a decision's job. So the
-    /// previous index is not dropped under the write lock (every reader would wait for the
-    /// freeing), and it is kept aside until the next swap, by which time no request still
-    /// reads it; the one kept before is freed here, on the swapping (management) thread.
-    fn swap(&self, generation: &mut u64, mut index: Index) -> Arc<Index> {
+    /// previous index is never dropped under the write lock (every reader would wait for
+    /// the freeing). A `patched` index shares most of the previous one: that one is kept
+    /// aside until the next swap, by which time no request still reads it, and the one kept
+    /// before is freed here, on the swapping (management) thread. A full build shares
+    /// nothing: the previous index is freed here at once (keeping it would double the
+    /// memory until the next swap).
+    fn swap(&self, generation: &mut u64, mut index: Index, patched: bool) -> Arc<Index> {
         *generation = generation.saturating_add(1);
         index.generation = *generation;
         let revision = index.revision;
@@ -103,32 +106,23 @@ impl LiveIndex {
             index.clone(),
         );
         self.reached.send_replace(revision);
-        let freed = self
-            .retired
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .replace(previous);
+        let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        let freed = if patched {
+            retired.replace(previous)
+        } else {
+            drop(previous);
+            retired.take()
+        };
+        drop(retired);
         drop(freed);
         index
-    }
-
-    /// After a full build was swapped in: frees the index it replaced now (it shares
-    /// nothing with the new one; keeping it would double the memory until the next swap).
-    fn free_retired(&self) {
-        let freed = self
-            .retired
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        drop(freed);
     }
 
     /// Rebuilds the whole index from one snapshot of `store` and swaps it in.
     pub async fn refresh(&self, store: &dyn Store, policy: &Policy) -> Result<(), IndexError> {
         let mut generation = self.rebuild.lock().await;
         let full = self.full(store.catch_up(0).await?, policy)?;
-        self.swap(&mut generation, full);
-        self.free_retired();
+        self.swap(&mut generation, full, false);
         Ok(())
     }
 
@@ -163,8 +157,8 @@ impl LiveIndex {
         } else {
             0
         };
-        let next = match store.catch_up(after).await? {
-            full @ CatchUp::Full { .. } => self.full(full, policy)?,
+        let (next, patched) = match store.catch_up(after).await? {
+            full @ CatchUp::Full { .. } => (self.full(full, policy)?, false),
             CatchUp::Partial {
                 revision, touched, ..
             } if touched.is_empty() && revision == current.revision => return Ok(revision),
@@ -213,10 +207,10 @@ impl LiveIndex {
                     // builds one again.
                     _ => None,
                 };
-                next
+                (next, true)
             }
         };
-        Ok(self.swap(&mut generation, next).revision)
+        Ok(self.swap(&mut generation, next, patched).revision)
     }
 
     /// Builds the whole index aside from one snapshot (without the rebuild lock: decisions
@@ -247,8 +241,7 @@ impl LiveIndex {
         } else {
             Resynced::Diverged
         };
-        self.swap(&mut generation, full);
-        self.free_retired();
+        self.swap(&mut generation, full, false);
         Ok(found)
     }
 

@@ -159,21 +159,8 @@ async fn current(
     let mut members: Vec<i64> = of_kind().filter_map(|x| x.member_id).collect();
     members.sort_unstable();
     members.dedup();
-    // The granted teams alone, by id (not every team of the organization); one deleted
-    // since the grants were read is left out.
-    let mut team_ids: Vec<i64> = of_kind().filter_map(|x| x.team_id).collect();
-    team_ids.sort_unstable();
-    team_ids.dedup();
-    let mut team_slugs: Vec<String> = Vec::with_capacity(team_ids.len());
-    for id in team_ids {
-        match state.store.team(org.id, id).await {
-            Ok(t) => team_slugs.push(t.slug),
-            Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    team_slugs.sort();
-    team_slugs.dedup();
+    // The granted teams alone (not every team of the organization), in one read.
+    let team_slugs = state.store.granted_team_slugs(org.id, &g.kind).await?;
     Ok(GranularAccessOut {
         kind: g.kind.clone(),
         enabled: toggle_on(org, g),

@@ -207,6 +207,11 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     // With the decision log on stdout, stdout holds only its lines: the rest goes to stderr.
     let to_stderr = args.decision_log == Some(Destination::Stdout);
     scopegate_server::logging::init(args.log_format);
+    let threads = args
+        .management_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let plane = scopegate_server::plane::ManagementPlane::start(threads, args.management_nice)
+        .context("cannot start the management plane's runtime")?;
     let config = launch::Config {
         database_url: args.database_url.clone(),
         listen: args.listen.clone(),
@@ -219,16 +224,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         bench_noop_route: args.bench_noop_route,
         revision_wait: args.revision_wait,
         resync_interval: args.resync_interval,
-        management: None,
-    };
-    let threads = args
-        .management_threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-    let plane = scopegate_server::plane::ManagementPlane::start(threads, args.management_nice)
-        .context("cannot start the management plane's runtime")?;
-    let config = launch::Config {
         management: Some(plane.handle()),
-        ..config
     };
     let served = super::migrate::runtime()?.block_on(async {
         let opened = launch::open(config).await?;

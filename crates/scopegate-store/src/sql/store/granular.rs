@@ -376,6 +376,27 @@ pub(super) async fn granted_user_ids(
     Ok(users)
 }
 
+pub(super) async fn granted_team_slugs(
+    store: &Backend,
+    org: i64,
+    kind: &str,
+) -> crate::Result<Vec<String>> {
+    // Each grant's team by primary key, as `granted_user_ids` reads members (not a join).
+    let slugs = sqlx::query_scalar::<_, Option<String>>(
+        "SELECT (SELECT t.slug FROM teams t WHERE t.id = g.team_id) \
+         FROM granular_grants g \
+         WHERE g.organization_id = $1 AND g.kind = $2 AND g.team_id IS NOT NULL",
+    )
+    .bind(org)
+    .bind(kind)
+    .fetch_all(&store.pool)
+    .await?;
+    let mut slugs: Vec<String> = slugs.into_iter().flatten().collect();
+    slugs.sort_unstable();
+    slugs.dedup();
+    Ok(slugs)
+}
+
 pub(super) async fn grants(store: &Backend, org: i64) -> crate::Result<Vec<crate::GranularGrant>> {
     let rows = sqlx::query_as::<_, crate::sql::GrantRow>(
         "SELECT kind, member_id, team_id FROM granular_grants WHERE organization_id = $1 \

@@ -397,6 +397,10 @@ impl crate::Store for Backend {
         granular::granted_user_ids(self, org, kind).await
     }
 
+    async fn granted_team_slugs(&self, org: i64, kind: &str) -> crate::Result<Vec<String>> {
+        granular::granted_team_slugs(self, org, kind).await
+    }
+
     async fn create_token(
         &self,
         new: &crate::NewToken,
